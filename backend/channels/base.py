@@ -1,0 +1,91 @@
+"""The one small interface every provider implements, and the normalized records it speaks.
+
+Cloud API, Ultramsg and the sandbox differ on the wire; the rest of Switchboard sees only these
+records, so ingest, sending and the inbox never branch on the provider.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from datetime import datetime
+from typing import Any, Protocol
+
+
+@dataclass(frozen=True)
+class InboundMessage:
+    """One customer message, as stored: `payload` is the provider's object for its type."""
+
+    phone_number_id: str
+    provider_message_id: str
+    wa_id: str
+    contact_name: str | None
+    type: str
+    text: str | None
+    payload: dict[str, Any]
+    timestamp: datetime
+    reply_to_provider_id: str | None = None
+
+
+@dataclass(frozen=True)
+class StatusUpdate:
+    """A delivery receipt for one of our outbound messages."""
+
+    phone_number_id: str
+    provider_message_id: str
+    status: str  # sent | delivered | read | played | failed
+    recipient_id: str | None
+    timestamp: datetime
+    error_code: int | None = None
+    error_title: str | None = None
+
+
+@dataclass(frozen=True)
+class WebhookBatch:
+    """Everything one webhook POST carried, across all its entries and changes."""
+
+    messages: list[InboundMessage] = field(default_factory=list)
+    statuses: list[StatusUpdate] = field(default_factory=list)
+    phone_number_ids: set[str] = field(default_factory=set)
+
+
+class WebhookError(Exception):
+    """The body is not a webhook we understand; the message says why (a 400)."""
+
+
+class SendError(Exception):
+    """A send that the provider refused or that did not reach it.
+
+    `retryable` decides between another try and `failed`; `retry_after` (seconds) is honoured when
+    the provider names one.
+    """
+
+    def __init__(
+        self, code: int | None, title: str, *, retryable: bool,
+        retry_after: float | None = None, details: dict[str, Any] | None = None,
+    ) -> None:  # fmt: skip
+        super().__init__(f"{code}: {title}")
+        self.code = code
+        self.title = title
+        self.retryable = retryable
+        self.retry_after = retry_after
+        self.details = details or {}
+
+
+@dataclass(frozen=True)
+class OutboundRequest:
+    """What to send: `kind` and `body` are the Cloud API's message type and its object."""
+
+    to: str
+    kind: str  # text | interactive | template | image | document
+    body: dict[str, Any]
+    reply_to_provider_id: str | None = None
+
+
+class Provider(Protocol):
+    async def send(self, request: OutboundRequest, *, idempotency_key: str) -> str:
+        """Send one message; returns the provider's message id (the wamid). Raises SendError."""
+        ...
+
+    async def mark_read(self, provider_message_id: str) -> None:
+        """Tell the customer's phone that we read their message (blue ticks)."""
+        ...

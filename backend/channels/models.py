@@ -1,0 +1,35 @@
+"""A channel is one business phone number at one provider."""
+
+from __future__ import annotations
+
+from datetime import datetime
+from enum import StrEnum
+
+from sqlmodel import Field, SQLModel
+
+from backend.db.types import UTCDateTime, utcnow
+
+
+class ProviderKind(StrEnum):
+    cloud_api = "cloud_api"
+    ultramsg = "ultramsg"
+
+
+class Channel(SQLModel, table=True):
+    __tablename__ = "channels"
+
+    id: int | None = Field(default=None, primary_key=True)
+    name: str = Field(max_length=120)
+    provider: str = Field(default=ProviderKind.cloud_api.value, max_length=16)
+    phone_number_id: str = Field(max_length=64, unique=True, index=True)
+    access_token: str = Field(max_length=512)
+    app_secret: str = Field(default="", max_length=255)
+    verify_token: str = Field(default="", max_length=255)
+    # None: the built-in sandbox on this server (resolved at send time from PUBLIC_BASE_URL).
+    api_base_url: str | None = Field(default=None, max_length=255)
+    webhook_token: str | None = Field(default=None, max_length=255)
+    default_team_id: int | None = Field(default=None, foreign_key="teams.id")
+    is_default: bool = Field(default=False)
+    rate_per_second: int = Field(default=80)
+    created_at: datetime = Field(default_factory=utcnow, sa_type=UTCDateTime)
+    updated_at: datetime = Field(default_factory=utcnow, sa_type=UTCDateTime)

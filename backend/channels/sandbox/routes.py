@@ -1,0 +1,248 @@
+"""The WhatsApp sandbox: Meta's side of the conversation, served by Switchboard itself.
+
+It answers the Cloud API send endpoint like Meta does (same validation, same bodies), then plays
+the customer's phone: sent → delivered → read receipts, and customer messages, all as signed
+webhooks to this server's own `/webhooks/whatsapp`. So the whole loop — ingest, bot, queue,
+outbox, receipts — runs for real with no Meta account, and faults can be injected at will.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import json
+import re
+from pathlib import Path
+from typing import Any
+
+import httpx
+from litestar import Request, Response, Router, delete, get, post
+from litestar.exceptions import HTTPException, NotFoundException
+
+from backend.channels.models import Channel
+from backend.channels.sandbox.store import SandboxStore
+from backend.channels.sandbox.validation import graph_error, validate_send
+from backend.channels.sandbox.webhooks import (
+    customer_message_webhook,
+    new_wamid,
+    signed_post_headers,
+    status_webhook,
+)
+from backend.channels.services import channel_by_phone_number_id
+from backend.channels.whatsapp.errors import CATALOG
+from backend.core.context import AppContext
+from backend.core.logging import get_logger
+
+log = get_logger(__name__)
+
+PHONE_PAGE = Path(__file__).parent / "static" / "phone.html"
+STATUS_GAP_SECONDS = 0.15
+UNDELIVERABLE_PREFIX = "999"  # test numbers that never receive anything (error 131026)
+_HTTP_STATUS = {190: 401, 1: 500, 2: 503, 131000: 500, 131016: 503, 133004: 503}
+_deliveries: set[asyncio.Task[None]] = set()
+
+AnyRequest = Request[Any, Any, Any]
+
+
+def _context(request: AnyRequest) -> AppContext:
+    context: AppContext = request.app.state.context
+    return context
+
+
+async def _channel(context: AppContext, phone_number_id: str) -> Channel | None:
+    async with context.sessions() as session:
+        return await channel_by_phone_number_id(session, phone_number_id)
+
+
+def _graph(
+    body: dict[str, Any], status: int, headers: dict[str, str] | None = None
+) -> Response[Any]:
+    return Response(body, status_code=status, headers=headers)
+
+
+@post("/graph/{version:str}/{phone_number_id:str}/messages", status_code=200)
+async def graph_send(request: AnyRequest, version: str, phone_number_id: str) -> Response[Any]:
+    """The Cloud API's `POST /{phone_number_id}/messages`: sends and mark-as-read."""
+    context = _context(request)
+    channel = await _channel(context, phone_number_id)
+    if channel is None:
+        return _graph(graph_error(100, f"Unsupported post request. Object with ID '{phone_number_id}' does not exist, cannot be loaded due to missing permissions, or does not support this operation.", error_subcode=33), 400)  # fmt: skip
+    if request.headers.get("authorization", "") != f"Bearer {channel.access_token}":
+        error = graph_error(190)
+        error["error"]["message"] = "Invalid OAuth access token - Cannot parse access token"
+        return _graph(error, 401)
+    try:
+        body = json.loads(await request.body())
+    except ValueError:
+        return _graph(graph_error(100, "The request body is not valid JSON."), 400)
+    if isinstance(body, dict) and body.get("status") == "read":
+        if body.get("messaging_product") != "whatsapp" or not isinstance(
+            body.get("message_id"), str
+        ):
+            return _graph(graph_error(100, "The parameter message_id is required."), 400)
+        return _graph({"success": True}, 200)
+    invalid = validate_send(body)
+    if invalid is not None:
+        return _graph(invalid, 400)
+    wa_id = re.sub(r"\D", "", body["to"]) or body["to"]
+    store = SandboxStore(context.redis)
+    fault = await store.take_fault(wa_id)
+    if fault is not None:
+        code = int(fault["code"])
+        headers = {"Retry-After": str(fault["retry_after"])} if fault.get("retry_after") else None
+        return _graph(graph_error(code), int(fault.get("http_status") or _HTTP_STATUS.get(code, 400)), headers)  # fmt: skip
+    wamid = new_wamid()
+    await store.record_sent(wamid, wa_id, body.get("type", "text"), body)
+    _start(_deliver_statuses(context, channel, wamid, wa_id))
+    return _graph({
+        "messaging_product": "whatsapp",
+        "contacts": [{"input": body["to"], "wa_id": wa_id}],
+        "messages": [{"id": wamid}],
+    }, 200)  # fmt: skip
+
+
+def _start(coroutine: Any) -> None:
+    """Keep a reference until done: the event loop holds tasks only weakly."""
+    task = asyncio.get_running_loop().create_task(coroutine)
+    _deliveries.add(task)
+    task.add_done_callback(_deliveries.discard)
+
+
+async def _deliver_statuses(context: AppContext, channel: Channel, wamid: str, wa_id: str) -> None:
+    plan: list[tuple[str, dict[str, Any] | None]]
+    if wa_id.startswith(UNDELIVERABLE_PREFIX):
+        title, details = CATALOG[131026]
+        plan = [("failed", {"code": 131026, "title": title, "details": details})]
+    else:
+        plan = [("sent", None), ("delivered", None), ("read", None)]
+    store = SandboxStore(context.redis)
+    try:
+        async with httpx.AsyncClient(timeout=10) as http:
+            for status, error in plan:
+                await asyncio.sleep(STATUS_GAP_SECONDS)
+                webhook = status_webhook(channel.phone_number_id, wamid, status, wa_id, error)
+                await _post_webhook(http, context, webhook, channel.app_secret)
+                await store.set_status(wamid, status)
+    except Exception:
+        log.exception("sandbox status delivery failed", wamid=wamid)
+
+
+async def _post_webhook(
+    http: httpx.AsyncClient, context: AppContext, webhook: dict[str, Any], app_secret: str
+) -> int | None:
+    """POST like Meta does: signed raw bytes, retried a little on 5xx or no answer."""
+    raw = json.dumps(webhook).encode()
+    url = f"{context.settings.public_base_url}/webhooks/whatsapp"
+    for attempt in range(3):
+        try:
+            response = await http.post(
+                url, content=raw, headers=signed_post_headers(raw, app_secret)
+            )
+        except httpx.TransportError:
+            response = None
+        if response is not None and response.status_code < 500:
+            break
+        if attempt < 2:
+            await asyncio.sleep(0.5 * (attempt + 1))
+    return response.status_code if response is not None else None
+
+
+def _inbound_message(data: dict[str, Any]) -> tuple[str, dict[str, Any]]:
+    """Which customer message the body describes, or a 422 saying what is wrong with it."""
+    given = [key for key in ("text", "button_reply", "list_reply") if key in data]
+    if len(given) != 1:
+        raise HTTPException(
+            status_code=422, detail="give exactly one of text, button_reply, list_reply"
+        )
+    key = given[0]
+    if key == "text":
+        if not isinstance(data["text"], str) or not data["text"].strip():
+            raise HTTPException(status_code=422, detail="text must be a non-empty string")
+        return "text", {"body": data["text"]}
+    reply = data[key]
+    if not isinstance(reply, dict) or not all(
+        isinstance(reply.get(k), str) and reply[k] for k in ("id", "title")
+    ):
+        raise HTTPException(status_code=422, detail=f"{key} needs string id and title")
+    shown = {k: reply[k] for k in ("id", "title", "description") if isinstance(reply.get(k), str)}
+    return "interactive", {"type": key, key: shown}
+
+
+@post("/api/inbound", status_code=200)
+async def inbound(request: AnyRequest, data: dict[str, Any]) -> dict[str, Any]:
+    """A customer writes (or taps a button): deliver it to Switchboard as Meta would."""
+    wa_id, name = data.get("from"), data.get("name") or "Sandbox customer"
+    if not isinstance(wa_id, str) or not re.fullmatch(r"\d{5,20}", wa_id):
+        raise HTTPException(status_code=422, detail="from must be a phone number in digits (wa_id)")
+    if not isinstance(name, str):
+        raise HTTPException(status_code=422, detail="name must be a string")
+    context_id = data.get("context_id")
+    if context_id is not None and not isinstance(context_id, str):
+        raise HTTPException(status_code=422, detail="context_id must be a wamid string")
+    kind, content = _inbound_message(data)
+    context = _context(request)
+    phone_number_id = data.get("phone_number_id") or context.settings.whatsapp_phone_number_id
+    channel = await _channel(context, str(phone_number_id))
+    if channel is None:
+        raise NotFoundException(f"no channel with phone_number_id {phone_number_id!r}")
+    wamid = new_wamid()
+    webhook = customer_message_webhook(
+        channel.phone_number_id, wa_id, name, kind, content, wamid=wamid, context_id=context_id
+    )
+    async with httpx.AsyncClient(timeout=30) as http:
+        status = await _post_webhook(http, context, webhook, channel.app_secret)
+    if status is None:
+        raise HTTPException(status_code=502, detail="the webhook endpoint did not answer")
+    return {"message_id": wamid, "webhook_status": status}
+
+
+@get("/api/messages")
+async def sent_messages(request: AnyRequest, wa_id: str | None = None) -> list[dict[str, Any]]:
+    """What the business sent (to one customer, or the newest 200), oldest first."""
+    return await SandboxStore(_context(request).redis).sent_messages(wa_id or None)
+
+
+@post("/api/faults", status_code=201)
+async def add_fault(request: AnyRequest, data: dict[str, Any]) -> dict[str, Any]:
+    """Make the next `count` sends fail with Cloud API error `code` (optionally for one wa_id)."""
+    code, count = data.get("code"), data.get("count", 1)
+    http_status, retry_after, wa_id = (
+        data.get("http_status"),
+        data.get("retry_after"),
+        data.get("wa_id"),
+    )
+    if not isinstance(code, int) or isinstance(code, bool):
+        raise HTTPException(status_code=422, detail="code must be a Cloud API error code")
+    if not isinstance(count, int) or not 1 <= count <= 10_000:
+        raise HTTPException(status_code=422, detail="count must be between 1 and 10000")
+    if http_status is not None and (
+        not isinstance(http_status, int) or not 400 <= http_status <= 599
+    ):
+        raise HTTPException(status_code=422, detail="http_status must be 400-599")
+    if retry_after is not None and (not isinstance(retry_after, int | float) or retry_after < 0):
+        raise HTTPException(status_code=422, detail="retry_after must be seconds >= 0")
+    if wa_id is not None and not isinstance(wa_id, str):
+        raise HTTPException(status_code=422, detail="wa_id must be a string")
+    fault = {"code": code, "count": count, "http_status": http_status or _HTTP_STATUS.get(code, 400),
+             "retry_after": retry_after, "wa_id": wa_id}  # fmt: skip
+    return await SandboxStore(_context(request).redis).add_fault(fault)
+
+
+@get("/api/faults")
+async def list_faults(request: AnyRequest) -> list[dict[str, Any]]:
+    return await SandboxStore(_context(request).redis).faults()
+
+
+@delete("/api/faults")
+async def clear_faults(request: AnyRequest) -> None:
+    await SandboxStore(_context(request).redis).clear_faults()
+
+
+@get("/", include_in_schema=False)
+async def phone() -> Response[bytes]:
+    return Response(PHONE_PAGE.read_bytes(), media_type="text/html; charset=utf-8")
+
+
+sandbox_router = Router(
+    path="/sandbox", opt={"exclude_from_auth": True}, tags=["sandbox"],
+    route_handlers=[graph_send, inbound, sent_messages, add_fault, list_faults, clear_faults, phone],
+)  # fmt: skip

@@ -1,0 +1,101 @@
+"""Cloud API webhook bodies, built the way Meta builds them, for the sandbox, tests and benches.
+
+They follow the real bodies in shape (metadata, contacts[].profile, unix-second string
+timestamps), so whatever ingests them is exercised exactly as in production.
+"""
+
+from __future__ import annotations
+
+import base64
+import secrets
+import time
+from typing import Any
+
+from backend.channels.whatsapp.signature import sign
+
+SANDBOX_DISPLAY_NUMBER = "15550000000"
+
+
+def new_wamid() -> str:
+    return "wamid.HBgL" + base64.urlsafe_b64encode(secrets.token_bytes(27)).decode()
+
+
+def _envelope(phone_number_id: str, value: dict[str, Any]) -> dict[str, Any]:
+    display = phone_number_id if phone_number_id.isdigit() else SANDBOX_DISPLAY_NUMBER
+    return {
+        "object": "whatsapp_business_account",
+        "entry": [{
+            "id": "sandbox-waba",
+            "changes": [{
+                "field": "messages",
+                "value": {
+                    "messaging_product": "whatsapp",
+                    "metadata": {"display_phone_number": display, "phone_number_id": phone_number_id},
+                    **value,
+                },
+            }],
+        }],
+    }  # fmt: skip
+
+
+def customer_message_webhook(
+    phone_number_id: str, wa_id: str, name: str, kind: str, content: dict[str, Any], *,
+    wamid: str | None = None, timestamp: int | None = None, context_id: str | None = None,
+) -> dict[str, Any]:  # fmt: skip
+    message: dict[str, Any] = {
+        "from": wa_id, "id": wamid or new_wamid(),
+        "timestamp": str(timestamp if timestamp is not None else int(time.time())),
+        "type": kind, kind: content,
+    }  # fmt: skip
+    if context_id:
+        message["context"] = {"from": phone_number_id, "id": context_id}
+    return _envelope(phone_number_id, {
+        "contacts": [{"profile": {"name": name}, "wa_id": wa_id}], "messages": [message],
+    })  # fmt: skip
+
+
+def text_message_webhook(
+    phone_number_id: str, wa_id: str, name: str, text: str,
+    wamid: str | None = None, timestamp: int | None = None, context_id: str | None = None,
+) -> dict[str, Any]:  # fmt: skip
+    return customer_message_webhook(
+        phone_number_id, wa_id, name, "text", {"body": text},
+        wamid=wamid, timestamp=timestamp, context_id=context_id,
+    )  # fmt: skip
+
+
+def interactive_reply_webhook(
+    phone_number_id: str, wa_id: str, name: str, reply: dict[str, Any],
+    kind: str = "button_reply", wamid: str | None = None, timestamp: int | None = None,
+    context_id: str | None = None,
+) -> dict[str, Any]:  # fmt: skip
+    """`kind` is `button_reply` or `list_reply`; `reply` is `{"id", "title", "description"?}`."""
+    return customer_message_webhook(
+        phone_number_id, wa_id, name, "interactive", {"type": kind, kind: reply},
+        wamid=wamid, timestamp=timestamp, context_id=context_id,
+    )  # fmt: skip
+
+
+def status_webhook(
+    phone_number_id: str, wamid: str, status: str, recipient_id: str,
+    error: dict[str, Any] | None = None, timestamp: int | None = None,
+) -> dict[str, Any]:  # fmt: skip
+    """`error` is `{"code", "title", "details"?}`, expanded to the Cloud API's error object."""
+    entry: dict[str, Any] = {
+        "id": wamid, "status": status, "recipient_id": recipient_id,
+        "timestamp": str(timestamp if timestamp is not None else int(time.time())),
+    }  # fmt: skip
+    if status in ("sent", "delivered"):
+        entry["conversation"] = {"id": "sandbox-" + recipient_id, "origin": {"type": "service"}}
+        entry["pricing"] = {"billable": True, "pricing_model": "PMP", "category": "service"}
+    if error is not None:
+        entry["errors"] = [{
+            "code": error["code"], "title": error["title"], "message": error["title"],
+            "error_data": {"details": error.get("details", error["title"])},
+            "href": "https://developers.facebook.com/docs/whatsapp/cloud-api/support/error-codes/",
+        }]  # fmt: skip
+    return _envelope(phone_number_id, {"statuses": [entry]})
+
+
+def signed_post_headers(raw: bytes, app_secret: str) -> dict[str, str]:
+    return {"Content-Type": "application/json", "X-Hub-Signature-256": sign(raw, app_secret)}

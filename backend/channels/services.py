@@ -1,0 +1,58 @@
+"""Channels: the default one from WHATSAPP_* at start-up, the rest through the admin API."""
+
+from __future__ import annotations
+
+from sqlalchemy.ext.asyncio import AsyncSession
+from sqlmodel import col, select
+
+from backend.agents.models import Team
+from backend.channels.models import Channel, ProviderKind
+from backend.config import Settings
+from backend.db.types import utcnow
+
+
+async def ensure_default_channel(session: AsyncSession, settings: Settings) -> Channel:
+    """Create or update the default channel so that it matches the environment."""
+    channel = (
+        await session.execute(select(Channel).where(Channel.is_default.is_(True)))  # type: ignore[attr-defined]
+    ).scalar_one_or_none()
+    if channel is None:
+        channel = (
+            await session.execute(
+                select(Channel).where(
+                    col(Channel.phone_number_id) == settings.whatsapp_phone_number_id
+                )
+            )
+        ).scalar_one_or_none()
+    if channel is None:
+        channel = Channel(name="WhatsApp", phone_number_id=settings.whatsapp_phone_number_id,
+                          access_token="", is_default=True)  # fmt: skip
+        session.add(channel)
+    channel.provider = ProviderKind.cloud_api.value
+    channel.phone_number_id = settings.whatsapp_phone_number_id
+    channel.access_token = settings.whatsapp_access_token
+    channel.app_secret = settings.whatsapp_app_secret
+    channel.verify_token = settings.whatsapp_verify_token
+    channel.api_base_url = settings.whatsapp_api_base_url
+    channel.rate_per_second = settings.send_rate_per_second
+    channel.is_default = True
+    channel.updated_at = utcnow()
+    if channel.default_team_id is None:
+        # Every desk needs at least one queue for new conversations to wait in.
+        general = (
+            await session.execute(select(Team).where(col(Team.name) == "General"))
+        ).scalar_one_or_none()
+        if general is None:
+            general = Team(name="General")
+            session.add(general)
+            await session.flush()
+        channel.default_team_id = general.id
+    await session.flush()
+    return channel
+
+
+async def channel_by_phone_number_id(session: AsyncSession, phone_number_id: str) -> Channel | None:
+    result = await session.execute(
+        select(Channel).where(col(Channel.phone_number_id) == phone_number_id)
+    )
+    return result.scalar_one_or_none()

@@ -1,0 +1,97 @@
+"""The Cloud API webhook: verify the signature over the raw bytes, store the batch, then 200.
+
+Meta retries anything but a 2xx, so the answer says exactly one thing: 200 means every message
+and status of the body is committed; 503 means storage is down and Meta should try again.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+from litestar import Request, Response, get, post
+from litestar.exceptions import ClientException, NotAuthorizedException, PermissionDeniedException
+from litestar.params import Parameter
+from litestar.status_codes import HTTP_200_OK
+from sqlalchemy.ext.asyncio import AsyncSession
+from sqlmodel import col, select
+
+from backend.agents.auth import context_of
+from backend.channels.base import WebhookError
+from backend.channels.models import Channel, ProviderKind
+from backend.channels.whatsapp.signature import verify
+from backend.channels.whatsapp.webhook import parse_webhook
+from backend.conversations.ingest import ingest_batch
+from backend.core.logging import get_logger
+from backend.realtime.events import commit_and_publish
+
+log = get_logger(__name__)
+
+MAX_WEBHOOK_BYTES = 4 * 1024 * 1024
+
+
+@get("/webhooks/whatsapp", media_type="text/plain", tags=["webhooks"], exclude_from_auth=True)
+async def verify_subscription(
+    db_session: AsyncSession,
+    mode: str = Parameter(query="hub.mode", default=""),
+    verify_token: str = Parameter(query="hub.verify_token", default=""),
+    challenge: str = Parameter(query="hub.challenge", default=""),
+) -> str:
+    """Meta's handshake when the webhook URL is configured in the app dashboard."""
+    if mode != "subscribe" or not verify_token:
+        raise PermissionDeniedException("not a subscription request")
+    found = (
+        await db_session.execute(
+            select(Channel.id).where(col(Channel.verify_token) == verify_token)
+        )
+    ).first()
+    if found is None:
+        raise PermissionDeniedException("verify token does not match any channel")
+    return challenge
+
+
+async def _cloud_channels(session: AsyncSession) -> list[Channel]:
+    query = select(Channel).where(col(Channel.provider) == ProviderKind.cloud_api.value)
+    return list((await session.execute(query)).scalars())
+
+
+@post(
+    "/webhooks/whatsapp", status_code=HTTP_200_OK, tags=["webhooks"], exclude_from_auth=True,
+    exclude_from_csrf=True, request_max_body_size=MAX_WEBHOOK_BYTES,
+)  # fmt: skip
+async def receive_webhook(
+    request: Request[Any, Any, Any], db_session: AsyncSession
+) -> Response[dict[str, Any]]:
+    header = request.headers.get("x-hub-signature-256")
+    if not header:
+        raise NotAuthorizedException("missing X-Hub-Signature-256")
+    raw = await request.body()
+    channels = await _cloud_channels(db_session)
+    # Reject before parsing: the body must carry a valid HMAC under one of our app secrets.
+    signed_by = {
+        channel.app_secret
+        for channel in channels
+        if channel.app_secret and verify(raw, header, channel.app_secret)
+    }
+    if not signed_by:
+        raise NotAuthorizedException("X-Hub-Signature-256 does not match")
+    try:
+        batch = parse_webhook(raw)
+    except WebhookError as error:
+        raise ClientException(f"not a WhatsApp webhook: {error}") from None
+    by_number = {channel.phone_number_id: channel for channel in channels}
+    for number in batch.phone_number_ids:
+        channel = by_number.get(number)
+        if channel is None or channel.app_secret not in signed_by:
+            raise NotAuthorizedException(
+                f"no channel with phone_number_id {number} is signed by this secret"
+            )
+    result = await ingest_batch(db_session, by_number, batch)
+    await commit_and_publish(db_session, context_of(request).redis)
+    log.info(
+        "webhook stored", messages=len(result.stored), duplicates=result.duplicates,
+        statuses=result.statuses_applied, pending_statuses=result.statuses_pending,
+    )  # fmt: skip
+    return Response({
+        "status": "ok", "messages": len(result.stored), "duplicates": result.duplicates,
+        "statuses": result.statuses_applied + result.statuses_pending,
+    })  # fmt: skip

@@ -1,0 +1,229 @@
+"""The `switchboard` command: run, web, worker, migrate, create-agent, seed-demo."""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import os
+import signal
+import subprocess
+import sys
+import time
+from collections.abc import Sequence
+from types import FrameType
+
+from backend.config import ConfigError, Settings, load_settings
+
+
+def _fail(message: str, code: int = 2) -> None:
+    print(f"switchboard: {message}", file=sys.stderr)
+    raise SystemExit(code)
+
+
+def _settings() -> Settings:
+    try:
+        return load_settings()
+    except ConfigError as error:
+        _fail(f"configuration error: {error}")
+        raise  # unreachable
+
+
+def cmd_migrate(_: argparse.Namespace) -> None:
+    from backend.db.migrate import head_revision, upgrade
+
+    settings = _settings()
+    upgrade(settings.database_url)
+    print(f"database migrated to {head_revision(settings.database_url)}")
+
+
+async def _check_schema(settings: Settings) -> None:
+    from backend.db.engine import create_engine
+    from backend.db.migrate import SchemaBehind, ensure_current
+
+    engine = create_engine(settings.database_url)
+    try:
+        await ensure_current(engine, settings.database_url)
+    except SchemaBehind as error:
+        _fail(str(error))
+    finally:
+        await engine.dispose()
+
+
+def cmd_web(args: argparse.Namespace) -> None:
+    import uvicorn
+
+    settings = _settings()
+    if not settings.redis_url:
+        _fail("REDIS_URL is not set: use `switchboard run`, which starts an embedded Redis")
+    asyncio.run(_check_schema(settings))
+    uvicorn.run(
+        "backend.app:create_app", factory=True, host=args.host, port=args.port,
+        log_config=None, access_log=False, proxy_headers=True, ws_ping_interval=20,
+        timeout_graceful_shutdown=5,
+    )  # fmt: skip
+
+
+def cmd_worker(_: argparse.Namespace) -> None:
+    settings = _settings()
+    if not settings.redis_url:
+        _fail("REDIS_URL is not set: use `switchboard run`, which starts an embedded Redis")
+    asyncio.run(_check_schema(settings))
+    from worker.main import run_worker
+
+    run_worker(settings)
+
+
+def cmd_create_agent(args: argparse.Namespace) -> None:
+    from backend.agents.services import AgentError, create_agent
+    from backend.db.engine import create_engine, create_session_factory
+
+    settings = _settings()
+
+    async def create() -> int:
+        engine = create_engine(settings.database_url)
+        try:
+            async with create_session_factory(engine)() as session:
+                agent = await create_agent(
+                    session, email=args.email, password=args.password, name=args.name,
+                    role=args.role, teams=args.team or [],
+                )  # fmt: skip
+                await session.commit()
+                assert agent.id is not None
+                return agent.id
+        finally:
+            await engine.dispose()
+
+    try:
+        agent_id = asyncio.run(create())
+    except AgentError as error:
+        _fail(str(error))
+    print(f"agent {agent_id} created: {args.email} ({args.role})")
+
+
+def cmd_seed_demo(_: argparse.Namespace) -> None:
+    from backend.db.engine import create_engine, create_session_factory
+    from backend.seed import seed_demo
+
+    settings = _settings()
+
+    async def seed() -> None:
+        engine = create_engine(settings.database_url)
+        try:
+            async with create_session_factory(engine)() as session:
+                logins = await seed_demo(session, settings)
+        finally:
+            await engine.dispose()
+        if not logins:
+            print("the database has agents already: demo not seeded")
+            return
+        print("Demo seeded. Sign in at the inbox with one of:")
+        for login in logins:
+            print(f"  {login.role:<6} {login.email:<28} password: {login.password}")
+        print("Chat as a customer at /sandbox.")
+
+    asyncio.run(seed())
+
+
+class _Tree:
+    """web + worker (+ Redis) as one process tree that starts and stops as one."""
+
+    def __init__(self) -> None:
+        self.children: list[subprocess.Popen[bytes]] = []
+        self.redis: object | None = None
+        self.stopping = False
+
+    def spawn(self, args: Sequence[str], env: dict[str, str]) -> None:
+        from backend.core.process import die_with_parent
+
+        child = subprocess.Popen(args, env=env, preexec_fn=die_with_parent)
+        self.children.append(child)
+
+    def stop(self, *_: object) -> None:
+        if self.stopping:
+            return
+        self.stopping = True
+        for child in self.children:
+            if child.poll() is None:
+                child.send_signal(signal.SIGTERM)
+        deadline = time.monotonic() + 10
+        for child in self.children:
+            try:
+                child.wait(timeout=max(0.1, deadline - time.monotonic()))
+            except subprocess.TimeoutExpired:
+                child.kill()
+                child.wait()
+        stop_redis = getattr(self.redis, "stop", None)
+        if stop_redis:
+            stop_redis()
+
+
+def cmd_run(args: argparse.Namespace) -> None:
+    from backend.core.embedded_redis import EmbeddedRedis
+
+    settings = _settings()
+    env = dict(os.environ)
+    env.setdefault("PUBLIC_BASE_URL", f"http://{_loopback(args.host)}:{args.port}")
+    tree = _Tree()
+
+    def on_signal(signum: int, _frame: FrameType | None) -> None:
+        tree.stop()
+        raise SystemExit(128 + signum if signum != signal.SIGINT else 0)
+
+    signal.signal(signal.SIGTERM, on_signal)
+    signal.signal(signal.SIGINT, on_signal)
+    try:
+        if not settings.redis_url:
+            redis = EmbeddedRedis(settings.var_dir / "redis")
+            env["REDIS_URL"] = redis.start()
+            tree.redis = redis
+            print(f"embedded Redis on {env['REDIS_URL']}", flush=True)
+        me = [sys.executable, "-m", "backend.cli"]
+        tree.spawn([*me, "web", "--host", args.host, "--port", str(args.port)], env)
+        tree.spawn([*me, "worker"], env)
+        print(f"Switchboard on http://{_loopback(args.host)}:{args.port}", flush=True)
+        while True:
+            for child in tree.children:
+                if child.poll() is not None:
+                    print(f"switchboard: a child exited with {child.returncode}; stopping",
+                          file=sys.stderr)  # fmt: skip
+                    tree.stop()
+                    raise SystemExit(1)
+            time.sleep(0.5)
+    finally:
+        tree.stop()
+
+
+def _loopback(host: str) -> str:
+    return "127.0.0.1" if host in ("0.0.0.0", "::", "") else host
+
+
+def build_parser() -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(prog="switchboard", description=__doc__)
+    sub = parser.add_subparsers(dest="command", required=True)
+    for name, helptext in (("run", "web + worker (+ embedded Redis)"), ("web", "the web server")):
+        p = sub.add_parser(name, help=helptext)
+        p.add_argument("--host", default=os.environ.get("HOST", "127.0.0.1"))
+        p.add_argument("--port", type=int, default=int(os.environ.get("PORT", "8000")))
+        p.set_defaults(func=cmd_run if name == "run" else cmd_web)
+    sub.add_parser("worker", help="the background worker").set_defaults(func=cmd_worker)
+    sub.add_parser("migrate", help="apply database migrations").set_defaults(func=cmd_migrate)
+    sub.add_parser("seed-demo", help="seed the demo into an empty database").set_defaults(
+        func=cmd_seed_demo
+    )
+    agent = sub.add_parser("create-agent", help="create an agent, lead or admin")
+    agent.add_argument("--email", required=True)
+    agent.add_argument("--password", required=True)
+    agent.add_argument("--name", required=True)
+    agent.add_argument("--role", choices=["agent", "lead", "admin"], default="agent")
+    agent.add_argument("--team", action="append", help="a team name; repeat for several")
+    agent.set_defaults(func=cmd_create_agent)
+    return parser
+
+
+def main(argv: Sequence[str] | None = None) -> None:
+    args = build_parser().parse_args(argv)
+    args.func(args)
+
+
+if __name__ == "__main__":
+    main()

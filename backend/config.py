@@ -1,0 +1,141 @@
+"""Settings: one object, read from the environment and `.env`, validated before anything starts.
+
+A wrong value must stop the program with one line naming the variable, never a traceback deep in
+start-up, so `load_settings` turns pydantic's errors into `ConfigError` with that line.
+"""
+
+from __future__ import annotations
+
+import secrets
+from functools import lru_cache
+from pathlib import Path
+from typing import Literal
+
+from pydantic import Field, ValidationError, field_validator
+from pydantic_settings import BaseSettings, SettingsConfigDict
+
+GRAPH_API_VERSION = "v23.0"
+
+
+class ConfigError(Exception):
+    """A configuration value is wrong; the message is one line for the operator."""
+
+
+class Settings(BaseSettings):
+    model_config = SettingsConfigDict(env_file=".env", extra="ignore", case_sensitive=False)
+
+    database_url: str = "sqlite+aiosqlite:///./var/switchboard.db"
+    redis_url: str | None = None
+    secret_key: str | None = Field(default=None, min_length=16)
+    var_dir: Path = Path("./var")
+
+    whatsapp_phone_number_id: str = Field(default="sandbox", min_length=1)
+    whatsapp_access_token: str = Field(default="sandbox-token", min_length=1)
+    whatsapp_app_secret: str = Field(default="sandbox-secret", min_length=1)
+    whatsapp_verify_token: str = Field(default="sandbox-verify", min_length=1)
+    whatsapp_api_base_url: str | None = None
+    sandbox_enabled: bool | None = None
+
+    public_base_url: str = "http://127.0.0.1:8000"
+    environment: Literal["development", "production", "test"] = "development"
+    log_format: Literal["console", "json"] | None = None
+    log_level: Literal["DEBUG", "INFO", "WARNING", "ERROR"] = "INFO"
+
+    send_rate_per_second: int = Field(default=80, ge=1, le=1000)
+    send_max_attempts: int = Field(default=8, ge=1, le=50)
+    send_retry_base_seconds: float = Field(default=15.0, gt=0)
+    send_retry_cap_seconds: float = Field(default=900.0, gt=0)
+    agent_capacity: int = Field(default=5, ge=1, le=100)
+    login_attempts_per_minute: int = Field(default=5, ge=1)
+    session_hours: int = Field(default=12, ge=1, le=24 * 30)
+    allowed_origins: list[str] = Field(default_factory=list)
+
+    @field_validator("database_url")
+    @classmethod
+    def _async_driver(cls, value: str) -> str:
+        if value.startswith(("sqlite://", "sqlite:///")) and "+aiosqlite" not in value:
+            raise ValueError("use an async driver: sqlite+aiosqlite:///path")
+        if value.startswith(("postgres://", "postgresql://")):
+            raise ValueError("use an async driver: postgresql+asyncpg://user@host/db")
+        if not value.startswith(("sqlite+aiosqlite://", "postgresql+asyncpg://")):
+            raise ValueError("must start with sqlite+aiosqlite:// or postgresql+asyncpg://")
+        return value
+
+    @field_validator("redis_url")
+    @classmethod
+    def _redis_scheme(cls, value: str | None) -> str | None:
+        if value in (None, ""):
+            return None
+        assert value is not None
+        if not value.startswith(("redis://", "rediss://", "unix://")):
+            raise ValueError("must start with redis://, rediss:// or unix://")
+        return value
+
+    @field_validator("whatsapp_api_base_url", "public_base_url")
+    @classmethod
+    def _http_url(cls, value: str | None) -> str | None:
+        if value in (None, ""):
+            return None
+        assert value is not None
+        if not value.startswith(("http://", "https://")):
+            raise ValueError("must be an http:// or https:// URL")
+        return value.rstrip("/")
+
+    @property
+    def sandbox_is_enabled(self) -> bool:
+        if self.sandbox_enabled is None:
+            return self.whatsapp_api_base_url is None
+        return self.sandbox_enabled
+
+    @property
+    def graph_api_base_url(self) -> str:
+        """Where Cloud API calls go: Meta's Graph API, or the sandbox on this very server."""
+        if self.whatsapp_api_base_url:
+            return self.whatsapp_api_base_url
+        return f"{self.public_base_url}/sandbox/graph/{GRAPH_API_VERSION}"
+
+    @property
+    def effective_log_format(self) -> str:
+        if self.log_format:
+            return self.log_format
+        return "json" if self.environment == "production" else "console"
+
+    @property
+    def is_sqlite(self) -> bool:
+        return self.database_url.startswith("sqlite")
+
+    def signing_key(self) -> str:
+        """SECRET_KEY, or one generated once into var/ so that sessions survive restarts."""
+        if self.secret_key:
+            return self.secret_key
+        path = self.var_dir / "secret_key"
+        if path.exists():
+            return path.read_text().strip()
+        self.var_dir.mkdir(parents=True, exist_ok=True)
+        key = secrets.token_urlsafe(48)
+        path.write_text(key)
+        path.chmod(0o600)
+        return key
+
+
+def _one_line(error: ValidationError) -> str:
+    first = error.errors()[0]
+    variable = str(first["loc"][0]).upper() if first["loc"] else "configuration"
+    message = str(first["msg"]).removeprefix("Value error, ")
+    value = first.get("input")
+    shown = (
+        "" if "secret" in variable.lower() or "token" in variable.lower() else f" (got {value!r})"
+    )
+    return f"{variable}: {message}{shown}"
+
+
+def load_settings() -> Settings:
+    try:
+        return Settings()
+    except ValidationError as error:
+        raise ConfigError(_one_line(error)) from None
+
+
+@lru_cache(maxsize=1)
+def get_settings() -> Settings:
+    return load_settings()

@@ -1,0 +1,276 @@
+"""Storing a webhook batch: every message and status, exactly once, in one transaction.
+
+Duplicates are dropped by the unique (channel, provider message id) constraint with an
+insert-or-ignore, never by reading first, so two deliveries of one webhook racing each other still
+store one message. A status for a message we have not stored yet is kept and applied when it appears.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from datetime import datetime
+from typing import Any
+
+from sqlalchemy import func, text, update
+from sqlalchemy.dialects.postgresql import insert as pg_insert
+from sqlalchemy.dialects.sqlite import insert as sqlite_insert
+from sqlalchemy.ext.asyncio import AsyncSession
+from sqlmodel import col, select
+
+from backend.channels.base import InboundMessage, StatusUpdate, WebhookBatch
+from backend.channels.models import Channel
+from backend.conversations.models import (
+    Contact,
+    Conversation,
+    ConversationStatus,
+    Direction,
+    Message,
+    MessageStatus,
+    PendingStatus,
+    Sender,
+)
+from backend.conversations.views import conversation_json, message_json
+from backend.db.engine import dialect_name
+from backend.db.types import utcnow
+from backend.realtime.events import record_event
+
+# Delivery states only move forward; `failed` can follow `sent` but never undoes a delivery.
+STATUS_RANK = {
+    MessageStatus.queued.value: 0,
+    MessageStatus.sending.value: 1,
+    MessageStatus.sent.value: 2,
+    MessageStatus.delivered.value: 3,
+    MessageStatus.read.value: 4,
+    MessageStatus.played.value: 5,
+}
+_FAILED_FROM = (MessageStatus.queued.value, MessageStatus.sending.value, MessageStatus.sent.value)
+
+
+@dataclass
+class IngestResult:
+    stored: list[int] = field(default_factory=list)
+    duplicates: int = 0
+    statuses_applied: int = 0
+    statuses_pending: int = 0
+
+
+def _insert(session: AsyncSession, model: Any) -> Any:
+    dialect = dialect_name(session)
+    return (pg_insert if dialect == "postgresql" else sqlite_insert)(model)
+
+
+async def upsert_contact(
+    session: AsyncSession, channel_id: int, wa_id: str, name: str | None, seen_at: datetime
+) -> Contact:
+    statement = (
+        _insert(session, Contact)
+        .values(channel_id=channel_id, wa_id=wa_id, name=name, created_at=utcnow(), updated_at=utcnow(),
+                opted_out=False)
+        .on_conflict_do_nothing(index_elements=["channel_id", "wa_id"])
+    )  # fmt: skip
+    await session.execute(statement)
+    query = select(Contact).where(
+        col(Contact.channel_id) == channel_id, col(Contact.wa_id) == wa_id
+    )
+    if dialect_name(session) == "postgresql":
+        query = query.with_for_update()  # one writer per contact: no second open conversation
+    contact = (await session.execute(query)).scalar_one()
+    if name and contact.name != name:
+        contact.name = name
+    if contact.last_inbound_at is None or seen_at > contact.last_inbound_at:
+        contact.last_inbound_at = seen_at
+    contact.updated_at = utcnow()
+    return contact
+
+
+async def open_conversation(session: AsyncSession, contact: Contact) -> Conversation | None:
+    query = select(Conversation).where(
+        col(Conversation.contact_id) == contact.id,
+        col(Conversation.status) != ConversationStatus.resolved.value,
+    )
+    return (await session.execute(query)).scalar_one_or_none()
+
+
+async def start_conversation(
+    session: AsyncSession, channel: Channel, contact: Contact
+) -> Conversation:
+    assert channel.id is not None and contact.id is not None
+    now = utcnow()
+    conversation = Conversation(
+        channel_id=channel.id, contact_id=contact.id, status=ConversationStatus.queued.value,
+        team_id=channel.default_team_id, queued_at=now, created_at=now, updated_at=now,
+        last_activity_at=now,
+    )  # fmt: skip
+    session.add(conversation)
+    await session.flush()
+    return conversation
+
+
+async def _insert_message(session: AsyncSession, values: dict[str, Any]) -> int | None:
+    statement = (
+        _insert(session, Message)
+        .values(**values)
+        .on_conflict_do_nothing(index_elements=["channel_id", "provider_message_id"])
+        .returning(col(Message.id))
+    )
+    return (await session.execute(statement)).scalar_one_or_none()
+
+
+async def store_inbound(
+    session: AsyncSession, channel: Channel, inbound: InboundMessage, result: IngestResult
+) -> None:
+    assert channel.id is not None
+    contact = await upsert_contact(
+        session, channel.id, inbound.wa_id, inbound.contact_name, inbound.timestamp
+    )
+    existing = await open_conversation(session, contact)
+    async with session.begin_nested() as savepoint:
+        conversation = existing or await start_conversation(session, channel, contact)
+        now = utcnow()
+        message_id = await _insert_message(session, {
+            "conversation_id": conversation.id, "channel_id": channel.id,
+            "direction": Direction.inbound.value, "sender": Sender.customer.value,
+            "type": inbound.type, "text": inbound.text, "payload": inbound.payload,
+            "status": MessageStatus.received.value,
+            "provider_message_id": inbound.provider_message_id,
+            "reply_to_provider_id": inbound.reply_to_provider_id,
+            "provider_timestamp": inbound.timestamp, "attempts": 0,
+            "created_at": now, "updated_at": now,
+        })  # fmt: skip
+        if message_id is None:
+            await (
+                savepoint.rollback()
+            )  # a duplicate: nothing of it is kept, not even a new conversation
+            result.duplicates += 1
+            return
+    if existing is None:
+        await record_event(
+            session, "conversation.created", {"conversation": await conversation_json(session, conversation)},
+            conversation_id=conversation.id, team_id=conversation.team_id,
+        )  # fmt: skip
+    conversation.last_message_id = message_id
+    conversation.last_activity_at = conversation.updated_at = utcnow()
+    conversation.unread_count += 1
+    await session.flush()
+    message = await session.get(Message, message_id)
+    assert message is not None
+    await record_event(
+        session, "message.created", {"message": await message_json(session, message)},
+        conversation_id=conversation.id, team_id=conversation.team_id,
+        assignee_id=conversation.assignee_id,
+    )  # fmt: skip
+    if existing is None:
+        await record_event(
+            session, "conversation.queued", {"conversation": await conversation_json(session, conversation)},
+            conversation_id=conversation.id, team_id=conversation.team_id,
+        )  # fmt: skip
+    result.stored.append(message_id)
+
+
+async def _lock_provider_id(session: AsyncSession, provider_message_id: str) -> None:
+    """Serializes a status and the send that records the same wamid (PostgreSQL; SQLite is serial)."""
+    if dialect_name(session) == "postgresql":
+        await session.execute(
+            text("SELECT pg_advisory_xact_lock(hashtext(:id))"), {"id": provider_message_id}
+        )
+
+
+async def apply_status(
+    session: AsyncSession, channel_id: int, update_: StatusUpdate | PendingStatus
+) -> bool | None:
+    """True when the message moved forward, False when it was stale, None when it is unknown."""
+    provider_id = update_.provider_message_id
+    await _lock_provider_id(session, provider_id)
+    message = (
+        await session.execute(
+            select(Message).where(
+                col(Message.channel_id) == channel_id,
+                col(Message.provider_message_id) == provider_id,
+            )
+        )
+    ).scalar_one_or_none()
+    if message is None:
+        return None
+    status = update_.status
+    if status == MessageStatus.failed.value:
+        allowed = list(_FAILED_FROM)
+    elif status in STATUS_RANK:
+        allowed = [s for s, rank in STATUS_RANK.items() if rank < STATUS_RANK[status]]
+    else:
+        return False
+    values: dict[str, Any] = {"status": status, "updated_at": utcnow()}
+    if status == MessageStatus.failed.value:
+        values |= {"error_code": update_.error_code, "error_title": update_.error_title}
+    moved = await session.execute(
+        update(Message)
+        .where(col(Message.id) == message.id, col(Message.status).in_(allowed))
+        .values(**values)
+        .execution_options(synchronize_session=False)
+    )
+    if moved.rowcount == 0:  # type: ignore[attr-defined]
+        return False
+    await session.refresh(message)
+    conversation = await session.get(Conversation, message.conversation_id)
+    assert conversation is not None
+    await record_event(
+        session, "message.status", {"message": await message_json(session, message)},
+        conversation_id=conversation.id, team_id=conversation.team_id,
+        assignee_id=conversation.assignee_id,
+    )  # fmt: skip
+    return True
+
+
+async def apply_pending_statuses(
+    session: AsyncSession, channel_id: int, provider_message_id: str
+) -> int:
+    """Called once a send records its wamid: statuses that raced ahead of it are applied now."""
+    pending = list(
+        (
+            await session.execute(
+                select(PendingStatus)
+                .where(
+                    col(PendingStatus.channel_id) == channel_id,
+                    col(PendingStatus.provider_message_id) == provider_message_id,
+                )
+                .order_by(col(PendingStatus.id))
+            )
+        ).scalars()
+    )
+    applied = 0
+    for row in sorted(pending, key=lambda p: STATUS_RANK.get(p.status, 9)):
+        applied += bool(await apply_status(session, channel_id, row))
+        await session.delete(row)
+    return applied
+
+
+async def store_status(
+    session: AsyncSession, channel: Channel, status: StatusUpdate, result: IngestResult
+) -> None:
+    assert channel.id is not None
+    outcome = await apply_status(session, channel.id, status)
+    if outcome is None:
+        session.add(PendingStatus(
+            channel_id=channel.id, provider_message_id=status.provider_message_id,
+            status=status.status, error_code=status.error_code, error_title=status.error_title,
+        ))  # fmt: skip
+        result.statuses_pending += 1
+    elif outcome:
+        result.statuses_applied += 1
+
+
+async def ingest_batch(
+    session: AsyncSession, channels: dict[str, Channel], batch: WebhookBatch
+) -> IngestResult:
+    """Stores the whole batch in the caller's transaction; the caller commits, then answers 200."""
+    result = IngestResult()
+    ordered = sorted(enumerate(batch.messages), key=lambda pair: (pair[1].timestamp, pair[0]))
+    for _, inbound in ordered:
+        await store_inbound(session, channels[inbound.phone_number_id], inbound, result)
+    for status in sorted(batch.statuses, key=lambda s: (s.timestamp, STATUS_RANK.get(s.status, 9))):
+        await store_status(session, channels[status.phone_number_id], status, result)
+    await session.flush()
+    return result
+
+
+async def count_messages(session: AsyncSession) -> int:
+    return int((await session.execute(select(func.count()).select_from(Message))).scalar_one())

@@ -1,0 +1,158 @@
+"""Contacts, conversations and messages: the record of every exchange."""
+
+from __future__ import annotations
+
+from datetime import datetime
+from enum import StrEnum
+from typing import Any
+
+from sqlalchemy import Column, Index, UniqueConstraint, text
+from sqlmodel import Field, SQLModel
+
+from backend.db.types import JSONColumn, UTCDateTime, utcnow
+
+
+class ConversationStatus(StrEnum):
+    bot = "bot"
+    queued = "queued"
+    assigned = "assigned"
+    resolved = "resolved"
+
+
+class Direction(StrEnum):
+    inbound = "inbound"
+    outbound = "outbound"
+
+
+class Sender(StrEnum):
+    customer = "customer"
+    bot = "bot"
+    agent = "agent"
+    system = "system"
+
+
+class MessageStatus(StrEnum):
+    received = "received"
+    queued = "queued"
+    sending = "sending"
+    sent = "sent"
+    delivered = "delivered"
+    read = "read"
+    played = "played"
+    failed = "failed"
+    dead = "dead"
+
+
+MESSAGE_TYPES = [
+    "text",
+    "interactive",
+    "image",
+    "document",
+    "audio",
+    "video",
+    "location",
+    "sticker",
+    "reaction",
+    "button",
+    "template",
+    "contacts",
+    "order",
+    "system",
+    "unsupported",
+]
+
+
+class Contact(SQLModel, table=True):
+    __tablename__ = "contacts"
+    __table_args__ = (UniqueConstraint("channel_id", "wa_id", name="uq_contacts_channel_wa_id"),)
+
+    id: int | None = Field(default=None, primary_key=True)
+    channel_id: int = Field(foreign_key="channels.id", index=True)
+    wa_id: str = Field(max_length=32)
+    name: str | None = Field(default=None, max_length=255)
+    language: str | None = Field(default=None, max_length=16)
+    opted_out: bool = Field(default=False)
+    last_inbound_at: datetime | None = Field(default=None, sa_type=UTCDateTime)
+    created_at: datetime = Field(default_factory=utcnow, sa_type=UTCDateTime)
+    updated_at: datetime = Field(default_factory=utcnow, sa_type=UTCDateTime)
+
+
+class Conversation(SQLModel, table=True):
+    __tablename__ = "conversations"
+    __table_args__ = (
+        Index("ix_conversations_status_team", "status", "team_id"),
+        Index("ix_conversations_contact_status", "contact_id", "status"),
+        Index("ix_conversations_last_activity", "last_activity_at"),
+        # At most one open conversation per contact, whatever races the writers run into.
+        Index(
+            "uq_conversations_one_open_per_contact",
+            "contact_id",
+            unique=True,
+            sqlite_where=text("status != 'resolved'"),
+            postgresql_where=text("status != 'resolved'"),
+        ),
+    )
+
+    id: int | None = Field(default=None, primary_key=True)
+    channel_id: int = Field(foreign_key="channels.id", index=True)
+    contact_id: int = Field(foreign_key="contacts.id")
+    status: str = Field(default=ConversationStatus.queued.value, max_length=16)
+    team_id: int | None = Field(default=None, foreign_key="teams.id")
+    assignee_id: int | None = Field(default=None, foreign_key="agents.id", index=True)
+    priority: int = Field(default=0)
+    queued_at: datetime | None = Field(default=None, sa_type=UTCDateTime)
+    first_response_at: datetime | None = Field(default=None, sa_type=UTCDateTime)
+    resolved_at: datetime | None = Field(default=None, sa_type=UTCDateTime)
+    last_message_id: int | None = Field(default=None)
+    unread_count: int = Field(default=0)
+    last_read_message_id: int | None = Field(default=None)
+    last_activity_at: datetime = Field(default_factory=utcnow, sa_type=UTCDateTime)
+    created_at: datetime = Field(default_factory=utcnow, sa_type=UTCDateTime)
+    updated_at: datetime = Field(default_factory=utcnow, sa_type=UTCDateTime)
+
+
+class Message(SQLModel, table=True):
+    __tablename__ = "messages"
+    __table_args__ = (
+        UniqueConstraint("channel_id", "provider_message_id", name="uq_messages_provider_id"),
+        UniqueConstraint("conversation_id", "idempotency_key", name="uq_messages_idempotency"),
+        Index("ix_messages_conversation", "conversation_id", "id"),
+        Index("ix_messages_status", "status"),
+    )
+
+    id: int | None = Field(default=None, primary_key=True)
+    conversation_id: int = Field(foreign_key="conversations.id")
+    channel_id: int = Field(foreign_key="channels.id")
+    direction: str = Field(max_length=16)
+    sender: str = Field(max_length=16)
+    sender_agent_id: int | None = Field(default=None, foreign_key="agents.id")
+    type: str = Field(default="text", max_length=24)
+    text: str | None = Field(default=None)
+    payload: dict[str, Any] = Field(default_factory=dict, sa_column=Column(JSONColumn))
+    status: str = Field(max_length=16)
+    error_code: int | None = Field(default=None)
+    error_title: str | None = Field(default=None, max_length=512)
+    provider_message_id: str | None = Field(default=None, max_length=128)
+    reply_to_provider_id: str | None = Field(default=None, max_length=128)
+    idempotency_key: str | None = Field(default=None, max_length=255)
+    attempts: int = Field(default=0)
+    next_attempt_at: datetime | None = Field(default=None, sa_type=UTCDateTime)
+    lease_until: datetime | None = Field(default=None, sa_type=UTCDateTime)
+    provider_timestamp: datetime | None = Field(default=None, sa_type=UTCDateTime)
+    created_at: datetime = Field(default_factory=utcnow, sa_type=UTCDateTime)
+    updated_at: datetime = Field(default_factory=utcnow, sa_type=UTCDateTime)
+
+
+class PendingStatus(SQLModel, table=True):
+    """A delivery status that arrived before the message it names: applied when the message appears."""
+
+    __tablename__ = "pending_statuses"
+    __table_args__ = (Index("ix_pending_statuses_lookup", "channel_id", "provider_message_id"),)
+
+    id: int | None = Field(default=None, primary_key=True)
+    channel_id: int = Field(foreign_key="channels.id")
+    provider_message_id: str = Field(max_length=128)
+    status: str = Field(max_length=16)
+    error_code: int | None = Field(default=None)
+    error_title: str | None = Field(default=None, max_length=512)
+    created_at: datetime = Field(default_factory=utcnow, sa_type=UTCDateTime)

@@ -1,0 +1,257 @@
+"""Agents' replies: written first (with their Idempotency-Key), then sent by the worker.
+
+The request stores the message as `queued` and its event in one transaction; the send job is
+enqueued after the commit. If Redis is down at that moment the message is still in the database,
+and the worker's reconcile job enqueues it when Redis is back: a written message is always sent or
+visibly failed, never silently lost.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import timedelta
+from typing import Any
+
+from arq.connections import ArqRedis
+from sqlalchemy.exc import IntegrityError
+from sqlalchemy.ext.asyncio import AsyncSession
+from sqlmodel import col, select
+
+from backend.agents.auth import CurrentAgent
+from backend.conversations.models import (
+    Contact,
+    Conversation,
+    ConversationStatus,
+    Direction,
+    Message,
+    MessageStatus,
+    Sender,
+)
+from backend.conversations.routing import RoutingError, get_visible
+from backend.conversations.views import SERVICE_WINDOW, conversation_json, message_json
+from backend.core.logging import get_logger
+from backend.db.types import utcnow
+from backend.realtime.events import record_event
+
+log = get_logger(__name__)
+
+SEND_JOB = "send_message"
+
+
+@dataclass(frozen=True)
+class Draft:
+    """What an agent (or a bot, or a survey) wants to send: a Cloud API message type and object."""
+
+    kind: str  # text | interactive | template
+    body: dict[str, Any]
+    text: str | None
+
+    @classmethod
+    def from_request(cls, data: dict[str, Any]) -> Draft:
+        present = [key for key in ("text", "interactive", "template") if data.get(key) is not None]
+        if len(present) != 1:
+            raise RoutingError(422, "give exactly one of text, interactive or template")
+        kind = present[0]
+        value = data[kind]
+        if kind == "text":
+            if not isinstance(value, str) or not value.strip():
+                raise RoutingError(422, "text must be a non-empty string")
+            if len(value) > 4096:
+                raise RoutingError(422, "text is longer than WhatsApp's 4096 characters")
+            return cls("text", {"body": value, "preview_url": False}, value)
+        if not isinstance(value, dict):
+            raise RoutingError(422, f"{kind} must be an object")
+        if kind == "interactive":
+            body_text = (value.get("body") or {}).get("text")
+            if value.get("type") not in (
+                "button",
+                "list",
+                "cta_url",
+                "product",
+                "product_list",
+                "flow",
+            ):
+                raise RoutingError(
+                    422,
+                    "interactive.type must be button, list, cta_url, product, product_list or flow",
+                )
+            return cls("interactive", value, body_text)
+        if not value.get("name") or not isinstance(value.get("language"), dict | str):
+            raise RoutingError(422, "template needs a name and a language")
+        language = value["language"]
+        template = {
+            **value,
+            "language": {"code": language} if isinstance(language, str) else language,
+        }
+        return cls("template", template, f"[template {value['name']}]")
+
+
+def window_open(contact: Contact) -> bool:
+    return (
+        contact.last_inbound_at is not None and utcnow() - contact.last_inbound_at < SERVICE_WINDOW
+    )
+
+
+async def _existing(session: AsyncSession, conversation_id: int, key: str) -> Message | None:
+    query = select(Message).where(
+        col(Message.conversation_id) == conversation_id, col(Message.idempotency_key) == key
+    )
+    return (await session.execute(query)).scalar_one_or_none()
+
+
+async def write_message(
+    session: AsyncSession,
+    conversation: Conversation,
+    draft: Draft,
+    *,
+    sender: Sender,
+    agent_id: int | None = None,
+    idempotency_key: str | None = None,
+) -> Message:
+    """Stores a queued outbound message and its event in the caller's transaction."""
+    assert conversation.id is not None
+    contact = await session.get(Contact, conversation.contact_id)
+    assert contact is not None
+    if draft.kind != "template" and not window_open(contact):
+        raise RoutingError(
+            422, "the 24-hour customer-service window is closed: only a template can be sent"
+        )
+    now = utcnow()
+    message = Message(
+        conversation_id=conversation.id, channel_id=conversation.channel_id,
+        direction=Direction.outbound.value, sender=sender.value, sender_agent_id=agent_id,
+        type=draft.kind, text=draft.text, payload=draft.body, status=MessageStatus.queued.value,
+        idempotency_key=idempotency_key, created_at=now, updated_at=now,
+    )  # fmt: skip
+    session.add(message)
+    await session.flush()
+    conversation.last_message_id = message.id
+    conversation.last_activity_at = conversation.updated_at = now
+    if sender == Sender.agent and conversation.first_response_at is None:
+        conversation.first_response_at = now
+    await session.flush()
+    await record_event(
+        session, "message.created", {"message": await message_json(session, message)},
+        conversation_id=conversation.id, team_id=conversation.team_id,
+        assignee_id=conversation.assignee_id,
+    )  # fmt: skip
+    return message
+
+
+async def agent_reply(
+    session: AsyncSession, agent: CurrentAgent, conversation_id: int, data: dict[str, Any],
+    idempotency_key: str | None,
+) -> tuple[Message, bool]:  # fmt: skip
+    """Returns the message and whether it is new; the same key returns the same message."""
+    conversation = await get_visible(session, agent, conversation_id)
+    if idempotency_key:
+        found = await _existing(session, conversation_id, idempotency_key)
+        if found is not None:
+            return found, False
+    if (
+        conversation.status != ConversationStatus.assigned.value
+        or conversation.assignee_id != agent.id
+    ):
+        raise RoutingError(
+            409, "only the agent who holds the conversation may reply: claim it first"
+        )
+    draft = Draft.from_request(data)
+    try:
+        async with session.begin_nested():
+            message = await write_message(
+                session, conversation, draft, sender=Sender.agent, agent_id=agent.id,
+                idempotency_key=idempotency_key,
+            )  # fmt: skip
+    except IntegrityError:
+        # A concurrent request with the same key won the insert: answer with its message.
+        assert idempotency_key is not None
+        await session.rollback()
+        found = await _existing(session, conversation_id, idempotency_key)
+        if found is None:
+            raise
+        return found, False
+    return message, True
+
+
+async def enqueue_send(
+    queue: ArqRedis, message_id: int, attempt: int = 0, delay: float | None = None
+) -> bool:
+    """Asks the worker to send; False when Redis is unreachable (reconcile will pick it up)."""
+    try:
+        await queue.enqueue_job(
+            SEND_JOB, message_id, _job_id=f"send:{message_id}:{attempt}",
+            _defer_by=timedelta(seconds=delay) if delay else None,
+        )  # fmt: skip
+        return True
+    except Exception as error:
+        log.warning(
+            "enqueue failed; reconcile will retry",
+            message_id=message_id,
+            error=type(error).__name__,
+        )
+        return False
+
+
+async def retry_message(session: AsyncSession, agent: CurrentAgent, message_id: int) -> Message:
+    message = await session.get(Message, message_id)
+    if message is None or message.direction != Direction.outbound.value:
+        raise RoutingError(404, "no such outbound message")
+    conversation = await get_visible(session, agent, message.conversation_id)
+    if not agent.is_lead and conversation.assignee_id != agent.id:
+        raise RoutingError(403, "only the assignee or a lead may retry this message")
+    if message.status not in (MessageStatus.failed.value, MessageStatus.dead.value):
+        raise RoutingError(
+            409, f"only a failed or dead message can be retried (this one is {message.status})"
+        )
+    message.status = MessageStatus.queued.value
+    message.attempts = 0
+    message.next_attempt_at = None
+    message.lease_until = None
+    message.updated_at = utcnow()
+    await session.flush()
+    await record_event(
+        session, "message.status", {"message": await message_json(session, message)},
+        conversation_id=conversation.id, team_id=conversation.team_id,
+        assignee_id=conversation.assignee_id,
+    )  # fmt: skip
+    return message
+
+
+__all__ = [
+    "Draft",
+    "agent_reply",
+    "conversation_json",
+    "enqueue_send",
+    "retry_message",
+    "write_message",
+]
+
+
+MARK_READ_JOB = "mark_read"
+
+
+async def mark_conversation_read(session: AsyncSession, conversation: Conversation) -> int | None:
+    """Clears the unread count; returns the newest inbound message id to mark read at WhatsApp."""
+    newest: int | None = (
+        await session.execute(
+            select(col(Message.id))
+            .where(
+                col(Message.conversation_id) == conversation.id,
+                col(Message.direction) == Direction.inbound.value,
+            )
+            .order_by(col(Message.id).desc())
+            .limit(1)
+        )
+    ).scalar_one_or_none()
+    conversation.unread_count = 0
+    if newest is None or (conversation.last_read_message_id or 0) >= newest:
+        return None
+    conversation.last_read_message_id = newest
+    return newest
+
+
+async def enqueue_mark_read(queue: ArqRedis, message_id: int) -> None:
+    try:
+        await queue.enqueue_job(MARK_READ_JOB, message_id, _job_id=f"read:{message_id}")
+    except Exception as error:
+        log.warning("mark-read enqueue failed", error=type(error).__name__)

@@ -1,0 +1,206 @@
+"""Conversation routes: thin handlers over the routing and outbound services."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from litestar import Controller, Request, Response, get, post
+from litestar.params import Parameter
+from litestar.status_codes import HTTP_200_OK, HTTP_202_ACCEPTED
+from pydantic import BaseModel
+from sqlalchemy import or_
+from sqlalchemy.ext.asyncio import AsyncSession
+from sqlmodel import col, select
+
+from backend.agents.auth import CurrentAgent, context_of
+from backend.agents.models import Agent, Team
+from backend.conversations import outbound, routing
+from backend.conversations.models import Contact, Conversation, ConversationStatus, Message
+from backend.conversations.views import conversation_json, message_json
+from backend.realtime.events import commit_and_publish
+
+AgentRequest = Request[CurrentAgent, Any, Any]
+
+
+class TransferBody(BaseModel):
+    team: str | None = None
+    agent_id: int | None = None
+
+
+async def _preload(session: AsyncSession, conversations: list[Conversation]) -> None:
+    """Loads related rows in four queries, so serializing a list costs no query per row."""
+
+    def ids(attr: str) -> set[int]:
+        return {value for c in conversations if (value := getattr(c, attr)) is not None}
+
+    for model, wanted in ((Contact, ids("contact_id")), (Team, ids("team_id")),
+                          (Agent, ids("assignee_id")), (Message, ids("last_message_id"))):  # fmt: skip
+        if wanted:
+            await session.execute(select(model).where(col(model.id).in_(wanted)))
+
+
+def _visible_to(agent: CurrentAgent) -> Any:
+    if agent.is_lead:
+        return True
+    return or_(
+        col(Conversation.assignee_id) == agent.id,
+        col(Conversation.team_id).is_(None),
+        col(Conversation.team_id).in_(agent.team_ids),
+    )
+
+
+class ConversationController(Controller):
+    path = "/api/v1/conversations"
+    tags = ["conversations"]
+
+    @get("/")
+    async def list_conversations(
+        self, request: AgentRequest, db_session: AsyncSession,
+        status: ConversationStatus | None = None, team: str | None = None,
+        assignee: str | None = None, q: str | None = Parameter(default=None, max_length=100),
+        limit: int = Parameter(default=100, ge=1, le=500),
+    ) -> dict[str, list[dict[str, Any]]]:  # fmt: skip
+        agent = request.user
+        query = select(Conversation).where(_visible_to(agent))
+        if status:
+            query = query.where(col(Conversation.status) == status.value)
+        if team:
+            query = query.join(Team, col(Team.id) == col(Conversation.team_id)).where(
+                col(Team.name) == team
+            )
+        if assignee:
+            query = query.where(
+                col(Conversation.assignee_id) == (agent.id if assignee == "me" else int(assignee))
+            )
+        if q:
+            pattern = f"%{q.strip().lower()}%"
+            query = query.join(Contact, col(Contact.id) == col(Conversation.contact_id)).where(
+                or_(
+                    col(Contact.name).ilike(pattern),
+                    col(Contact.wa_id).like(pattern.replace("+", "")),
+                )
+            )
+        query = query.order_by(
+            col(Conversation.last_activity_at).desc(), col(Conversation.id).desc()
+        ).limit(limit)
+        conversations = list((await db_session.execute(query)).scalars())
+        await _preload(db_session, conversations)
+        return {"items": [await conversation_json(db_session, c) for c in conversations]}
+
+    @get("/{conversation_id:int}")
+    async def get_conversation(
+        self, request: AgentRequest, db_session: AsyncSession, conversation_id: int
+    ) -> dict[str, Any]:
+        conversation = await routing.get_visible(db_session, request.user, conversation_id)
+        return await conversation_json(db_session, conversation)
+
+    @get("/{conversation_id:int}/messages")
+    async def list_messages(
+        self, request: AgentRequest, db_session: AsyncSession, conversation_id: int,
+        after: int | None = None, limit: int = Parameter(default=500, ge=1, le=2000),
+    ) -> dict[str, list[dict[str, Any]]]:  # fmt: skip
+        await routing.get_visible(db_session, request.user, conversation_id)
+        query = select(Message).where(col(Message.conversation_id) == conversation_id)
+        if after is not None:
+            query = query.where(col(Message.id) > after)
+        messages = list(
+            (await db_session.execute(query.order_by(col(Message.id)).limit(limit))).scalars()
+        )
+        agents = {m.sender_agent_id for m in messages if m.sender_agent_id is not None}
+        if agents:
+            await db_session.execute(select(Agent).where(col(Agent.id).in_(agents)))
+        return {"items": [await message_json(db_session, m) for m in messages]}
+
+    async def _act(
+        self, request: AgentRequest, db_session: AsyncSession, outcome: routing.Outcome
+    ) -> dict[str, Any]:
+        await commit_and_publish(db_session, context_of(request).redis)
+        return await conversation_json(db_session, outcome.conversation)
+
+    @post("/{conversation_id:int}/claim", status_code=HTTP_200_OK)
+    async def claim(
+        self, request: AgentRequest, db_session: AsyncSession, conversation_id: int
+    ) -> dict[str, Any]:
+        return await self._act(
+            request, db_session, await routing.claim(db_session, request.user, conversation_id)
+        )
+
+    @post("/{conversation_id:int}/release", status_code=HTTP_200_OK)
+    async def release(
+        self, request: AgentRequest, db_session: AsyncSession, conversation_id: int
+    ) -> dict[str, Any]:
+        return await self._act(
+            request, db_session, await routing.release(db_session, request.user, conversation_id)
+        )
+
+    @post("/{conversation_id:int}/transfer", status_code=HTTP_200_OK)
+    async def transfer(
+        self,
+        request: AgentRequest,
+        db_session: AsyncSession,
+        conversation_id: int,
+        data: TransferBody,
+    ) -> dict[str, Any]:
+        outcome = await routing.transfer(
+            db_session, request.user, conversation_id, team=data.team, agent_id=data.agent_id
+        )
+        return await self._act(request, db_session, outcome)
+
+    @post("/{conversation_id:int}/resolve", status_code=HTTP_200_OK)
+    async def resolve(
+        self, request: AgentRequest, db_session: AsyncSession, conversation_id: int
+    ) -> dict[str, Any]:
+        return await self._act(
+            request, db_session, await routing.resolve(db_session, request.user, conversation_id)
+        )
+
+    @post("/{conversation_id:int}/reopen", status_code=HTTP_200_OK)
+    async def reopen(
+        self, request: AgentRequest, db_session: AsyncSession, conversation_id: int
+    ) -> dict[str, Any]:
+        return await self._act(
+            request, db_session, await routing.reopen(db_session, request.user, conversation_id)
+        )
+
+    @post("/{conversation_id:int}/messages", status_code=HTTP_202_ACCEPTED)
+    async def send(
+        self, request: AgentRequest, db_session: AsyncSession, conversation_id: int, data: dict[str, Any],
+        idempotency_key: str | None = Parameter(header="Idempotency-Key", default=None, max_length=255),
+    ) -> Response[dict[str, Any]]:  # fmt: skip
+        message, created = await outbound.agent_reply(
+            db_session, request.user, conversation_id, data, idempotency_key
+        )
+        if created:
+            await commit_and_publish(db_session, context_of(request).redis)
+            assert message.id is not None
+            await outbound.enqueue_send(context_of(request).queue, message.id)
+        return Response(await message_json(db_session, message), status_code=HTTP_202_ACCEPTED)
+
+    @post("/{conversation_id:int}/read", status_code=HTTP_200_OK)
+    async def mark_read(
+        self, request: AgentRequest, db_session: AsyncSession, conversation_id: int
+    ) -> dict[str, Any]:
+        conversation = await routing.get_visible(db_session, request.user, conversation_id)
+        newest = await outbound.mark_conversation_read(db_session, conversation)
+        await db_session.commit()
+        if newest is not None:
+            await outbound.enqueue_mark_read(context_of(request).queue, newest)
+        return await conversation_json(db_session, conversation)
+
+
+class MessageController(Controller):
+    path = "/api/v1/messages"
+    tags = ["conversations"]
+
+    @post("/{message_id:int}/retry", status_code=HTTP_202_ACCEPTED)
+    async def retry(
+        self, request: AgentRequest, db_session: AsyncSession, message_id: int
+    ) -> dict[str, Any]:
+        message = await outbound.retry_message(db_session, request.user, message_id)
+        await commit_and_publish(db_session, context_of(request).redis)
+        assert message.id is not None
+        await outbound.enqueue_send(context_of(request).queue, message.id, attempt=0)
+        return await message_json(db_session, message)
+
+
+__all__ = ["ConversationController", "ConversationStatus", "MessageController"]

@@ -1,0 +1,90 @@
+"""The JSON shapes of conversations and messages (CONTRACT.md), used by routes and events alike."""
+
+from __future__ import annotations
+
+from datetime import datetime, timedelta
+from typing import Any
+
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from backend.agents.models import Agent, Team
+from backend.conversations.models import Contact, Conversation, Message
+
+SERVICE_WINDOW = timedelta(hours=24)
+
+
+def iso(value: datetime | None) -> str | None:
+    return value.isoformat() if value else None
+
+
+def message_view(message: Message, agent_name: str | None = None) -> dict[str, Any]:
+    error = (
+        {"code": message.error_code, "title": message.error_title}
+        if message.error_code is not None or message.error_title
+        else None
+    )
+    return {
+        "id": message.id,
+        "conversation_id": message.conversation_id,
+        "direction": message.direction,
+        "sender": message.sender,
+        "sender_agent": (
+            {"id": message.sender_agent_id, "name": agent_name}
+            if message.sender_agent_id is not None
+            else None
+        ),
+        "type": message.type,
+        "text": message.text,
+        "payload": message.payload,
+        "status": message.status,
+        "error": error,
+        "provider_message_id": message.provider_message_id,
+        "attempts": message.attempts,
+        "next_attempt_at": iso(message.next_attempt_at),
+        "created_at": iso(message.created_at),
+    }
+
+
+async def message_json(session: AsyncSession, message: Message) -> dict[str, Any]:
+    name = None
+    if message.sender_agent_id is not None:
+        agent = await session.get(Agent, message.sender_agent_id)
+        name = agent.name if agent else None
+    return message_view(message, name)
+
+
+def window_expires_at(contact: Contact) -> datetime | None:
+    return contact.last_inbound_at + SERVICE_WINDOW if contact.last_inbound_at else None
+
+
+async def conversation_json(session: AsyncSession, conversation: Conversation) -> dict[str, Any]:
+    """One conversation with its contact, team, assignee and last message (identity-map cached)."""
+    contact = await session.get(Contact, conversation.contact_id)
+    assert contact is not None
+    team = await session.get(Team, conversation.team_id) if conversation.team_id else None
+    assignee = (
+        await session.get(Agent, conversation.assignee_id) if conversation.assignee_id else None
+    )
+    last = (
+        await session.get(Message, conversation.last_message_id)
+        if conversation.last_message_id
+        else None
+    )
+    return {
+        "id": conversation.id,
+        "status": conversation.status,
+        "team": team.name if team else None,
+        "team_id": conversation.team_id,
+        "assignee": {"id": assignee.id, "name": assignee.name} if assignee else None,
+        "contact": {"wa_id": contact.wa_id, "name": contact.name, "id": contact.id},
+        "channel_id": conversation.channel_id,
+        "priority": conversation.priority,
+        "queued_at": iso(conversation.queued_at),
+        "window_expires_at": iso(window_expires_at(contact)),
+        "first_response_at": iso(conversation.first_response_at),
+        "resolved_at": iso(conversation.resolved_at),
+        "created_at": iso(conversation.created_at),
+        "updated_at": iso(conversation.updated_at),
+        "last_message": await message_json(session, last) if last else None,
+        "unread": conversation.unread_count,
+    }

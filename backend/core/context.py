@@ -1,0 +1,54 @@
+"""What a running process shares: settings, the database, Redis and the job queue.
+
+Built once at start-up (web or worker) and handed around explicitly, so tests can build one too.
+"""
+
+from __future__ import annotations
+
+from collections.abc import AsyncIterator
+from dataclasses import dataclass, field
+from typing import Any
+
+from arq.connections import ArqRedis, RedisSettings
+from redis.asyncio import Redis
+from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession, async_sessionmaker
+
+from backend.config import Settings
+from backend.core.redis import create_redis
+from backend.db.engine import create_engine, create_session_factory
+
+
+@dataclass
+class AppContext:
+    settings: Settings
+    engine: AsyncEngine
+    sessions: async_sessionmaker[AsyncSession]
+    redis: Redis
+    queue: ArqRedis
+    extras: dict[str, Any] = field(default_factory=dict)
+
+    @classmethod
+    def build(cls, settings: Settings) -> AppContext:
+        if not settings.redis_url:
+            raise RuntimeError(
+                "REDIS_URL is not set: start with `switchboard run` for an embedded one"
+            )
+        engine = create_engine(settings.database_url)
+        redis = create_redis(settings.redis_url)
+        queue = ArqRedis(connection_pool=redis.connection_pool, default_queue_name=QUEUE_NAME)
+        return cls(settings, engine, create_session_factory(engine), redis, queue)
+
+    async def close(self) -> None:
+        await self.redis.aclose()
+        await self.engine.dispose()
+
+    async def session(self) -> AsyncIterator[AsyncSession]:
+        async with self.sessions() as session:
+            yield session
+
+
+QUEUE_NAME = "switchboard:queue"
+
+
+def arq_redis_settings(url: str) -> RedisSettings:
+    return RedisSettings.from_dsn(url)

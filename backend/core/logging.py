@@ -1,0 +1,75 @@
+"""structlog for every line: JSON in production, readable in development, a request id on each.
+
+Phone numbers and secrets never reach a log: `_redact` masks long digit runs (a wa_id is a phone
+number) down to their last four digits and drops values under secret-looking keys.
+"""
+
+from __future__ import annotations
+
+import logging
+import re
+import sys
+from typing import Any
+
+import structlog
+from structlog.types import EventDict, WrappedLogger
+
+_DIGITS = re.compile(r"\+?\d{7,}")
+_SECRET_KEYS = ("password", "secret", "token", "authorization", "cookie", "access_key")
+
+
+def _mask(text: str) -> str:
+    return _DIGITS.sub(lambda m: "…" + m.group(0)[-4:], text)
+
+
+def _redact(_logger: WrappedLogger, _name: str, event_dict: EventDict) -> EventDict:
+    for key, value in list(event_dict.items()):
+        if any(word in key.lower() for word in _SECRET_KEYS):
+            event_dict[key] = "[redacted]"
+        elif isinstance(value, str):
+            event_dict[key] = _mask(value)
+    return event_dict
+
+
+def configure_logging(fmt: str = "console", level: str = "INFO") -> None:
+    shared: list[Any] = [
+        structlog.contextvars.merge_contextvars,
+        structlog.stdlib.add_log_level,
+        structlog.stdlib.add_logger_name,
+        structlog.processors.TimeStamper(fmt="iso", utc=True),
+        structlog.processors.format_exc_info,
+        _redact,
+    ]
+    renderer: Any = (
+        structlog.processors.JSONRenderer()
+        if fmt == "json"
+        else structlog.dev.ConsoleRenderer(colors=sys.stderr.isatty())
+    )
+    structlog.configure(
+        processors=[*shared, structlog.stdlib.ProcessorFormatter.wrap_for_formatter],
+        logger_factory=structlog.stdlib.LoggerFactory(),
+        wrapper_class=structlog.stdlib.BoundLogger,
+        cache_logger_on_first_use=True,
+    )
+    handler = logging.StreamHandler(sys.stderr)
+    handler.setFormatter(
+        structlog.stdlib.ProcessorFormatter(
+            foreign_pre_chain=shared,
+            processors=[
+                structlog.stdlib.ProcessorFormatter.remove_processors_meta,
+                renderer,
+            ],
+        )
+    )
+    root = logging.getLogger()
+    root.handlers[:] = [handler]
+    root.setLevel(level)
+    for noisy in ("uvicorn.access", "httpx", "httpcore", "aiosqlite", "asyncio"):
+        logging.getLogger(noisy).setLevel(logging.WARNING)
+    for name in ("uvicorn", "uvicorn.error", "arq"):
+        logging.getLogger(name).handlers[:] = []
+        logging.getLogger(name).propagate = True
+
+
+def get_logger(name: str) -> Any:
+    return structlog.get_logger(name)

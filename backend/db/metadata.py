@@ -1,0 +1,12 @@
+"""Every table, imported once so that alembic and the schema check see the whole metadata."""
+
+from sqlmodel import SQLModel
+
+from backend.agents import models as _agents
+from backend.channels import models as _channels
+from backend.conversations import models as _conversations
+from backend.realtime import models as _realtime
+
+metadata = SQLModel.metadata
+
+__all__ = ["_agents", "_channels", "_conversations", "_realtime", "metadata"]

@@ -1,0 +1,90 @@
+"""Writing events: in the same transaction as the change, published to Redis after the commit.
+
+The events table is the record (a browser that reconnects replays from it); Redis Pub/Sub only
+carries each event live to the web processes. On PostgreSQL a transaction-scoped advisory lock is
+taken just before the insert, so sequence numbers are handed out in commit order and a client
+resuming from `seq` can never miss a number that commits late.
+"""
+
+from __future__ import annotations
+
+import json
+from datetime import datetime
+from typing import Any
+
+from redis.asyncio import Redis
+from sqlalchemy import text
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from backend.core.logging import get_logger
+from backend.db.engine import dialect_name
+from backend.realtime.models import Event
+
+log = get_logger(__name__)
+
+EVENTS_CHANNEL = "switchboard:events"
+_EVENT_LOCK_KEY = 0x5B_0A_2D  # any constant shared by every writer
+_PENDING = "switchboard.pending_events"
+
+
+def envelope(event: Event) -> dict[str, Any]:
+    at: datetime = event.at
+    return {
+        "seq": event.seq,
+        "type": event.type,
+        "conversation_id": event.conversation_id,
+        "at": at.isoformat(),
+        "data": event.data,
+    }
+
+
+async def record_event(
+    session: AsyncSession,
+    type_: str,
+    data: dict[str, Any],
+    *,
+    conversation_id: int | None = None,
+    team_id: int | None = None,
+    assignee_id: int | None = None,
+) -> Event:
+    """Adds the event to the session's transaction; `commit_and_publish` sends it after commit."""
+    if dialect_name(session) == "postgresql":
+        await session.execute(text("SELECT pg_advisory_xact_lock(:key)"), {"key": _EVENT_LOCK_KEY})
+    event = Event(
+        type=type_, conversation_id=conversation_id, team_id=team_id, assignee_id=assignee_id,
+        data=data,
+    )  # fmt: skip
+    session.add(event)
+    await session.flush()
+    session.info.setdefault(_PENDING, []).append(event)
+    return event
+
+
+async def publish(redis: Redis, events: list[Event]) -> None:
+    """Best effort: a lost publish is recovered by clients replaying from the events table."""
+    if not events:
+        return
+    try:
+        async with redis.pipeline(transaction=False) as pipe:
+            for event in events:
+                pipe.publish(EVENTS_CHANNEL, json.dumps(_routing(event) | envelope(event)))
+            await pipe.execute()
+    except Exception as error:
+        log.warning("event publish failed", error=type(error).__name__, count=len(events))
+
+
+def _routing(event: Event) -> dict[str, Any]:
+    """Who may see it travels with the event, so web processes filter without a query."""
+    return {"_team_id": event.team_id, "_assignee_id": event.assignee_id}
+
+
+def take_pending(session: AsyncSession) -> list[Event]:
+    events: list[Event] = session.info.pop(_PENDING, [])
+    return events
+
+
+async def commit_and_publish(session: AsyncSession, redis: Redis) -> list[Event]:
+    await session.commit()
+    events = take_pending(session)
+    await publish(redis, events)
+    return events

@@ -1,0 +1,183 @@
+"""The websocket: replay from the events table after `seq`, then live events, with no gap.
+
+The socket subscribes to live events first and buffers them, then replays what the database has
+after `after`, then drains the buffer skipping what it already sent. A jump in the live sequence
+(a slow publish from another process, or events dropped while Redis reconnected) is filled from
+the database before going on, so every agent sees every event it may see, in order, once.
+"""
+
+from __future__ import annotations
+
+import json
+from typing import Any
+
+from litestar import Request, WebSocket, get, websocket
+from litestar.channels import ChannelsPlugin
+from litestar.exceptions import WebSocketDisconnect
+from litestar.params import Parameter
+from litestar.security.jwt import Token
+from sqlalchemy import func
+from sqlalchemy.ext.asyncio import AsyncSession
+from sqlmodel import col, select
+
+from backend.agents.auth import SESSION_COOKIE, CurrentAgent, context_of, load_current_agent
+from backend.agents.services import is_revoked
+from backend.core.logging import get_logger
+from backend.realtime.events import EVENTS_CHANNEL, envelope
+from backend.realtime.hub import BoundedSubscriber
+from backend.realtime.models import Event
+from backend.realtime.presence import connected, disconnected
+
+log = get_logger(__name__)
+
+CLOSE_UNAUTHORIZED = 4401
+CLOSE_FORBIDDEN_ORIGIN = 4403
+CLOSE_TOO_SLOW = 4408
+REPLAY_BATCH = 500
+
+
+def visible(agent: CurrentAgent, team_id: int | None, assignee_id: int | None) -> bool:
+    return agent.is_lead or assignee_id == agent.id or team_id is None or team_id in agent.team_ids
+
+
+async def _authenticate(socket: WebSocket[Any, Any, Any]) -> CurrentAgent | None:
+    raw = socket.query_params.get("token") or socket.cookies.get(SESSION_COOKIE) or ""
+    raw = raw.removeprefix("Bearer ").strip()
+    if not raw:
+        return None
+    auth = socket.app.state.jwt_auth
+    try:
+        token = Token.decode(raw, secret=auth.token_secret, algorithm=auth.algorithm)
+        agent_id = int(token.sub)
+    except Exception:
+        return None
+    context = context_of(socket)
+    async with context.sessions() as session:
+        if await is_revoked(session, str(token.jti) if token.jti else None):
+            return None
+    return await load_current_agent(context, agent_id)
+
+
+def _origin_allowed(socket: WebSocket[Any, Any, Any]) -> bool:
+    """CSRF middleware covers HTTP only: a page on another origin must not ride the cookie here."""
+    origin = socket.headers.get("origin")
+    if not origin:
+        return True  # not a browser (business systems, tests): they authenticate with a token
+    host = socket.headers.get("host", "")
+    allowed = set(context_of(socket).settings.allowed_origins) | {
+        f"http://{host}", f"https://{host}", context_of(socket).settings.public_base_url,
+    }  # fmt: skip
+    return origin.rstrip("/") in allowed
+
+
+async def _events_after(
+    socket: WebSocket[Any, Any, Any], after: int, upto: int | None = None
+) -> list[Event]:
+    query = select(Event).where(col(Event.seq) > after)
+    if upto is not None:
+        query = query.where(col(Event.seq) < upto)
+    async with context_of(socket).sessions() as session:
+        return list(
+            (await session.execute(query.order_by(col(Event.seq)).limit(REPLAY_BATCH))).scalars()
+        )
+
+
+class _Stream:
+    """Sends the events an agent may see, in order, each once."""
+
+    def __init__(self, socket: WebSocket[Any, Any, Any], agent: CurrentAgent, last: int) -> None:
+        self.socket = socket
+        self.agent = agent
+        self.last = last
+
+    async def send_row(self, event: Event) -> None:
+        assert event.seq is not None
+        if event.seq <= self.last:
+            return
+        self.last = event.seq
+        if visible(self.agent, event.team_id, event.assignee_id):
+            await self.socket.send_text(json.dumps(envelope(event)))
+
+    async def catch_up(self, upto: int | None = None) -> None:
+        while True:
+            rows = await _events_after(self.socket, self.last, upto)
+            for row in rows:
+                await self.send_row(row)
+            if len(rows) < REPLAY_BATCH:
+                return
+
+    async def send_live(self, raw: bytes) -> None:
+        frame = json.loads(raw)
+        seq = int(frame["seq"])
+        if seq <= self.last:
+            return
+        if seq > self.last + 1:
+            await self.catch_up(upto=seq)  # fill a gap from the record before going on
+        if seq <= self.last:
+            return
+        self.last = seq
+        team_id, assignee_id = frame.pop("_team_id", None), frame.pop("_assignee_id", None)
+        if visible(self.agent, team_id, assignee_id):
+            await self.socket.send_text(json.dumps(frame))
+
+
+async def _latest_seq(socket: WebSocket[Any, Any, Any]) -> int:
+    async with context_of(socket).sessions() as session:
+        return int(
+            (await session.execute(select(func.coalesce(func.max(col(Event.seq)), 0)))).scalar_one()
+            or 0
+        )
+
+
+@websocket("/api/v1/ws", exclude_from_auth=True)
+async def events_socket(socket: WebSocket[Any, Any, Any], channels: ChannelsPlugin) -> None:
+    await socket.accept()
+    agent = await _authenticate(socket)
+    if agent is None:
+        await socket.close(code=CLOSE_UNAUTHORIZED, reason="not signed in")
+        return
+    if not _origin_allowed(socket):
+        await socket.close(code=CLOSE_FORBIDDEN_ORIGIN, reason="origin not allowed")
+        return
+    after_param = socket.query_params.get("after")
+    subscriber = await channels.subscribe([EVENTS_CHANNEL])
+    assert isinstance(subscriber, BoundedSubscriber)
+    await connected(context_of(socket), agent.id)
+    try:
+        if after_param is not None and after_param.lstrip("-").isdigit():
+            stream = _Stream(socket, agent, max(0, int(after_param)))
+            await stream.catch_up()
+        else:
+            stream = _Stream(socket, agent, await _latest_seq(socket))
+        async for raw in subscriber.iter_events():
+            await stream.send_live(raw)
+            if subscriber.overflowed:
+                await socket.close(code=CLOSE_TOO_SLOW, reason="too slow: resume with ?after=seq")
+                return
+    except WebSocketDisconnect:
+        pass
+    finally:
+        await channels.unsubscribe(subscriber)
+        await disconnected(context_of(socket), agent.id)
+
+
+@get("/api/v1/events", tags=["realtime"])
+async def list_events(
+    request: Request[CurrentAgent, Any, Any], db_session: AsyncSession,
+    after: int = Parameter(default=0, ge=0), limit: int = Parameter(default=200, ge=1, le=1000),
+) -> dict[str, Any]:  # fmt: skip
+    """The same replay over HTTP; `latest_seq` lets a client start a socket without missing anything."""
+    rows = (
+        await db_session.execute(
+            select(Event).where(col(Event.seq) > after).order_by(col(Event.seq)).limit(limit)
+        )
+    ).scalars()
+    agent = request.user
+    latest = int(
+        (await db_session.execute(select(func.coalesce(func.max(col(Event.seq)), 0)))).scalar_one()
+        or 0
+    )
+    return {
+        "items": [envelope(e) for e in rows if visible(agent, e.team_id, e.assignee_id)],
+        "latest_seq": latest,
+    }

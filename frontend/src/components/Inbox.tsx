@@ -1,0 +1,264 @@
+import { useCallback, useEffect, useMemo, useRef, useState } from "preact/hooks";
+import { ApiError, api, errorDetail } from "../api";
+import { contactName, previewText } from "../format";
+import { useDebounced, useStore } from "../hooks";
+import { beep, notificationsWanted, notify, setNotificationsWanted } from "../notify";
+import { RealtimeClient, defaultSocketUrl } from "../realtime";
+import { Store, filterQuery, initialState, key, listKey, visibleConversations } from "../store";
+import type { Agent, Frame, Id, QuickReply } from "../types";
+import { ConversationList } from "./ConversationList";
+import { ConversationView } from "./ConversationView";
+import { QueueNav } from "./QueueNav";
+import { ReconnectBanner } from "./ReconnectBanner";
+
+interface Props {
+  agent: Agent;
+  onSignOut: () => void;
+  onSessionEnded: () => void;
+}
+
+const FRESH_EVENT_MS = 2 * 60_000;
+
+export function Inbox({ agent, onSignOut, onSessionEnded }: Props) {
+  const store = useMemo(() => new Store(initialState(agent)), [agent]);
+  const state = useStore(store);
+  const dispatch = store.dispatch;
+
+  const sessionEnded = useRef(onSessionEnded);
+  sessionEnded.current = onSessionEnded;
+  const [notifyOn, setNotifyOn] = useState(notificationsWanted);
+  const notifyRef = useRef(notifyOn);
+  notifyRef.current = notifyOn;
+  const [presence, setPresence] = useState<string>(agent.presence === "away" ? "away" : "online");
+  const [presenceError, setPresenceError] = useState<string | null>(null);
+  const [quickReplies, setQuickReplies] = useState<QuickReply[]>([]);
+  const [reloadTick, setReloadTick] = useState(0);
+  const [messagesError, setMessagesError] = useState<{ id: string; error: string } | null>(null);
+
+  // ------------------------------------------------------------ teams
+  const teamsTimer = useRef<ReturnType<typeof setTimeout> | null>(null);
+  const loadTeams = useCallback(async () => {
+    try {
+      const result = await api.teams();
+      dispatch({ type: "teams", teams: result.items ?? [] });
+    } catch {
+      dispatch({ type: "teams", teams: null }); // fall back to counting what we know
+    }
+  }, [dispatch]);
+  const scheduleTeams = useCallback(() => {
+    if (teamsTimer.current) clearTimeout(teamsTimer.current);
+    teamsTimer.current = setTimeout(() => void loadTeams(), 400);
+  }, [loadTeams]);
+
+  useEffect(() => {
+    void loadTeams();
+    const poll = setInterval(() => void loadTeams(), 30_000);
+    api.quickReplies().then(
+      (r) => setQuickReplies(r.items ?? []),
+      () => setQuickReplies([]),
+    );
+    return () => {
+      clearInterval(poll);
+      if (teamsTimer.current) clearTimeout(teamsTimer.current);
+    };
+  }, [loadTeams]);
+
+  // ------------------------------------------------------------ read receipts
+  const readTimer = useRef<ReturnType<typeof setTimeout> | null>(null);
+  const markRead = useCallback(
+    (id: Id) => {
+      dispatch({ type: "read", id });
+      if (readTimer.current) clearTimeout(readTimer.current);
+      readTimer.current = setTimeout(() => {
+        api.markRead(id).catch(() => undefined);
+      }, 300);
+    },
+    [dispatch],
+  );
+
+  // ------------------------------------------------------------ realtime
+  useEffect(() => {
+    const onFrame = (frame: Frame) => {
+      dispatch({ type: "frame", frame });
+      if (frame.type.startsWith("conversation.")) scheduleTeams();
+      const fresh = Date.now() - Date.parse(frame.at) < FRESH_EVENT_MS;
+      if (frame.type === "conversation.queued" && notifyRef.current && fresh) {
+        const c = frame.data.conversation;
+        notify(
+          "New conversation waiting",
+          c ? `${contactName(c.contact)}${c.team ? ` · ${c.team}` : ""}: ${previewText(c.last_message)}` : "A customer is waiting",
+          `queued-${frame.conversation_id ?? frame.seq}`,
+        );
+      }
+      const message = frame.data.message;
+      if (
+        frame.type === "message.created" &&
+        message?.direction === "inbound" &&
+        store.state.selectedId === key(message.conversation_id) &&
+        document.visibilityState === "visible"
+      ) {
+        markRead(message.conversation_id);
+      }
+    };
+    const client = new RealtimeClient({
+      url: defaultSocketUrl,
+      onFrame,
+      onState: (connection) => dispatch({ type: "connection", state: connection }),
+      onOpen: ({ reconnect, resumed }) => {
+        // Without a seq to resume from, events may have been missed: reload.
+        if (reconnect && !resumed) setReloadTick((t) => t + 1);
+        scheduleTeams();
+      },
+      onUnauthorized: () => sessionEnded.current(),
+    });
+    client.start();
+    return () => client.stop();
+  }, [store, dispatch, scheduleTeams, markRead]);
+
+  // While the live connection is down, poll so the inbox never goes stale.
+  useEffect(() => {
+    if (state.connection !== "reconnecting") return undefined;
+    const poll = setInterval(() => setReloadTick((t) => t + 1), 20_000);
+    return () => clearInterval(poll);
+  }, [state.connection]);
+
+  // ------------------------------------------------------------ list
+  const query = useDebounced(state.query, 250);
+  useEffect(() => {
+    const controller = new AbortController();
+    const listingKey = listKey(state.filter, query);
+    dispatch({ type: "list/loading", key: listingKey });
+    api.conversations({ ...filterQuery(state.filter), q: query.trim() || undefined }, controller.signal).then(
+      (result) => dispatch({ type: "list/loaded", key: listingKey, items: result.items ?? [] }),
+      (err) => {
+        if (controller.signal.aborted) return;
+        const error =
+          err instanceof ApiError && err.status === 404
+            ? "Conversations are not available on this server yet."
+            : `Could not load conversations: ${errorDetail(err)}`;
+        dispatch({ type: "list/error", key: listingKey, error });
+      },
+    );
+    return () => controller.abort();
+  }, [state.filter, query, reloadTick, dispatch]);
+
+  // ------------------------------------------------------------ selection
+  const selectedId = state.selectedId;
+  useEffect(() => {
+    if (!selectedId) return undefined;
+    let cancelled = false;
+    setMessagesError(null);
+    api.conversation(selectedId).then(
+      (conversation) => !cancelled && dispatch({ type: "conversation/upsert", conversation, source: "fetch" }),
+      () => undefined,
+    );
+    api.messages(selectedId).then(
+      (result) => !cancelled && dispatch({ type: "messages/loaded", conversationId: selectedId, items: result.items ?? [] }),
+      (err) => !cancelled && setMessagesError({ id: selectedId, error: errorDetail(err) }),
+    );
+    markRead(selectedId);
+    return () => {
+      cancelled = true;
+    };
+  }, [selectedId, reloadTick, dispatch, markRead]);
+
+  // ------------------------------------------------------------ header controls
+  const changePresence = async (next: string) => {
+    const previous = presence;
+    setPresence(next);
+    setPresenceError(null);
+    try {
+      await api.setPresence(next === "away" ? "away" : "online");
+    } catch (err) {
+      if (err instanceof ApiError && err.status === 404) return; // not supported by this server yet
+      setPresence(previous);
+      setPresenceError(`Could not change presence: ${errorDetail(err)}`);
+    }
+  };
+
+  const toggleNotify = (on: boolean) => {
+    setNotifyOn(on);
+    setNotificationsWanted(on);
+    if (on) beep();
+  };
+
+  const conversations = visibleConversations(state);
+  const selected = selectedId ? state.conversations[selectedId] ?? null : null;
+  const select = (id: Id | null) => dispatch({ type: "select", id });
+
+  return (
+    <div class="app">
+      <header class="topbar">
+        <div class="brand">
+          <span class="logo" aria-hidden="true" />
+          <span class="brand-name">Switchboard</span>
+        </div>
+        <div class="topbar-controls">
+          <label class="toggle" title="Desktop notification and a short sound when a conversation is queued">
+            <input type="checkbox" checked={notifyOn} onChange={(e) => toggleNotify(e.currentTarget.checked)} />
+            <span>Notify me</span>
+          </label>
+          <div class={`presence presence-${presence}`}>
+            <span class="dot" aria-hidden="true" />
+            <label for="presence-select" class="sr-only">
+              Presence
+            </label>
+            <select id="presence-select" value={presence} onChange={(e) => void changePresence(e.currentTarget.value)}>
+              <option value="online">Online</option>
+              <option value="away">Away</option>
+            </select>
+          </div>
+          <span class="agent-name" title={`${agent.email} · ${agent.role}`}>
+            {agent.name}
+          </span>
+          <button type="button" class="btn ghost" onClick={onSignOut}>
+            Sign out
+          </button>
+        </div>
+      </header>
+      {presenceError && (
+        <p role="alert" class="error banner-error">
+          {presenceError}
+        </p>
+      )}
+      <ReconnectBanner connection={state.connection} />
+      <div class={`panes${selected ? " has-selection" : ""}`}>
+        <QueueNav state={state} onFilter={(filter) => dispatch({ type: "filter", filter })} />
+        <div class="list-pane">
+          <div class="search">
+            <label for="search-input" class="sr-only">
+              Search
+            </label>
+            <input
+              id="search-input"
+              type="search"
+              placeholder="Name or number"
+              value={state.query}
+              onInput={(e) => dispatch({ type: "query", query: e.currentTarget.value })}
+            />
+          </div>
+          <ConversationList
+            conversations={conversations}
+            selectedId={selectedId}
+            loading={state.listStatus === "loading"}
+            error={state.listStatus === "error" ? state.listError : null}
+            sla={state.sla}
+            filterActive={state.query.trim() !== ""}
+            onSelect={(id) => select(id)}
+          />
+        </div>
+        <ConversationView
+          conversation={selected}
+          messages={selectedId ? state.messages[selectedId] : undefined}
+          messagesError={messagesError && messagesError.id === selectedId ? messagesError.error : null}
+          me={state.me}
+          knownTeams={[...new Set([...(state.teams ?? []).map((t) => t.name), ...(agent.teams ?? [])])]}
+          quickReplies={quickReplies}
+          sla={selectedId ? state.sla[selectedId] : undefined}
+          dispatch={dispatch}
+          onBack={() => select(null)}
+        />
+      </div>
+    </div>
+  );
+}

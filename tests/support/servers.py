@@ -1,0 +1,102 @@
+"""Real servers for tests: uvicorn on a loopback port and an arq worker, each in its own thread.
+
+They run the production code paths (the app factory, the worker settings) over real sockets; only
+the process boundary is skipped, which keeps the suite fast. `switchboard run` itself is tested as a
+real process tree elsewhere.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import threading
+import time
+from dataclasses import dataclass
+from typing import Any
+
+import httpx
+import uvicorn
+from arq.worker import Worker
+
+from backend.app import create_app
+from backend.config import Settings
+from backend.core.embedded_redis import free_port
+from worker.main import worker_settings
+
+
+@dataclass
+class LiveServer:
+    settings: Settings
+    port: int
+    server: uvicorn.Server
+    thread: threading.Thread
+
+    @property
+    def base_url(self) -> str:
+        return f"http://127.0.0.1:{self.port}"
+
+    def stop(self) -> None:
+        self.server.should_exit = True
+        self.thread.join(timeout=10)
+
+
+def start_server(settings: Settings, port: int | None = None) -> LiveServer:
+    port = port or free_port()
+    settings = settings.model_copy(update={"public_base_url": f"http://127.0.0.1:{port}"})
+    config = uvicorn.Config(
+        create_app(settings), host="127.0.0.1", port=port, log_config=None,
+        access_log=False, lifespan="on", ws_ping_interval=20,
+    )  # fmt: skip
+    server = uvicorn.Server(config)
+    thread = threading.Thread(target=server.run, name=f"uvicorn-{port}", daemon=True)
+    thread.start()
+    deadline = time.monotonic() + 20
+    while time.monotonic() < deadline:
+        if server.started:
+            break
+        if not thread.is_alive():
+            raise RuntimeError("the test server failed to start")
+        time.sleep(0.02)
+    else:
+        raise RuntimeError("the test server did not start in time")
+    httpx.get(f"http://127.0.0.1:{port}/health", timeout=5).raise_for_status()
+    return LiveServer(settings, port, server, thread)
+
+
+@dataclass
+class LiveWorker:
+    worker: Worker
+    loop: asyncio.AbstractEventLoop
+    thread: threading.Thread
+
+    def stop(self) -> None:
+        async def close() -> None:
+            await self.worker.close()
+
+        future = asyncio.run_coroutine_threadsafe(close(), self.loop)
+        try:
+            future.result(timeout=10)
+        except Exception:  # noqa: S110 - best effort at teardown
+            pass
+        self.loop.call_soon_threadsafe(self.loop.stop)
+        self.thread.join(timeout=10)
+
+
+def start_worker(settings: Settings, **overrides: Any) -> LiveWorker:
+    loop = asyncio.new_event_loop()
+    options = {**worker_settings(settings), "handle_signals": False, **overrides}
+    started = threading.Event()
+    holder: dict[str, Any] = {}
+
+    def run() -> None:
+        asyncio.set_event_loop(loop)
+        worker = Worker(**options)
+        holder["worker"] = worker
+        started.set()
+        task = loop.create_task(worker.async_run())
+        holder["task"] = task  # type: ignore[assignment]
+        loop.run_forever()
+
+    thread = threading.Thread(target=run, name="arq-worker", daemon=True)
+    thread.start()
+    started.wait(10)
+    return LiveWorker(holder["worker"], loop, thread)

@@ -1,0 +1,85 @@
+"""The arq worker: sends messages, retries them, and runs the periodic safety nets."""
+
+from __future__ import annotations
+
+from typing import Any
+
+import httpx
+from arq import cron
+from arq.worker import run_worker as arq_run_worker
+
+from backend.channels.ratelimit import ChannelRateLimiter
+from backend.config import Settings
+from backend.core.context import QUEUE_NAME, AppContext, arq_redis_settings
+from backend.core.logging import configure_logging, get_logger
+from backend.db.types import utcnow
+from worker.jobs import JOBS
+from worker.sending import reconcile_outbox
+
+log = get_logger(__name__)
+
+HEARTBEAT_KEY = "switchboard:worker:heartbeat"
+
+
+async def heartbeat(ctx: dict[str, Any]) -> None:
+    """Lets /ready and operators see that a worker is alive (a key that expires unless renewed)."""
+    app: AppContext = ctx["app"]
+    await app.redis.set(HEARTBEAT_KEY, utcnow().isoformat(), ex=30)
+
+
+def build_http_client() -> httpx.AsyncClient:
+    """One pooled client per worker: connections to the Graph API are reused across sends."""
+    return httpx.AsyncClient(
+        timeout=httpx.Timeout(20.0, connect=5.0),
+        limits=httpx.Limits(max_connections=100, max_keepalive_connections=20),
+    )
+
+
+def worker_settings(settings: Settings) -> dict[str, Any]:
+    async def startup(ctx: dict[str, Any]) -> None:
+        app = AppContext.build(settings)
+        app.extras["http"] = build_http_client()
+        app.extras["rate_limiter"] = ChannelRateLimiter(app.redis)
+        ctx["app"] = app
+        await heartbeat(ctx)
+        log.info("worker started")
+
+    async def shutdown(ctx: dict[str, Any]) -> None:
+        app: AppContext | None = ctx.get("app")
+        if app:
+            await app.extras["http"].aclose()
+            await app.close()
+
+    assert settings.redis_url is not None
+    return {
+        "functions": list(JOBS),
+        "cron_jobs": [
+            cron(heartbeat, second={0, 10, 20, 30, 40, 50}, run_at_startup=False),
+            *CRON_JOBS,
+        ],
+        "on_startup": startup,
+        "on_shutdown": shutdown,
+        "redis_settings": arq_redis_settings(settings.redis_url),
+        "queue_name": QUEUE_NAME,
+        "max_jobs": 20,
+        "job_timeout": 60,
+        "keep_result": 60,
+        "max_tries": 1000,
+        "handle_signals": True,
+        "health_check_interval": 10,
+    }
+
+
+def settings_class(settings: Settings) -> type:
+    """arq wants a class with attributes; this one is made from our validated settings."""
+    return type("WorkerSettings", (), worker_settings(settings))
+
+
+def run_worker(settings: Settings) -> None:
+    configure_logging(settings.effective_log_format, settings.log_level)
+    arq_run_worker(settings_class(settings))
+
+
+CRON_JOBS: list[Any] = [
+    cron(reconcile_outbox, second={5, 15, 25, 35, 45, 55}, run_at_startup=True, unique=True),
+]
