@@ -63,7 +63,7 @@ def worker_settings(settings: Settings) -> dict[str, Any]:
         "queue_name": QUEUE_NAME,
         "max_jobs": 20,
         "job_timeout": 60,
-        "keep_result": 60,
+        "keep_result": 1,
         "max_tries": 1000,
         "handle_signals": True,
         "health_check_interval": 10,

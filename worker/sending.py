@@ -135,7 +135,7 @@ async def _settle(
         return message
 
 
-async def _kick_next(app: AppContext, conversation_id: int) -> None:
+async def _kick_next(app: AppContext, conversation_id: int, settled_id: int) -> None:
     """The conversation's next waiting message may go now that this one has settled."""
     async with app.sessions() as session:
         following = (
@@ -151,7 +151,7 @@ async def _kick_next(app: AppContext, conversation_id: int) -> None:
             )
         ).first()
     if following is not None:
-        await enqueue_send(app.queue, following[0], following[1])
+        await enqueue_send(app.queue, following[0], f"after-{settled_id}")
 
 
 async def send_message(ctx: dict[str, Any], message_id: int) -> str:
@@ -181,7 +181,7 @@ async def send_message(ctx: dict[str, Any], message_id: int) -> str:
         return await _handle_error(app, message, conversation.id, attempt, error)
     await _settle(app, message_id, {"status": MessageStatus.sent.value, "error_code": None,
                                      "error_title": None, "next_attempt_at": None}, provider_id)  # fmt: skip
-    await _kick_next(app, conversation.id or 0)
+    await _kick_next(app, conversation.id or 0, message_id)
     return "sent"
 
 
@@ -192,12 +192,12 @@ async def _handle_error(
     failure = {"error_code": error.code, "error_title": error.title}
     if not error.retryable:
         await _settle(app, message.id, {"status": MessageStatus.failed.value, **failure})
-        await _kick_next(app, conversation_id or 0)
+        await _kick_next(app, conversation_id or 0, message.id)
         log.info("send failed", message_id=message.id, code=error.code)
         return "failed"
     if attempt >= app.settings.send_max_attempts:
         await _settle(app, message.id, {"status": MessageStatus.dead.value, **failure})
-        await _kick_next(app, conversation_id or 0)
+        await _kick_next(app, conversation_id or 0, message.id)
         log.warning(
             "send dead after retries", message_id=message.id, attempts=attempt, code=error.code
         )

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import uuid
 from typing import Any
 
 from litestar import Controller, Request, Response, get, post
@@ -199,7 +200,9 @@ class MessageController(Controller):
         message = await outbound.retry_message(db_session, request.user, message_id)
         await commit_and_publish(db_session, context_of(request).redis)
         assert message.id is not None
-        await outbound.enqueue_send(context_of(request).queue, message.id, attempt=0)
+        await outbound.enqueue_send(
+            context_of(request).queue, message.id, attempt=f"retry-{uuid.uuid4().hex}"
+        )
         return await message_json(db_session, message)
 
 

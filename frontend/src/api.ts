@@ -6,6 +6,7 @@ import type {
   Agent,
   AgentSummary,
   Conversation,
+  Frame,
   Id,
   Items,
   LoginResult,
@@ -214,6 +215,11 @@ export const api = {
   teams: () => request<Items<Team>>("GET", "/api/v1/teams"),
   agents: () => request<Items<AgentSummary>>("GET", "/api/v1/agents"),
   quickReplies: () => request<Items<QuickReply>>("GET", "/api/v1/quick-replies"),
+  /** The newest event seq: where the websocket resumes so nothing after the REST load is missed. */
+  latestSeq: () =>
+    request<Items<Frame> & { latest_seq: number }>("GET", "/api/v1/events", { query: { after: 0, limit: 1 } }).then(
+      (r) => (typeof r?.latest_seq === "number" ? r.latest_seq : null),
+    ),
 };
 
 /** A random idempotency key (UUID v4). */

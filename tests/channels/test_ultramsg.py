@@ -121,7 +121,17 @@ async def test_what_ultramsg_cannot_send_is_refused_before_any_request(
             await provider(standin, http).send(request, idempotency_key="k")
         assert not refused.value.retryable
     assert len(standin.received) == before
-    await provider(standin, http).mark_read("1")  # a deliberate no-op for Ultramsg
+
+
+async def test_mark_read_marks_the_chat_the_message_came_from(
+    standin: UltramsgStandin, http: httpx.AsyncClient
+) -> None:
+    await provider(standin, http).mark_read("false_4915112345678@c.us_3EB0C767D097B7D4E2B4")
+    assert standin.read_chats[-1] == "4915112345678@c.us"
+    await provider(standin, http).mark_read("17")  # one of our own ids: no chat to mark
+    assert len(standin.read_chats) == 1
+    with pytest.raises(SendError):
+        await provider(standin, http, token="nope").mark_read("false_4915112345678@c.us_3EB0")
 
 
 def event(event_type: str, top_id: str = "", **data: Any) -> bytes:

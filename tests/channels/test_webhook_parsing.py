@@ -10,7 +10,7 @@ from typing import Any
 
 import pytest
 
-from backend.channels.base import WebhookError
+from backend.channels.base import InboundMessage, StatusUpdate, WebhookError
 from backend.channels.whatsapp.webhook import parse_webhook
 
 FIXTURES = Path(__file__).parent / "fixtures" / "pywa"
@@ -46,6 +46,7 @@ def test_every_fixture_case_parses_or_is_deliberately_empty(case: str) -> None:
         return
     assert len(batch.messages) + len(batch.statuses) == 1
     for record in [*batch.messages, *batch.statuses]:
+        assert isinstance(record, InboundMessage | StatusUpdate)
         assert record.timestamp.tzinfo is UTC
         assert record.phone_number_id in batch.phone_number_ids
     for message in batch.messages:

@@ -25,6 +25,7 @@ class UltramsgStandin:
     thread: threading.Thread
     received: list[dict[str, Any]] = field(default_factory=list)
     fail_next: list[int] = field(default_factory=list)  # HTTP statuses for the next requests
+    read_chats: list[str] = field(default_factory=list)
 
     @property
     def base_url(self) -> str:
@@ -54,7 +55,15 @@ def _app(state: dict[str, UltramsgStandin]) -> Litestar:
         standin.received.append({"kind": kind, **form})
         return Response({"sent": "true", "message": "ok", "id": len(standin.received)})
 
-    return Litestar([send], debug=False, logging_config=None)
+    @post("/{instance:str}/chats/read", status_code=200)
+    async def read(request: Request[Any, Any, Any], instance: str) -> Response[Any]:
+        form = dict(await request.form())
+        if instance != INSTANCE or form.get("token") != TOKEN:
+            return Response({"error": "Wrong token. Please provide token as a GET parameter."})
+        state["standin"].read_chats.append(str(form.get("chatId")))
+        return Response({"sent": "true", "message": "ok"})
+
+    return Litestar([send, read], debug=False, logging_config=None)
 
 
 def start_ultramsg_standin() -> UltramsgStandin:

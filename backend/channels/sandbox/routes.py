@@ -9,6 +9,7 @@ outbox, receipts — runs for real with no Meta account, and faults can be injec
 from __future__ import annotations
 
 import asyncio
+import hmac
 import json
 import re
 from pathlib import Path
@@ -65,8 +66,15 @@ async def graph_send(request: AnyRequest, version: str, phone_number_id: str) ->
     context = _context(request)
     channel = await _channel(context, phone_number_id)
     if channel is None:
-        return _graph(graph_error(100, f"Unsupported post request. Object with ID '{phone_number_id}' does not exist, cannot be loaded due to missing permissions, or does not support this operation.", error_subcode=33), 400)  # fmt: skip
-    if request.headers.get("authorization", "") != f"Bearer {channel.access_token}":
+        details = (
+            f"Unsupported post request. Object with ID '{phone_number_id}' does not exist, cannot"
+            " be loaded due to missing permissions, or does not support this operation."
+        )
+        return _graph(graph_error(100, details, error_subcode=33), 400)
+    scheme, _, token = request.headers.get("authorization", "").partition(" ")
+    if scheme.lower() != "bearer" or not hmac.compare_digest(
+        token.encode(), channel.access_token.encode()
+    ):
         error = graph_error(190)
         error["error"]["message"] = "Invalid OAuth access token - Cannot parse access token"
         return _graph(error, 401)
@@ -87,9 +95,8 @@ async def graph_send(request: AnyRequest, version: str, phone_number_id: str) ->
     store = SandboxStore(context.redis)
     fault = await store.take_fault(wa_id)
     if fault is not None:
-        code = int(fault["code"])
         headers = {"Retry-After": str(fault["retry_after"])} if fault.get("retry_after") else None
-        return _graph(graph_error(code), int(fault.get("http_status") or _HTTP_STATUS.get(code, 400)), headers)  # fmt: skip
+        return _graph(graph_error(int(fault["code"])), int(fault["http_status"]), headers)
     wamid = new_wamid()
     await store.record_sent(wamid, wa_id, body.get("type", "text"), body)
     _start(_deliver_statuses(context, channel, wamid, wa_id))

@@ -101,11 +101,11 @@ def _text(value: Any) -> bool:
 def _length(code: int, value: Any, limit: int, name: str, *, required: bool = False) -> None:
     if value is None and not required:
         return
-    if not isinstance(value, str) or not value:
+    if not isinstance(value, str) or (not value and code == 100):
         raise Invalid(100, f"The parameter {name} is required.")
-    if len(value) > limit:
-        if code == 100:
-            raise Invalid(100, f"Param {name} must be at most {limit} characters long.")
+    if code == 100 and len(value) > limit:
+        raise Invalid(100, f"Param {name} must be at most {limit} characters long.")
+    if not value or len(value) > limit:
         raise Invalid(code, f"{name} length invalid. Min length: 1, Max length: {limit}")
 
 

@@ -44,11 +44,16 @@ class UltramsgProvider:
         else:
             raise SendError(None, f"Ultramsg cannot send {request.kind} messages", retryable=False)
         answer = await self._post(f"messages/{endpoint}", {**fields, **extra})
+        if not answer.get("id"):
+            raise SendError(None, "Ultramsg sent no message id", retryable=False,
+                            details={"response": answer})  # fmt: skip
         return str(answer["id"])
 
     async def mark_read(self, provider_message_id: str) -> None:
-        """Ultramsg marks whole chats read, by chat id, and only from its own message ids; the
-        blue ticks are a courtesy, so this is deliberately a no-op for this provider."""
+        """Ultramsg marks whole chats read; its inbound ids embed the chat: `false_<chat>_<key>`."""
+        parts = provider_message_id.split("_")
+        if len(parts) >= 3 and parts[1].endswith("@c.us"):
+            await self._post("chats/read", {"token": self._token, "chatId": parts[1]})
 
     async def _post(self, path: str, fields: dict[str, Any]) -> dict[str, Any]:
         try:
@@ -59,11 +64,7 @@ class UltramsgProvider:
             answer = response.json()
         except ValueError:
             answer = None
-        if (
-            isinstance(answer, dict)
-            and str(answer.get("sent")).lower() == "true"
-            and answer.get("id")
-        ):
+        if isinstance(answer, dict) and str(answer.get("sent")).lower() == "true":
             return answer
         refusal = answer.get("error") if isinstance(answer, dict) else None
         title = _error_text(refusal) or f"HTTP {response.status_code}"

@@ -113,7 +113,7 @@ export function ConversationView(props: Props) {
           </div>
         </dl>
         <div class="actions">
-          {!resolved && !mine && (
+          {!resolved && !mine && !heldByOther && (
             <button type="button" class="btn primary" disabled={busy !== null} onClick={() => void run("claim")}>
               Claim
             </button>

@@ -34,6 +34,22 @@ export function Inbox({ agent, onSignOut, onSessionEnded }: Props) {
   const [quickReplies, setQuickReplies] = useState<QuickReply[]>([]);
   const [reloadTick, setReloadTick] = useState(0);
   const [messagesError, setMessagesError] = useState<{ id: string; error: string } | null>(null);
+  // Start-up order, so no event falls between the REST load and the socket: read the newest
+  // event seq first (undefined = still asking, null = unknown), then load the list, then open the
+  // socket with ?after=<that seq>; it replays whatever happened in between.
+  const [startSeq, setStartSeq] = useState<number | null | undefined>(undefined);
+  const [listLoadedOnce, setListLoadedOnce] = useState(false);
+
+  useEffect(() => {
+    let cancelled = false;
+    api.latestSeq().then(
+      (seq) => !cancelled && setStartSeq(seq),
+      () => !cancelled && setStartSeq(null), // an older server: connect without a resume point
+    );
+    return () => {
+      cancelled = true;
+    };
+  }, []);
 
   // ------------------------------------------------------------ teams
   const teamsTimer = useRef<ReturnType<typeof setTimeout> | null>(null);
@@ -78,6 +94,7 @@ export function Inbox({ agent, onSignOut, onSessionEnded }: Props) {
 
   // ------------------------------------------------------------ realtime
   useEffect(() => {
+    if (!listLoadedOnce) return undefined;
     const onFrame = (frame: Frame) => {
       dispatch({ type: "frame", frame });
       if (frame.type.startsWith("conversation.")) scheduleTeams();
@@ -110,10 +127,11 @@ export function Inbox({ agent, onSignOut, onSessionEnded }: Props) {
         scheduleTeams();
       },
       onUnauthorized: () => sessionEnded.current(),
+      lastSeq: startSeq ?? null,
     });
     client.start();
     return () => client.stop();
-  }, [store, dispatch, scheduleTeams, markRead]);
+  }, [listLoadedOnce, startSeq, store, dispatch, scheduleTeams, markRead]);
 
   // While the live connection is down, poll so the inbox never goes stale.
   useEffect(() => {
@@ -124,14 +142,20 @@ export function Inbox({ agent, onSignOut, onSessionEnded }: Props) {
 
   // ------------------------------------------------------------ list
   const query = useDebounced(state.query, 250);
+  const listAllowed = startSeq !== undefined;
   useEffect(() => {
+    if (!listAllowed) return undefined;
     const controller = new AbortController();
     const listingKey = listKey(state.filter, query);
     dispatch({ type: "list/loading", key: listingKey });
     api.conversations({ ...filterQuery(state.filter), q: query.trim() || undefined }, controller.signal).then(
-      (result) => dispatch({ type: "list/loaded", key: listingKey, items: result.items ?? [] }),
+      (result) => {
+        dispatch({ type: "list/loaded", key: listingKey, items: result.items ?? [] });
+        setListLoadedOnce(true);
+      },
       (err) => {
         if (controller.signal.aborted) return;
+        setListLoadedOnce(true);
         const error =
           err instanceof ApiError && err.status === 404
             ? "Conversations are not available on this server yet."
@@ -140,7 +164,7 @@ export function Inbox({ agent, onSignOut, onSessionEnded }: Props) {
       },
     );
     return () => controller.abort();
-  }, [state.filter, query, reloadTick, dispatch]);
+  }, [listAllowed, state.filter, query, reloadTick, dispatch]);
 
   // ------------------------------------------------------------ selection
   const selectedId = state.selectedId;
