@@ -174,9 +174,14 @@ async def agent_reply(
 
 
 async def enqueue_send(
-    queue: ArqRedis, message_id: int, attempt: int = 0, delay: float | None = None
+    queue: ArqRedis, message_id: int, attempt: int | str = 0, delay: float | None = None
 ) -> bool:
-    """Asks the worker to send; False when Redis is unreachable (reconcile will pick it up)."""
+    """Asks the worker to send; False when Redis is unreachable (reconcile will pick it up).
+
+    The job id names the attempt (or its cause), so a duplicate enqueue of the same attempt is
+    dropped by arq while a manual retry or a kick after the previous message is a new job; the
+    send lease makes any duplicate that slips through harmless.
+    """
     try:
         await queue.enqueue_job(
             SEND_JOB, message_id, _job_id=f"send:{message_id}:{attempt}",
