@@ -16,7 +16,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from backend.agents.auth import CSRF_COOKIE, CSRF_HEADER, CookieCSRFMiddleware, build_jwt_auth
 from backend.agents.routes import AgentsController, AuthController
-from backend.agents.teams import list_teams
+from backend.agents.teams import list_teams, update_team
 from backend.channels.services import ensure_default_channel
 from backend.channels.whatsapp.routes import receive_webhook, verify_subscription
 from backend.config import Settings, get_settings
@@ -28,6 +28,7 @@ from backend.core.request_id import RequestIdMiddleware
 from backend.db.migrate import ensure_current
 from backend.frontend_routes import frontend_handlers
 from backend.health.routes import health, ready
+from backend.quick_replies.routes import QuickReplyController
 from backend.realtime.hub import ListenerWatchdog, build_channels
 from backend.realtime.routes import events_socket, list_events
 
@@ -73,8 +74,9 @@ def _routing_error(_: Request[Any, Any, Any], error: RoutingError) -> Response[d
 
 def route_handlers(settings: Settings) -> list[Any]:
     handlers: list[Any] = [
-        health, ready, AuthController, AgentsController, list_teams, ConversationController,
+        health, ready, AuthController, AgentsController, list_teams, update_team, ConversationController,
         MessageController, verify_subscription, receive_webhook, events_socket, list_events,
+        QuickReplyController,
     ]  # fmt: skip
     if settings.sandbox_is_enabled:
         from backend.channels.sandbox.routes import sandbox_router

@@ -4,6 +4,6 @@ from __future__ import annotations
 
 from typing import Any
 
-from worker.sending import mark_read, reconcile_outbox, send_message
+from worker.sending import drain_queue, mark_read, reconcile_outbox, send_message
 
-JOBS: list[Any] = [send_message, reconcile_outbox, mark_read]
+JOBS: list[Any] = [send_message, reconcile_outbox, mark_read, drain_queue]

@@ -5,13 +5,16 @@ from __future__ import annotations
 from datetime import datetime
 from typing import Any
 
-from litestar import Request, get
+from litestar import Request, get, patch
+from litestar.exceptions import NotFoundException
+from pydantic import BaseModel
 from sqlalchemy import func
 from sqlalchemy.ext.asyncio import AsyncSession
 from sqlmodel import col, select
 
-from backend.agents.auth import CurrentAgent
-from backend.agents.models import Agent, AgentTeam, Presence, Team
+from backend.agents.auth import CurrentAgent, context_of, require_role
+from backend.agents.models import Agent, AgentTeam, Presence, Role, Team
+from backend.conversations.assignment import request_drain
 from backend.conversations.models import Conversation, ConversationStatus
 from backend.db.types import utcnow
 
@@ -67,3 +70,25 @@ async def list_teams(
     request: Request[CurrentAgent, Any, Any], db_session: AsyncSession
 ) -> dict[str, list[dict[str, Any]]]:
     return {"items": await queue_figures(db_session)}
+
+
+class TeamPatch(BaseModel):
+    auto_assign: bool | None = None
+
+
+@patch("/api/v1/teams/{team_id:int}", tags=["agents"], guards=[require_role(Role.lead, Role.admin)])
+async def update_team(
+    request: Request[CurrentAgent, Any, Any],
+    db_session: AsyncSession,
+    team_id: int,
+    data: TeamPatch,
+) -> dict[str, Any]:
+    team = await db_session.get(Team, team_id)
+    if team is None:
+        raise NotFoundException("no such team")
+    if data.auto_assign is not None:
+        team.auto_assign = data.auto_assign
+    await db_session.commit()
+    if team.auto_assign:
+        await request_drain(context_of(request).queue, [team_id])
+    return {"id": team.id, "name": team.name, "auto_assign": team.auto_assign}

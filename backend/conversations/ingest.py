@@ -52,6 +52,7 @@ class IngestResult:
     duplicates: int = 0
     statuses_applied: int = 0
     statuses_pending: int = 0
+    queued_team_ids: set[int] = field(default_factory=set)
 
 
 def _insert(session: AsyncSession, model: Any) -> Any:
@@ -160,6 +161,8 @@ async def store_inbound(
         assignee_id=conversation.assignee_id,
     )  # fmt: skip
     if existing is None:
+        if conversation.team_id is not None:
+            result.queued_team_ids.add(conversation.team_id)
         await record_event(
             session, "conversation.queued", {"conversation": await conversation_json(session, conversation)},
             conversation_id=conversation.id, team_id=conversation.team_id,

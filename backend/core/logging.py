@@ -15,10 +15,12 @@ import structlog
 from structlog.types import EventDict, WrappedLogger
 
 _DIGITS = re.compile(r"\+?\d{7,}")
+_TOKEN_IN_URL = re.compile(r"(?i)((?:token|access_token|hub\.verify_token)=)[^&\s\"']+")
 _SECRET_KEYS = ("password", "secret", "token", "authorization", "cookie", "access_key")
 
 
 def _mask(text: str) -> str:
+    text = _TOKEN_IN_URL.sub(r"\1[redacted]", text)
     return _DIGITS.sub(lambda m: "…" + m.group(0)[-4:], text)
 
 

@@ -5,8 +5,9 @@ from sqlmodel import SQLModel
 from backend.agents import models as _agents
 from backend.channels import models as _channels
 from backend.conversations import models as _conversations
+from backend.quick_replies import models as _quick_replies
 from backend.realtime import models as _realtime
 
 metadata = SQLModel.metadata
 
-__all__ = ["_agents", "_channels", "_conversations", "_realtime", "metadata"]
+__all__ = ["_agents", "_channels", "_conversations", "_quick_replies", "_realtime", "metadata"]

@@ -8,6 +8,7 @@ process cannot pin an agent online forever); the database keeps the presence its
 from __future__ import annotations
 
 from backend.agents.models import Agent, Presence
+from backend.conversations.assignment import request_drain, teams_of
 from backend.core.context import AppContext
 from backend.core.logging import get_logger
 
@@ -37,6 +38,8 @@ async def connected(app: AppContext, agent_id: int) -> None:
         count = 1
     if count == 1:
         await _set(app, agent_id, Presence.online, {Presence.offline.value})
+        async with app.sessions() as session:
+            await request_drain(app.queue, await teams_of(session, agent_id))
 
 
 async def disconnected(app: AppContext, agent_id: int) -> None:

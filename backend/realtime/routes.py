@@ -8,12 +8,13 @@ the database before going on, so every agent sees every event it may see, in ord
 
 from __future__ import annotations
 
+import asyncio
 import json
 from typing import Any
 
 from litestar import Request, WebSocket, get, websocket
 from litestar.channels import ChannelsPlugin
-from litestar.exceptions import WebSocketDisconnect
+from litestar.exceptions import WebSocketDisconnect, WebSocketException
 from litestar.params import Parameter
 from litestar.security.jwt import Token
 from sqlalchemy import func
@@ -131,34 +132,65 @@ async def _latest_seq(socket: WebSocket[Any, Any, Any]) -> int:
 
 @websocket("/api/v1/ws", exclude_from_auth=True)
 async def events_socket(socket: WebSocket[Any, Any, Any], channels: ChannelsPlugin) -> None:
-    await socket.accept()
+    # Everything that fixes the socket's position happens before the handshake completes, so an
+    # event committed after the client sees the socket open is always delivered.
     agent = await _authenticate(socket)
     if agent is None:
+        await socket.accept()
         await socket.close(code=CLOSE_UNAUTHORIZED, reason="not signed in")
         return
     if not _origin_allowed(socket):
+        await socket.accept()
         await socket.close(code=CLOSE_FORBIDDEN_ORIGIN, reason="origin not allowed")
         return
     after_param = socket.query_params.get("after")
+    if after_param is not None and after_param.isdigit():
+        start = int(after_param)
+    else:
+        start = await _latest_seq(socket)  # read before subscribing; catch_up covers the interval
     subscriber = await channels.subscribe([EVENTS_CHANNEL])
     assert isinstance(subscriber, BoundedSubscriber)
+    try:
+        await socket.accept()
+    except Exception:
+        await channels.unsubscribe(subscriber)
+        raise
     await connected(context_of(socket), agent.id)
     try:
-        if after_param is not None and after_param.lstrip("-").isdigit():
-            stream = _Stream(socket, agent, max(0, int(after_param)))
-            await stream.catch_up()
-        else:
-            stream = _Stream(socket, agent, await _latest_seq(socket))
-        async for raw in subscriber.iter_events():
-            await stream.send_live(raw)
-            if subscriber.overflowed:
-                await socket.close(code=CLOSE_TOO_SLOW, reason="too slow: resume with ?after=seq")
-                return
-    except WebSocketDisconnect:
-        pass
+        forward = asyncio.create_task(_forward(socket, agent, start, subscriber))
+        listen = asyncio.create_task(_until_closed(socket))
+        done, pending = await asyncio.wait({forward, listen}, return_when=asyncio.FIRST_COMPLETED)
+        for task in pending:
+            task.cancel()
+        await asyncio.gather(*pending, return_exceptions=True)
+        for task in done:
+            if not task.cancelled() and isinstance(task.exception(), Exception):
+                error = task.exception()
+                if not isinstance(error, WebSocketDisconnect | WebSocketException):
+                    log.warning("websocket ended by an error", error=type(error).__name__)
     finally:
         await channels.unsubscribe(subscriber)
         await disconnected(context_of(socket), agent.id)
+
+
+async def _forward(
+    socket: WebSocket[Any, Any, Any], agent: CurrentAgent, start: int, subscriber: BoundedSubscriber
+) -> None:
+    stream = _Stream(socket, agent, start)
+    await stream.catch_up()
+    async for raw in subscriber.iter_events():
+        await stream.send_live(raw)
+        if subscriber.overflowed:
+            await socket.close(code=CLOSE_TOO_SLOW, reason="too slow: resume with ?after=seq")
+            return
+
+
+async def _until_closed(socket: WebSocket[Any, Any, Any]) -> None:
+    """Reads (and ignores) what the client sends, to notice at once when it goes away."""
+    while True:
+        message = await socket.receive()
+        if message["type"] == "websocket.disconnect":
+            return
 
 
 @get("/api/v1/events", tags=["realtime"])

@@ -20,6 +20,7 @@ from backend.channels.base import WebhookError
 from backend.channels.models import Channel, ProviderKind
 from backend.channels.whatsapp.signature import verify
 from backend.channels.whatsapp.webhook import parse_webhook
+from backend.conversations.assignment import request_drain
 from backend.conversations.ingest import ingest_batch
 from backend.core.logging import get_logger
 from backend.realtime.events import commit_and_publish
@@ -87,6 +88,8 @@ async def receive_webhook(
             )
     result = await ingest_batch(db_session, by_number, batch)
     await commit_and_publish(db_session, context_of(request).redis)
+    if result.queued_team_ids:
+        await request_drain(context_of(request).queue, result.queued_team_ids)
     log.info(
         "webhook stored", messages=len(result.stored), duplicates=result.duplicates,
         statuses=result.statuses_applied, pending_statuses=result.statuses_pending,

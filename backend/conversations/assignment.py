@@ -1,0 +1,114 @@
+"""Auto-assign: a team's queue drains into its online agents the moment capacity frees.
+
+Event-driven, not swept: whatever can change the balance (a conversation queued, released,
+transferred or resolved, an agent coming online) asks the worker to drain that team, with one job
+per team at a time. Each assignment is the same conditional UPDATE as a manual claim, so an
+agent clicking Claim at the same moment cannot collide with it.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable
+
+from arq.connections import ArqRedis
+from sqlalchemy import func, update
+from sqlalchemy.ext.asyncio import AsyncSession
+from sqlmodel import col, select
+
+from backend.agents.models import Agent, AgentTeam, Presence, Team
+from backend.conversations.models import Conversation, ConversationStatus
+from backend.conversations.views import conversation_json
+from backend.core.logging import get_logger
+from backend.db.types import utcnow
+from backend.realtime.events import record_event
+
+log = get_logger(__name__)
+
+DRAIN_JOB = "drain_queue"
+
+
+async def _next_agent(session: AsyncSession, team_id: int) -> int | None:
+    """The online team member with the fewest open chats, under their capacity."""
+    open_chats = (
+        select(col(Conversation.assignee_id), func.count().label("open"))
+        .where(col(Conversation.status) == ConversationStatus.assigned.value)
+        .group_by(col(Conversation.assignee_id))
+        .subquery()
+    )
+    load = func.coalesce(open_chats.c.open, 0)
+    query = (
+        select(col(Agent.id))
+        .join(AgentTeam, col(AgentTeam.agent_id) == col(Agent.id))
+        .outerjoin(open_chats, open_chats.c.assignee_id == col(Agent.id))
+        .where(
+            col(AgentTeam.team_id) == team_id,
+            col(Agent.active).is_(True),
+            col(Agent.presence) == Presence.online.value,
+            load < col(Agent.capacity),
+        )
+        .order_by(load, col(Agent.id))
+        .limit(1)
+    )
+    agent_id: int | None = (await session.execute(query)).scalar_one_or_none()
+    return agent_id
+
+
+async def _oldest_queued(session: AsyncSession, team_id: int) -> Conversation | None:
+    query = (
+        select(Conversation)
+        .where(col(Conversation.team_id) == team_id, col(Conversation.status) == ConversationStatus.queued.value,
+               col(Conversation.assignee_id).is_(None))
+        .order_by(col(Conversation.priority).desc(), col(Conversation.queued_at), col(Conversation.id))
+        .limit(1)
+    )  # fmt: skip
+    return (await session.execute(query)).scalar_one_or_none()
+
+
+async def drain_team(session: AsyncSession, team_id: int, limit: int = 200) -> int:
+    """Assigns queued conversations while someone has room; returns how many. Caller commits."""
+    team = await session.get(Team, team_id)
+    if team is None or not team.auto_assign:
+        return 0
+    assigned = 0
+    while assigned < limit:
+        conversation = await _oldest_queued(session, team_id)
+        if conversation is None:
+            break
+        agent_id = await _next_agent(session, team_id)
+        if agent_id is None:
+            break
+        won = await session.execute(
+            update(Conversation)
+            .where(col(Conversation.id) == conversation.id, col(Conversation.assignee_id).is_(None),
+                   col(Conversation.status) == ConversationStatus.queued.value)
+            .values(assignee_id=agent_id, status=ConversationStatus.assigned.value, updated_at=utcnow())
+            .execution_options(synchronize_session=False)
+        )  # fmt: skip
+        if won.rowcount == 0:  # type: ignore[attr-defined]
+            continue  # claimed by hand a moment ago: try the next one
+        await session.refresh(conversation)
+        await record_event(
+            session, "conversation.claimed",
+            {"conversation": await conversation_json(session, conversation), "by": {"auto_assign": True}},
+            conversation_id=conversation.id, team_id=conversation.team_id, assignee_id=agent_id,
+        )  # fmt: skip
+        assigned += 1
+    return assigned
+
+
+async def request_drain(queue: ArqRedis, team_ids: Iterable[int | None]) -> None:
+    """Asks the worker to drain these teams (best effort: the next event asks again)."""
+    for team_id in {t for t in team_ids if t is not None}:
+        try:
+            await queue.enqueue_job(
+                DRAIN_JOB, team_id, _job_id=f"drain:{team_id}:{utcnow().timestamp():.3f}"
+            )
+        except Exception as error:
+            log.warning("drain request failed", team_id=team_id, error=type(error).__name__)
+
+
+async def teams_of(session: AsyncSession, agent_id: int) -> list[int]:
+    rows = await session.execute(
+        select(col(AgentTeam.team_id)).where(col(AgentTeam.agent_id) == agent_id)
+    )
+    return list(rows.scalars())
