@@ -16,12 +16,15 @@ from typing import Any
 
 import pytest
 from playwright.async_api import Browser, BrowserContext, Page, async_playwright, expect
+from playwright.async_api import Error as PlaywrightError
 
 from tests.support.servers import LiveServer
 
 ROOT = Path(__file__).resolve().parents[2]
 ARTIFACTS = ROOT / "test-artifacts"
+# Debian's chromium (or CHROMIUM_PATH); without it, Playwright's own browser if one is installed.
 CHROMIUM = os.environ.get("CHROMIUM_PATH", "/usr/bin/chromium")
+CHROMIUM_EXECUTABLE = CHROMIUM if Path(CHROMIUM).exists() else None
 CHROMIUM_ARGS = [
     "--no-sandbox", "--disable-gpu", "--disable-background-networking",
     "--disable-component-update", "--disable-sync",
@@ -55,8 +58,8 @@ def artifacts_dir() -> Path:
 @pytest.fixture(scope="session")
 async def browser() -> AsyncIterator[Browser]:
     options: dict[str, Any] = {"headless": True, "args": CHROMIUM_ARGS}
-    if Path(CHROMIUM).exists():
-        options["executable_path"] = CHROMIUM
+    if CHROMIUM_EXECUTABLE:
+        options["executable_path"] = CHROMIUM_EXECUTABLE
     async with async_playwright() as playwright:
         chromium = await playwright.chromium.launch(**options)
         yield chromium
@@ -87,35 +90,15 @@ async def new_page(
 
     failed = _failed(request.node)
     target = artifacts_dir / re.sub(r"[^\w.-]+", "_", request.node.nodeid)
+    shutil.rmtree(target, ignore_errors=True)  # artifacts of an earlier failure are stale now
     if failed:
-        shutil.rmtree(target, ignore_errors=True)
         target.mkdir(parents=True)
     for label, context, page in opened:
         try:
-            if failed:
-                if not page.is_closed():
-                    await page.screenshot(path=target / f"{label}.png", full_page=True)
-                await context.tracing.stop(path=target / f"{label}-trace.zip")
-            else:
-                await context.tracing.stop()
+            if failed and not page.is_closed():
+                await page.screenshot(path=target / f"{label}.png", full_page=True)
+            await context.tracing.stop(path=target / f"{label}-trace.zip" if failed else None)
+        except PlaywrightError:
+            pass  # the test closed it already; nothing left to save
         finally:
             await context.close()
-
-
-async def sign_in(page: Page, agent: dict[str, Any]) -> None:
-    """Signs in through the form and waits for the inbox shell."""
-    await page.goto("/")
-    await page.get_by_label("Email").fill(agent["email"])
-    await page.get_by_label("Password").fill(agent["password"])
-    await page.get_by_role("button", name="Sign in").click()
-    await expect(page.get_by_role("button", name="Sign out")).to_be_visible()
-    await expect(page.get_by_role("list", name="Conversations")).to_be_attached()
-
-
-def conversation_item(page: Page, customer: str) -> Any:
-    """The conversation list entry showing this customer's name."""
-    return (
-        page.get_by_role("list", name="Conversations")
-        .get_by_role("listitem")
-        .filter(has=page.locator(".contact-name", has_text=re.compile(f"^{re.escape(customer)}$")))
-    )

@@ -89,10 +89,16 @@ def test_retry_after_header_is_honoured() -> None:
     assert classify(503, None, "-5").retry_after == 0.0
 
 
-def test_title_prefers_details_then_message_then_title() -> None:
+def test_title_prefers_title_then_message_then_details() -> None:
     assert (
         classify(
             400, graph(131047, "(#131047) Re-engagement message", "More than 24 hours"), None
+        ).title
+        == "(#131047) Re-engagement message"
+    )
+    assert (
+        classify(
+            400, {"error": {"code": 131047, "error_data": {"details": "More than 24 hours"}}}, None
         ).title
         == "More than 24 hours"
     )

@@ -92,7 +92,8 @@ def classify_transport(exc: httpx.TransportError) -> SendError:
 def _title(error: dict[str, Any]) -> str | None:
     data = error.get("error_data")
     details = data.get("details") if isinstance(data, dict) else None
-    for candidate in (details, error.get("message"), error.get("title")):
+    # The short title first: it is what the inbox shows next to the code; details are long prose.
+    for candidate in (error.get("title"), error.get("message"), details):
         if isinstance(candidate, str) and candidate:
             return candidate
     return None
