@@ -23,6 +23,7 @@ from backend.config import Settings, get_settings
 from backend.conversations.routes import ConversationController, MessageController
 from backend.conversations.routing import RoutingError
 from backend.core.context import AppContext
+from backend.core.hooks import load_hooks
 from backend.core.logging import configure_logging, get_logger
 from backend.core.request_id import RequestIdMiddleware
 from backend.db.migrate import ensure_current
@@ -88,6 +89,7 @@ def route_handlers(settings: Settings) -> list[Any]:
 def create_app(settings: Settings | None = None, context: AppContext | None = None) -> Litestar:
     settings = settings or get_settings()
     configure_logging(settings.effective_log_format, settings.log_level)
+    load_hooks()
     jwt_auth = build_jwt_auth(settings)
     own_context = context is None
     ctx = context or AppContext.build(settings)

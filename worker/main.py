@@ -11,6 +11,7 @@ from arq.worker import run_worker as arq_run_worker
 from backend.channels.ratelimit import ChannelRateLimiter
 from backend.config import Settings
 from backend.core.context import QUEUE_NAME, AppContext, arq_redis_settings
+from backend.core.hooks import load_hooks
 from backend.core.logging import configure_logging, get_logger
 from backend.db.types import utcnow
 from worker.jobs import JOBS
@@ -36,6 +37,8 @@ def build_http_client() -> httpx.AsyncClient:
 
 
 def worker_settings(settings: Settings) -> dict[str, Any]:
+    load_hooks()
+
     async def startup(ctx: dict[str, Any]) -> None:
         app = AppContext.build(settings)
         app.extras["http"] = build_http_client()

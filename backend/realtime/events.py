@@ -16,6 +16,7 @@ from redis.asyncio import Redis
 from sqlalchemy import text
 from sqlalchemy.ext.asyncio import AsyncSession
 
+from backend.core.hooks import run_hooks
 from backend.core.logging import get_logger
 from backend.db.engine import dialect_name
 from backend.realtime.models import Event
@@ -84,7 +85,9 @@ def take_pending(session: AsyncSession) -> list[Event]:
 
 
 async def commit_and_publish(session: AsyncSession, redis: Redis) -> list[Event]:
+    """Commits, then sends the transaction's events live and to the after-commit hooks."""
     await session.commit()
     events = take_pending(session)
     await publish(redis, events)
+    await run_hooks(redis, events)
     return events
