@@ -24,7 +24,7 @@ from tests.support.whatsapp import (
     post_webhook,
 )
 
-FIXTURES = Path(__file__).resolve().parents[3] / "shared" / "reference" / "pywa-webhook-fixtures"
+FIXTURES = Path(__file__).resolve().parents[1] / "channels" / "fixtures" / "pywa"
 
 
 @pytest.fixture
