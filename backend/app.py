@@ -17,6 +17,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from backend.agents.auth import CSRF_COOKIE, CSRF_HEADER, CookieCSRFMiddleware, build_jwt_auth
 from backend.agents.routes import AgentsController, AuthController
 from backend.agents.teams import list_teams, update_team
+from backend.channels.routes import ChannelController, receive_ultramsg
 from backend.channels.services import ensure_default_channel
 from backend.channels.whatsapp.routes import receive_webhook, verify_subscription
 from backend.config import Settings, get_settings
@@ -77,6 +78,7 @@ def route_handlers(settings: Settings) -> list[Any]:
     handlers: list[Any] = [
         health, ready, AuthController, AgentsController, list_teams, update_team, ConversationController,
         MessageController, verify_subscription, receive_webhook, events_socket, list_events,
+        ChannelController, receive_ultramsg,
         QuickReplyController,
     ]  # fmt: skip
     if settings.sandbox_is_enabled:

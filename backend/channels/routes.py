@@ -1,0 +1,164 @@
+"""Channels through the admin API, and the Ultramsg webhook (which Ultramsg cannot sign)."""
+
+from __future__ import annotations
+
+import hmac
+import secrets
+from typing import Any
+
+from litestar import Controller, Request, Response, get, patch, post
+from litestar.exceptions import ClientException, NotAuthorizedException, NotFoundException
+from litestar.status_codes import HTTP_200_OK
+from pydantic import BaseModel, Field
+from sqlalchemy.exc import IntegrityError
+from sqlalchemy.ext.asyncio import AsyncSession
+from sqlmodel import col, select
+
+from backend.agents.auth import context_of, require_role
+from backend.agents.models import Role, Team
+from backend.channels.base import WebhookError
+from backend.channels.models import Channel, ProviderKind
+from backend.channels.ultramsg.webhook import parse_webhook as parse_ultramsg
+from backend.channels.whatsapp.routes import MAX_WEBHOOK_BYTES
+from backend.conversations.assignment import request_drain
+from backend.conversations.ingest import ingest_batch
+from backend.db.types import utcnow
+from backend.realtime.events import commit_and_publish
+
+
+class ChannelBody(BaseModel):
+    name: str = Field(min_length=1, max_length=120)
+    provider: ProviderKind = ProviderKind.cloud_api
+    phone_number_id: str = Field(
+        min_length=1,
+        max_length=64,
+        description="Cloud API phone number id, or the Ultramsg instance id",
+    )
+    access_token: str = Field(min_length=1, max_length=512)
+    app_secret: str = Field(default="", max_length=255)
+    verify_token: str = Field(default="", max_length=255)
+    api_base_url: str | None = Field(default=None, max_length=255, pattern=r"^https?://")
+    default_team: str | None = None
+    rate_per_second: int = Field(default=80, ge=1, le=1000)
+
+
+class ChannelPatch(BaseModel):
+    name: str | None = Field(default=None, min_length=1, max_length=120)
+    access_token: str | None = Field(default=None, min_length=1, max_length=512)
+    app_secret: str | None = Field(default=None, max_length=255)
+    verify_token: str | None = Field(default=None, max_length=255)
+    api_base_url: str | None = Field(default=None, max_length=255, pattern=r"^https?://")
+    default_team: str | None = None
+    rate_per_second: int | None = Field(default=None, ge=1, le=1000)
+
+
+def channel_view(channel: Channel, base_url: str) -> dict[str, Any]:
+    """Never the secrets: only whether they are set, and where to point the provider's webhook."""
+    webhook = (
+        f"{base_url}/webhooks/ultramsg/{channel.id}?token={channel.webhook_token}"
+        if channel.provider == ProviderKind.ultramsg.value
+        else f"{base_url}/webhooks/whatsapp"
+    )
+    return {
+        "id": channel.id, "name": channel.name, "provider": channel.provider,
+        "phone_number_id": channel.phone_number_id, "api_base_url": channel.api_base_url,
+        "default_team_id": channel.default_team_id, "is_default": channel.is_default,
+        "rate_per_second": channel.rate_per_second, "has_access_token": bool(channel.access_token),
+        "has_app_secret": bool(channel.app_secret), "webhook_url": webhook,
+    }  # fmt: skip
+
+
+async def _team_id(session: AsyncSession, name: str | None) -> int | None:
+    if name is None:
+        return None
+    team = (await session.execute(select(Team).where(col(Team.name) == name))).scalar_one_or_none()
+    if team is None:
+        raise ClientException(f"no team named {name}", status_code=422)
+    return team.id
+
+
+class ChannelController(Controller):
+    path = "/api/v1/channels"
+    tags = ["channels"]
+    guards = [require_role(Role.admin, Role.lead)]
+
+    @get("/")
+    async def list_channels(
+        self, request: Request[Any, Any, Any], db_session: AsyncSession
+    ) -> dict[str, list[dict[str, Any]]]:
+        channels = (await db_session.execute(select(Channel).order_by(col(Channel.id)))).scalars()
+        base = context_of(request).settings.public_base_url
+        return {"items": [channel_view(c, base) for c in channels]}
+
+    @post("/", guards=[require_role(Role.admin)], status_code=201)
+    async def create(
+        self, request: Request[Any, Any, Any], db_session: AsyncSession, data: ChannelBody
+    ) -> dict[str, Any]:
+        if data.provider == ProviderKind.cloud_api and not data.app_secret:
+            raise ClientException(
+                "a Cloud API channel needs its app_secret to verify webhooks", status_code=422
+            )
+        channel = Channel(
+            name=data.name, provider=data.provider.value, phone_number_id=data.phone_number_id,
+            access_token=data.access_token, app_secret=data.app_secret, verify_token=data.verify_token,
+            api_base_url=data.api_base_url, rate_per_second=data.rate_per_second,
+            default_team_id=await _team_id(db_session, data.default_team),
+            webhook_token=secrets.token_urlsafe(24) if data.provider == ProviderKind.ultramsg else None,
+        )  # fmt: skip
+        db_session.add(channel)
+        try:
+            await db_session.commit()
+        except IntegrityError:
+            raise ClientException(
+                f"a channel with {data.phone_number_id} exists already", status_code=409
+            ) from None
+        return channel_view(channel, context_of(request).settings.public_base_url)
+
+    @patch("/{channel_id:int}", guards=[require_role(Role.admin)])
+    async def update(
+        self,
+        request: Request[Any, Any, Any],
+        db_session: AsyncSession,
+        channel_id: int,
+        data: ChannelPatch,
+    ) -> dict[str, Any]:
+        channel = await db_session.get(Channel, channel_id)
+        if channel is None:
+            raise NotFoundException("no such channel")
+        changes = data.model_dump(exclude_unset=True)
+        if "default_team" in changes:
+            channel.default_team_id = await _team_id(db_session, changes.pop("default_team"))
+        for key, value in changes.items():
+            setattr(channel, key, value)
+        channel.updated_at = utcnow()
+        await db_session.commit()
+        return channel_view(channel, context_of(request).settings.public_base_url)
+
+
+@post(
+    "/webhooks/ultramsg/{channel_id:int}", status_code=HTTP_200_OK, tags=["webhooks"],
+    exclude_from_auth=True, exclude_from_csrf=True, request_max_body_size=MAX_WEBHOOK_BYTES,
+)  # fmt: skip
+async def receive_ultramsg(
+    request: Request[Any, Any, Any], db_session: AsyncSession, channel_id: int
+) -> Response[dict[str, Any]]:
+    """Authenticated by the channel's webhook token (`?token=` or `X-Webhook-Token`)."""
+    channel = await db_session.get(Channel, channel_id)
+    given = request.query_params.get("token") or request.headers.get("x-webhook-token") or ""
+    if (
+        channel is None
+        or channel.provider != ProviderKind.ultramsg.value
+        or not channel.webhook_token
+        or not hmac.compare_digest(given.encode(), channel.webhook_token.encode())
+    ):
+        raise NotAuthorizedException("unknown channel or wrong webhook token")
+    try:
+        batch = parse_ultramsg(await request.body(), channel.phone_number_id)
+    except WebhookError as error:
+        raise ClientException(f"not an Ultramsg webhook: {error}") from None
+    result = await ingest_batch(db_session, {channel.phone_number_id: channel}, batch)
+    await commit_and_publish(db_session, context_of(request).redis)
+    if result.queued_team_ids:
+        await request_drain(context_of(request).queue, result.queued_team_ids)
+    return Response({"status": "ok", "messages": len(result.stored), "duplicates": result.duplicates,
+                     "statuses": result.statuses_applied + result.statuses_pending})  # fmt: skip
