@@ -37,6 +37,7 @@ class StatusUpdate:
     timestamp: datetime
     error_code: int | None = None
     error_title: str | None = None
+    callback_data: str | None = None  # what we sent as biz_opaque_callback_data
 
 
 @dataclass(frozen=True)

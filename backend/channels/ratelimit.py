@@ -37,7 +37,8 @@ class ChannelRateLimiter:
 
     async def try_take(self, channel_id: int, rate: float, burst: float | None = None) -> float:
         """0 when a token was taken; else the seconds until one is available (nothing taken)."""
-        burst = burst if burst is not None else max(1.0, rate)
+        # A burst of one spaces sends evenly: no one-second window ever holds more than `rate`.
+        burst = burst if burst is not None else 1.0
         wait = await self._script(keys=[f"switchboard:rate:{channel_id}"], args=[rate, burst])
         return float(wait)
 

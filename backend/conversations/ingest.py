@@ -11,7 +11,7 @@ from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import func, text, update
+from sqlalchemy import func, update
 from sqlalchemy.dialects.postgresql import insert as pg_insert
 from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 from sqlalchemy.ext.asyncio import AsyncSession
@@ -30,7 +30,7 @@ from backend.conversations.models import (
     Sender,
 )
 from backend.conversations.views import conversation_json, message_json
-from backend.db.engine import dialect_name
+from backend.db.engine import dialect_name, serialize_writes
 from backend.db.types import utcnow
 from backend.realtime.events import record_event
 
@@ -170,20 +170,12 @@ async def store_inbound(
     result.stored.append(message_id)
 
 
-async def _lock_provider_id(session: AsyncSession, provider_message_id: str) -> None:
-    """Serializes a status and the send that records the same wamid (PostgreSQL; SQLite is serial)."""
-    if dialect_name(session) == "postgresql":
-        await session.execute(
-            text("SELECT pg_advisory_xact_lock(hashtext(:id))"), {"id": provider_message_id}
-        )
-
-
 async def apply_status(
     session: AsyncSession, channel_id: int, update_: StatusUpdate | PendingStatus
 ) -> bool | None:
     """True when the message moved forward, False when it was stale, None when it is unknown."""
     provider_id = update_.provider_message_id
-    await _lock_provider_id(session, provider_id)
+    await serialize_writes(session)  # a send recording this wamid and this status see each other
     message = (
         await session.execute(
             select(Message).where(
@@ -265,6 +257,7 @@ async def ingest_batch(
     session: AsyncSession, channels: dict[str, Channel], batch: WebhookBatch
 ) -> IngestResult:
     """Stores the whole batch in the caller's transaction; the caller commits, then answers 200."""
+    await serialize_writes(session)
     result = IngestResult()
     ordered = sorted(enumerate(batch.messages), key=lambda pair: (pair[1].timestamp, pair[0]))
     for _, inbound in ordered:

@@ -13,18 +13,16 @@ from datetime import datetime
 from typing import Any
 
 from redis.asyncio import Redis
-from sqlalchemy import text
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from backend.core.hooks import run_hooks
 from backend.core.logging import get_logger
-from backend.db.engine import dialect_name
+from backend.db.engine import serialize_writes
 from backend.realtime.models import Event
 
 log = get_logger(__name__)
 
 EVENTS_CHANNEL = "switchboard:events"
-_EVENT_LOCK_KEY = 0x5B_0A_2D  # any constant shared by every writer
 _PENDING = "switchboard.pending_events"
 
 
@@ -49,8 +47,7 @@ async def record_event(
     assignee_id: int | None = None,
 ) -> Event:
     """Adds the event to the session's transaction; `commit_and_publish` sends it after commit."""
-    if dialect_name(session) == "postgresql":
-        await session.execute(text("SELECT pg_advisory_xact_lock(:key)"), {"key": _EVENT_LOCK_KEY})
+    await serialize_writes(session)
     event = Event(
         type=type_, conversation_id=conversation_id, team_id=team_id, assignee_id=assignee_id,
         data=data,

@@ -94,12 +94,22 @@ async def graph_send(request: AnyRequest, version: str, phone_number_id: str) ->
     wa_id = re.sub(r"\D", "", body["to"]) or body["to"]
     store = SandboxStore(context.redis)
     fault = await store.take_fault(wa_id)
+    if fault is not None and fault.get("delay_seconds"):
+        # Accepted, but the answer is slow: a worker that dies meanwhile never learns the wamid.
+        wamid = new_wamid()
+        await store.record_sent(wamid, wa_id, body.get("type", "text"), body)
+        _start(
+            _deliver_statuses(context, channel, wamid, wa_id, body.get("biz_opaque_callback_data"))
+        )
+        await asyncio.sleep(float(fault["delay_seconds"]))
+        return _graph({"messaging_product": "whatsapp", "contacts": [{"input": body["to"], "wa_id": wa_id}],
+                       "messages": [{"id": wamid}]}, 200)  # fmt: skip
     if fault is not None:
         headers = {"Retry-After": str(fault["retry_after"])} if fault.get("retry_after") else None
         return _graph(graph_error(int(fault["code"])), int(fault["http_status"]), headers)
     wamid = new_wamid()
     await store.record_sent(wamid, wa_id, body.get("type", "text"), body)
-    _start(_deliver_statuses(context, channel, wamid, wa_id))
+    _start(_deliver_statuses(context, channel, wamid, wa_id, body.get("biz_opaque_callback_data")))
     return _graph({
         "messaging_product": "whatsapp",
         "contacts": [{"input": body["to"], "wa_id": wa_id}],
@@ -114,7 +124,9 @@ def _start(coroutine: Any) -> None:
     task.add_done_callback(_deliveries.discard)
 
 
-async def _deliver_statuses(context: AppContext, channel: Channel, wamid: str, wa_id: str) -> None:
+async def _deliver_statuses(
+    context: AppContext, channel: Channel, wamid: str, wa_id: str, callback_data: str | None = None
+) -> None:
     plan: list[tuple[str, dict[str, Any] | None]]
     if wa_id.startswith(UNDELIVERABLE_PREFIX):
         title, details = CATALOG[131026]
@@ -126,7 +138,14 @@ async def _deliver_statuses(context: AppContext, channel: Channel, wamid: str, w
         async with httpx.AsyncClient(timeout=10) as http:
             for status, error in plan:
                 await asyncio.sleep(STATUS_GAP_SECONDS)
-                webhook = status_webhook(channel.phone_number_id, wamid, status, wa_id, error)
+                webhook = status_webhook(
+                    channel.phone_number_id,
+                    wamid,
+                    status,
+                    wa_id,
+                    error,
+                    callback_data=callback_data,
+                )
                 await _post_webhook(http, context, webhook, channel.app_secret)
                 await store.set_status(wamid, status)
     except Exception:
@@ -217,7 +236,10 @@ async def add_fault(request: AnyRequest, data: dict[str, Any]) -> dict[str, Any]
         data.get("retry_after"),
         data.get("wa_id"),
     )
-    if not isinstance(code, int) or isinstance(code, bool):
+    delay = data.get("delay_seconds")
+    if delay is not None and (not isinstance(delay, int | float) or not 0 < delay <= 60):
+        raise HTTPException(status_code=422, detail="delay_seconds must be 0-60")
+    if delay is None and (not isinstance(code, int) or isinstance(code, bool)):
         raise HTTPException(status_code=422, detail="code must be a Cloud API error code")
     if not isinstance(count, int) or not 1 <= count <= 10_000:
         raise HTTPException(status_code=422, detail="count must be between 1 and 10000")
@@ -229,8 +251,8 @@ async def add_fault(request: AnyRequest, data: dict[str, Any]) -> dict[str, Any]
         raise HTTPException(status_code=422, detail="retry_after must be seconds >= 0")
     if wa_id is not None and not isinstance(wa_id, str):
         raise HTTPException(status_code=422, detail="wa_id must be a string")
-    fault = {"code": code, "count": count, "http_status": http_status or _HTTP_STATUS.get(code, 400),
-             "retry_after": retry_after, "wa_id": wa_id}  # fmt: skip
+    fault = {"code": code, "count": count, "retry_after": retry_after, "wa_id": wa_id,
+             "http_status": http_status or _HTTP_STATUS.get(code or 0, 400), "delay_seconds": delay}  # fmt: skip
     return await SandboxStore(_context(request).redis).add_fault(fault)
 
 

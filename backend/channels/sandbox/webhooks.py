@@ -79,12 +79,15 @@ def interactive_reply_webhook(
 def status_webhook(
     phone_number_id: str, wamid: str, status: str, recipient_id: str,
     error: dict[str, Any] | None = None, timestamp: int | None = None,
+    callback_data: str | None = None,
 ) -> dict[str, Any]:  # fmt: skip
     """`error` is `{"code", "title", "details"?}`, expanded to the Cloud API's error object."""
     entry: dict[str, Any] = {
         "id": wamid, "status": status, "recipient_id": recipient_id,
         "timestamp": str(timestamp if timestamp is not None else int(time.time())),
     }  # fmt: skip
+    if callback_data:
+        entry["biz_opaque_callback_data"] = callback_data
     if status in ("sent", "delivered"):
         entry["conversation"] = {"id": "sandbox-" + recipient_id, "origin": {"type": "service"}}
         entry["pricing"] = {"billable": True, "pricing_model": "PMP", "category": "service"}

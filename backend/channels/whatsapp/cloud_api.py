@@ -30,11 +30,13 @@ class CloudApiProvider:
         self._client = client
 
     async def send(self, request: OutboundRequest, *, idempotency_key: str) -> str:
-        """The Cloud API has no idempotency key; `idempotency_key` is honoured upstream (the
-        outbox sends a message once), so it is not put on the wire."""
+        """The Cloud API has no idempotency key. `idempotency_key` travels as
+        `biz_opaque_callback_data`, which Meta echoes in every status webhook: a send whose answer
+        was lost (the worker died) is recognised by its statuses instead of being sent again."""
         body: dict[str, Any] = {
             "messaging_product": "whatsapp", "recipient_type": "individual",
             "to": request.to, "type": request.kind, request.kind: request.body,
+            "biz_opaque_callback_data": idempotency_key,
         }  # fmt: skip
         if request.reply_to_provider_id:
             body["context"] = {"message_id": request.reply_to_provider_id}

@@ -221,4 +221,7 @@ def _status(status: dict[str, Any], phone_number_id: str) -> StatusUpdate:
         timestamp=_timestamp(status.get("timestamp")),
         error_code=code if isinstance(code, int) else None,
         error_title=title if isinstance(title, str) else None,
+        callback_data=opaque
+        if isinstance(opaque := status.get("biz_opaque_callback_data"), str)
+        else None,
     )
