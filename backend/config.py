@@ -45,10 +45,17 @@ class Settings(BaseSettings):
     send_max_attempts: int = Field(default=8, ge=1, le=50)
     send_retry_base_seconds: float = Field(default=15.0, gt=0)
     send_retry_cap_seconds: float = Field(default=900.0, gt=0)
+    send_lease_seconds: float = Field(default=60.0, gt=0)
+    send_reconcile_grace_seconds: float = Field(default=30.0, ge=0)
     agent_capacity: int = Field(default=5, ge=1, le=100)
     login_attempts_per_minute: int = Field(default=5, ge=1)
     session_hours: int = Field(default=12, ge=1, le=24 * 30)
     allowed_origins: list[str] = Field(default_factory=list)
+    survey_delay_seconds: float = Field(default=60.0, ge=0)
+    consent_stop_words: list[str] = Field(
+        default_factory=lambda: ["stop", "unsubscribe", "stopp", "baja"]
+    )
+    consent_start_words: list[str] = Field(default_factory=lambda: ["start", "subscribe", "alta"])
 
     @field_validator("database_url")
     @classmethod

@@ -14,7 +14,7 @@ enqueued.
 from __future__ import annotations
 
 import random
-from datetime import timedelta
+from datetime import datetime, timedelta
 from typing import Any
 
 import httpx
@@ -37,7 +37,6 @@ from backend.realtime.events import commit_and_publish, record_event
 
 log = get_logger(__name__)
 
-LEASE = timedelta(seconds=90)
 PENDING = (MessageStatus.queued.value, MessageStatus.sending.value)
 
 
@@ -69,9 +68,16 @@ def provider_for(app: AppContext, channel: Channel) -> Provider:
     return cloud
 
 
+def _lease_expired_before(settings: Settings) -> datetime:
+    """A lease counts as crashed only after a grace, so the statuses of a send whose answer was
+    lost (they carry our key) can arrive and settle the message before anyone sends it again."""
+    return utcnow() - timedelta(seconds=settings.send_reconcile_grace_seconds)
+
+
 async def _take_lease(app: AppContext, message_id: int) -> bool:
     earlier = aliased(Message)
     now = utcnow()
+    crashed_before = _lease_expired_before(app.settings)
     async with app.sessions() as session:
         claimed = await session.execute(
             update(Message)
@@ -87,7 +93,7 @@ async def _take_lease(app: AppContext, message_id: int) -> bool:
                     ),
                     and_(
                         col(Message.status) == MessageStatus.sending.value,
-                        col(Message.lease_until) < now,
+                        col(Message.lease_until) < crashed_before,
                     ),
                 ),
                 ~exists().where(
@@ -99,7 +105,7 @@ async def _take_lease(app: AppContext, message_id: int) -> bool:
             )
             .values(
                 status=MessageStatus.sending.value,
-                lease_until=now + LEASE,
+                lease_until=now + timedelta(seconds=app.settings.send_lease_seconds),
                 attempts=col(Message.attempts) + 1,
                 updated_at=now,
             )
@@ -214,7 +220,7 @@ async def reconcile_outbox(ctx: dict[str, Any]) -> int:
     """Safety net: enqueue messages left queued (Redis was down) or with an expired send lease."""
     app: AppContext = ctx["app"]
     now = utcnow()
-    stale = now - timedelta(seconds=5)
+    stale = _lease_expired_before(app.settings)  # leave fresh messages to their own enqueue
     async with app.sessions() as session:
         rows = (
             await session.execute(
@@ -232,7 +238,7 @@ async def reconcile_outbox(ctx: dict[str, Any]) -> int:
                         ),
                         and_(
                             col(Message.status) == MessageStatus.sending.value,
-                            col(Message.lease_until) < now,
+                            col(Message.lease_until) < _lease_expired_before(app.settings),
                         ),
                     ),
                 )

@@ -7,6 +7,7 @@ store one message. A status for a message we have not stored yet is kept and app
 
 from __future__ import annotations
 
+import re
 from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Any
@@ -170,6 +171,25 @@ async def store_inbound(
     result.stored.append(message_id)
 
 
+async def _claim_by_callback(
+    session: AsyncSession, channel_id: int, update_: StatusUpdate
+) -> Message | None:
+    """A status for a send whose answer we never read (the worker died): our key names the message."""
+    match = re.fullmatch(r"sb-(\d+)", update_.callback_data or "")
+    if match is None:
+        return None
+    message = await session.get(Message, int(match.group(1)))
+    if (
+        message is None
+        or message.channel_id != channel_id
+        or message.provider_message_id is not None
+    ):
+        return None
+    message.provider_message_id = update_.provider_message_id
+    await session.flush()
+    return message
+
+
 async def apply_status(
     session: AsyncSession, channel_id: int, update_: StatusUpdate | PendingStatus
 ) -> bool | None:
@@ -184,6 +204,8 @@ async def apply_status(
             )
         )
     ).scalar_one_or_none()
+    if message is None and isinstance(update_, StatusUpdate):
+        message = await _claim_by_callback(session, channel_id, update_)
     if message is None:
         return None
     status = update_.status

@@ -1,0 +1,223 @@
+"""What happens when things break: a worker killed mid-send, Redis down at write time, two
+workers sharing one rate limit. Each test gets its own Redis, database, app and workers, so
+that nothing else (the session's worker, its reconciler) can rescue or disturb the message."""
+
+from __future__ import annotations
+
+import asyncio
+import os
+import signal
+import subprocess
+import sys
+import time
+from collections.abc import AsyncIterator
+from dataclasses import dataclass
+from datetime import datetime, timedelta
+from pathlib import Path
+from typing import Any
+
+import httpx
+import pytest
+
+from backend.agents.services import create_agent
+from backend.config import Settings
+from backend.conversations.models import Message
+from backend.core.context import AppContext
+from backend.core.embedded_redis import EmbeddedRedis
+from backend.db.migrate import upgrade
+from backend.db.types import utcnow
+from tests.conftest import PASSWORD, login
+from tests.support.servers import LiveServer, LiveWorker, start_server, start_worker
+from tests.support.whatsapp import find_conversation, new_wa_id
+
+
+@dataclass
+class Stack:
+    redis: EmbeddedRedis
+    server: LiveServer
+    ctx: AppContext
+    http: httpx.AsyncClient
+    headers: dict[str, str]
+
+    @property
+    def settings(self) -> Settings:
+        return self.server.settings
+
+    def worker_process(self) -> subprocess.Popen[bytes]:
+        s = self.settings
+        env = {**os.environ, "DATABASE_URL": s.database_url, "REDIS_URL": str(s.redis_url),
+               "PUBLIC_BASE_URL": s.public_base_url, "SECRET_KEY": str(s.secret_key), "VAR_DIR": str(s.var_dir),
+               "SEND_LEASE_SECONDS": str(s.send_lease_seconds), "LOG_LEVEL": "WARNING",
+               "SEND_RECONCILE_GRACE_SECONDS": str(s.send_reconcile_grace_seconds)}  # fmt: skip
+        return subprocess.Popen([sys.executable, "-m", "backend.cli", "worker"], env=env)
+
+    async def conversation(self, capacity_for: int = 1) -> dict[str, Any]:
+        wa_id = new_wa_id()
+        sent = await self.http.post(
+            "/sandbox/api/inbound", json={"from": wa_id, "name": "Kim", "text": "hello?"}
+        )
+        assert sent.status_code == 200 and sent.json()["webhook_status"] == 200
+        conversation = await find_conversation(self.http, self.headers, wa_id)
+        claimed = await self.http.post(
+            f"/api/v1/conversations/{conversation['id']}/claim", headers=self.headers
+        )
+        assert claimed.status_code == 200, claimed.text
+        return {"id": conversation["id"], "wa_id": wa_id}
+
+    async def reply(self, conversation: dict[str, Any], text: str) -> dict[str, Any]:
+        response = await self.http.post(
+            f"/api/v1/conversations/{conversation['id']}/messages",
+            json={"text": text},
+            headers=self.headers,
+        )
+        assert response.status_code == 202, response.text
+        body: dict[str, Any] = response.json()
+        return body
+
+    async def received(self, wa_id: str) -> list[dict[str, Any]]:
+        items: list[dict[str, Any]] = (
+            await self.http.get("/sandbox/api/messages", params={"wa_id": wa_id})
+        ).json()
+        return items
+
+    async def message(self, message_id: int) -> Message:
+        async with self.ctx.sessions() as session:
+            message = await session.get(Message, message_id)
+            assert message is not None
+            return message
+
+
+@pytest.fixture
+async def stack(settings: Settings, tmp_path: Path) -> AsyncIterator[Stack]:
+    redis = EmbeddedRedis(tmp_path / "redis", persist=False)
+    redis.start()
+    database_url = f"sqlite+aiosqlite:///{tmp_path / 'isolated.db'}"
+    await asyncio.to_thread(upgrade, database_url)
+    isolated = settings.model_copy(update={
+        "database_url": database_url, "redis_url": redis.url, "var_dir": tmp_path,
+        "send_lease_seconds": 1.5, "send_reconcile_grace_seconds": 1.0, "send_rate_per_second": 5,
+    })  # fmt: skip
+    server = await asyncio.to_thread(start_server, isolated)
+    ctx = AppContext.build(server.settings)
+    async with ctx.sessions() as session:
+        agent = await create_agent(session, email="kim.agent@example.test", password=PASSWORD, name="Kim Agent",
+                                   teams=["General"], capacity=20)  # fmt: skip
+        await session.commit()
+    async with httpx.AsyncClient(base_url=server.base_url, timeout=15) as http:
+        headers = await login(http, {"email": agent.email, "password": PASSWORD})
+        yield Stack(redis, server, ctx, http, headers)
+    await ctx.close()
+    await asyncio.to_thread(server.stop)
+    redis.stop()
+
+
+async def eventually(probe: Any, within: float = 15.0) -> Any:
+    deadline = time.monotonic() + within
+    while time.monotonic() < deadline:
+        if value := await probe():
+            return value
+        await asyncio.sleep(0.05)
+    raise AssertionError("condition not met in time")
+
+
+async def test_a_worker_killed_while_whatsapp_accepts_does_not_send_twice(stack: Stack) -> None:
+    conversation = await stack.conversation()
+    # The provider accepts the message but answers slowly; the worker dies before the answer.
+    await stack.http.post(
+        "/sandbox/api/faults", json={"delay_seconds": 5, "count": 1, "wa_id": conversation["wa_id"]}
+    )
+    first = stack.worker_process()
+    try:
+        queued = await stack.reply(conversation, "Your refund is on its way.")
+        await eventually(lambda: stack.received(conversation["wa_id"]))
+        first.send_signal(signal.SIGKILL)
+        first.wait(10)
+    finally:
+        first.kill()
+    second = stack.worker_process()
+    try:
+        # Its statuses carry our key, so the message is recognised as sent, and the restarted
+        # worker's reconciler (at start-up and every few seconds) leaves it alone.
+        async def settled() -> Message | None:
+            message = await stack.message(queued["id"])
+            return message if message.status == "read" else None
+
+        message = await eventually(settled)
+        await asyncio.sleep(
+            stack.settings.send_lease_seconds + stack.settings.send_reconcile_grace_seconds + 1
+        )
+        received = await stack.received(conversation["wa_id"])
+        assert len(received) == 1
+        assert message.provider_message_id == received[0]["id"]
+        assert (await stack.message(queued["id"])).status == "read"
+    finally:
+        second.send_signal(signal.SIGTERM)
+        second.wait(15)
+
+
+async def test_a_send_that_died_before_reaching_whatsapp_is_sent_once_after_its_lease(
+    stack: Stack,
+) -> None:
+    conversation = await stack.conversation()
+    queued = await stack.reply(conversation, "Sorry for the wait!")
+    # What a worker killed before its request left leaves behind: `sending`, a lease that ran out.
+    async with stack.ctx.sessions() as session:
+        message = await session.get(Message, queued["id"])
+        assert message is not None and message.status == "queued"
+        message.status, message.attempts = "sending", 1
+        message.lease_until = utcnow() - timedelta(seconds=5)
+        await session.commit()
+    worker = stack.worker_process()
+    try:
+        await eventually(lambda: stack.received(conversation["wa_id"]))
+        await asyncio.sleep(2)
+        assert len(await stack.received(conversation["wa_id"])) == 1
+        assert (await stack.message(queued["id"])).attempts == 2
+    finally:
+        worker.send_signal(signal.SIGTERM)
+        worker.wait(15)
+
+
+async def test_a_message_written_while_redis_is_down_is_sent_when_it_returns(stack: Stack) -> None:
+    conversation = await stack.conversation()
+    stack.redis.stop()
+    queued = await stack.reply(conversation, "Written while Redis was away")
+    assert queued["status"] == "queued"
+    assert (await stack.http.get("/ready")).status_code == 503
+    stack.redis.start()
+    worker: LiveWorker = await asyncio.to_thread(start_worker, stack.settings)
+    try:
+        [received] = await eventually(lambda: stack.received(conversation["wa_id"]))
+        assert received["body"]["text"]["body"] == "Written while Redis was away"
+    finally:
+        await asyncio.to_thread(worker.stop)
+
+
+async def test_two_workers_share_one_rate_limit(stack: Stack) -> None:
+    workers = [await asyncio.to_thread(start_worker, stack.settings) for _ in range(2)]
+    try:
+        conversations = [await stack.conversation() for _ in range(6)]
+        for round_ in range(3):
+            for conversation in conversations:
+                await stack.reply(conversation, f"update {round_}")
+
+        async def everything() -> list[datetime] | None:
+            stamps = []
+            for conversation in conversations:
+                stamps += [
+                    datetime.fromisoformat(m["received_at"])
+                    for m in await stack.received(conversation["wa_id"])
+                ]
+            return sorted(stamps) if len(stamps) == 18 else None
+
+        stamps = await eventually(everything, within=30)
+    finally:
+        for worker in workers:
+            await asyncio.to_thread(worker.stop)
+    rate = stack.settings.send_rate_per_second
+    busiest = max(
+        sum(1 for t in stamps if start <= t < start + timedelta(seconds=1)) for start in stamps
+    )
+    # Sends leave evenly spaced (1/rate apart); arrival jitter can bring one more into a window.
+    assert busiest <= rate + 1, f"{busiest} sends in one second against a limit of {rate}"
+    assert (stamps[-1] - stamps[0]).total_seconds() >= (len(stamps) - 1) / rate * 0.9
