@@ -55,7 +55,7 @@ def percentile(values: list[float], pct: float) -> float:
     if not values:
         return float("nan")
     ordered = sorted(values)
-    index = min(len(ordered) - 1, max(0, int(round(pct / 100 * len(ordered) + 0.5)) - 1))
+    index = min(len(ordered) - 1, max(0, round(pct / 100 * len(ordered) + 0.5) - 1))
     return ordered[index]
 
 
@@ -78,7 +78,7 @@ def http_json(method: str, url: str, body: Any = None, headers: dict[str, str] |
     for key, value in (headers or {}).items():
         request.add_header(key, value)
     try:
-        with urllib.request.urlopen(request, timeout=timeout) as response:  # noqa: S310 - loopback
+        with urllib.request.urlopen(request, timeout=timeout) as response:
             raw = response.read()
             return response.status, json.loads(raw) if raw else None
     except urllib.error.HTTPError as error:
@@ -177,7 +177,9 @@ class Stack:
         else:
             log(f"kept {self.workdir}")
 
-    def spawn(self, name: str, args: list[str], env: dict[str, str] | None = None) -> subprocess.Popen[bytes]:
+    def spawn(
+        self, name: str, args: list[str], env: dict[str, str] | None = None
+    ) -> subprocess.Popen[bytes]:
         out = open(self.workdir / f"{name}.log", "ab")  # noqa: SIM115 - closed with the process
         process = subprocess.Popen(args, env=env or self.env, cwd=self.workdir, stdout=out,
                                    stderr=subprocess.STDOUT, start_new_session=True)  # fmt: skip
@@ -201,10 +203,16 @@ class Stack:
 
     def tail(self, name: str, lines: int = 30) -> str:
         path = self.workdir / f"{name}.log"
-        return "\n".join(path.read_text(errors="replace").splitlines()[-lines:]) if path.exists() else ""
+        return (
+            "\n".join(path.read_text(errors="replace").splitlines()[-lines:])
+            if path.exists()
+            else ""
+        )
 
     # -- processes -------------------------------------------------------------------------
-    def start_web(self, port: int | None = None, name: str | None = None) -> tuple[int, subprocess.Popen[bytes]]:
+    def start_web(
+        self, port: int | None = None, name: str | None = None
+    ) -> tuple[int, subprocess.Popen[bytes]]:
         """`switchboard web` (the first one listens on the port PUBLIC_BASE_URL names)."""
         if port is None:
             port = self.public_port if not self.web_ports else free_port()
@@ -243,7 +251,7 @@ def wait_http(url: str, process: subprocess.Popen[bytes], tail: Any, timeout: fl
         if process.poll() is not None:
             raise SystemExit(f"{url}: the process exited with {process.returncode}\n{tail()}")
         try:
-            with urllib.request.urlopen(url, timeout=1) as response:  # noqa: S310 - loopback
+            with urllib.request.urlopen(url, timeout=1) as response:
                 if response.status == 200:
                     return
         except OSError:

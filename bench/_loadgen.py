@@ -10,7 +10,7 @@ Modes:
   rate   — one webhook every 1/`rate` s on a pool of `concurrency` connections; latency counts from
            the scheduled instant (no coordinated omission: a late send shows up as latency).
 
-Spec keys: port, mode, concurrency, duration, rate, batch, customers (pool size), customer_offset,
+Spec keys: port (or ports: connections spread round-robin), mode, concurrency, duration, rate, batch, customers (pool size), customer_offset,
 max_requests, record (keep each wamid's send instant, for the fan-out bench), secret, seed.
 """
 
@@ -26,8 +26,8 @@ from typing import Any
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
-from backend.channels.sandbox.webhooks import new_wamid, text_message_webhook  # noqa: E402
-from backend.channels.whatsapp.signature import sign  # noqa: E402
+from backend.channels.sandbox.webhooks import new_wamid, text_message_webhook
+from backend.channels.whatsapp.signature import sign
 
 TEXTS = [
     "Hi, my order hasn't arrived yet",
@@ -106,6 +106,9 @@ class Run:
     def __init__(self, spec: dict[str, Any]) -> None:
         self.spec = spec
         self.port = int(spec["port"])
+        self.ports = [
+            int(p) for p in spec.get("ports", [self.port])
+        ]  # round-robin over connections
         self.path = spec.get("path", "/webhooks/whatsapp")
         self.secret = spec.get("secret", "sandbox-secret")
         rng = random.Random(spec.get("seed"))
@@ -118,6 +121,8 @@ class Run:
         self.accepted = 0
         self.duplicates = 0
         self.errors = 0
+        self.answered_messages = 0
+        self.abandoned = 0
         self.sent_at: dict[str, float] = {}
         self.record = bool(spec.get("record"))
 
@@ -141,6 +146,7 @@ class Run:
             self.errors += 1
             return
         self.latencies.append((time.perf_counter() - started) * 1000)
+        self.answered_messages += len(wamids)
         self.statuses[status] = self.statuses.get(status, 0) + 1
         if status == 200:
             self.messages_ok += len(wamids)
@@ -153,7 +159,7 @@ class Run:
 
     async def closed(self) -> None:
         concurrency = int(self.spec["concurrency"])
-        conns = [Connection(self.port) for _ in range(concurrency)]
+        conns = [Connection(self.ports[i % len(self.ports)]) for i in range(concurrency)]
         await asyncio.gather(*(c.open() for c in conns))
         end = time.perf_counter() + float(self.spec["duration"])
 
@@ -173,7 +179,10 @@ class Run:
         rate = float(self.spec["rate"])
         total = min(len(self.bodies), int(rate * float(self.spec["duration"])))
         idle: asyncio.Queue[Connection] = asyncio.Queue()
-        conns = [Connection(self.port) for _ in range(int(self.spec["concurrency"]))]
+        conns = [
+            Connection(self.ports[i % len(self.ports)])
+            for i in range(int(self.spec["concurrency"]))
+        ]
         await asyncio.gather(*(c.open() for c in conns))
         for conn in conns:
             idle.put_nowait(conn)
@@ -195,10 +204,14 @@ class Run:
             task = asyncio.create_task(fire(index, scheduled))
             tasks.add(task)
             task.add_done_callback(tasks.discard)
+        # An overloaded server must not stretch the run: what is unanswered `drain` s after the last
+        # scheduled send is reported as abandoned (the server may still store it).
         if tasks:
-            await asyncio.wait(tasks, timeout=60)
+            await asyncio.wait(tasks, timeout=float(self.spec.get("drain", 20)))
         self.elapsed = time.perf_counter() - self.t0
-        self.sent = total
+        self.abandoned = sum(len(self.bodies[i][1]) for i in range(total)) - self.answered_messages
+        for task in list(tasks):
+            task.cancel()
         for conn in conns:
             conn.close()
 
@@ -206,7 +219,7 @@ class Run:
         out = {
             "requests": len(self.latencies), "elapsed": self.elapsed, "statuses": self.statuses,
             "messages_ok": self.messages_ok, "accepted": self.accepted,
-            "duplicates": self.duplicates, "errors": self.errors, "latencies_ms": self.latencies,
+            "duplicates": self.duplicates, "errors": self.errors, "abandoned": self.abandoned, "latencies_ms": self.latencies,
         }  # fmt: skip
         if self.record:
             out["sent_at"] = self.sent_at
