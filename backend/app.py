@@ -33,6 +33,7 @@ from backend.health.routes import health, ready
 from backend.quick_replies.routes import QuickReplyController
 from backend.realtime.hub import ListenerWatchdog, build_channels
 from backend.realtime.routes import events_socket, list_events
+from backend.realtime.viewers import i_am_viewing, who_is_viewing
 
 log = get_logger(__name__)
 
@@ -78,7 +79,7 @@ def route_handlers(settings: Settings) -> list[Any]:
     handlers: list[Any] = [
         health, ready, AuthController, AgentsController, list_teams, update_team, ConversationController,
         MessageController, verify_subscription, receive_webhook, events_socket, list_events,
-        ChannelController, receive_ultramsg,
+        ChannelController, receive_ultramsg, i_am_viewing, who_is_viewing,
         QuickReplyController,
     ]  # fmt: skip
     if settings.sandbox_is_enabled:
