@@ -185,9 +185,11 @@ async def test_a_message_written_while_redis_is_down_is_sent_when_it_returns(sta
     assert queued["status"] == "queued"
     assert (await stack.http.get("/ready")).status_code == 503
     stack.redis.start()
+    # Past the grace, so the reconciler's first run (at the worker's start) takes it.
+    await asyncio.sleep(stack.settings.send_reconcile_grace_seconds + 0.5)
     worker: LiveWorker = await asyncio.to_thread(start_worker, stack.settings)
     try:
-        [received] = await eventually(lambda: stack.received(conversation["wa_id"]))
+        [received] = await eventually(lambda: stack.received(conversation["wa_id"]), within=30)
         assert received["body"]["text"]["body"] == "Written while Redis was away"
     finally:
         await asyncio.to_thread(worker.stop)
