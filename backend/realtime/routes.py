@@ -10,6 +10,8 @@ from __future__ import annotations
 
 import asyncio
 import json
+from dataclasses import dataclass
+from functools import lru_cache
 from typing import Any
 
 from litestar import Request, WebSocket, get, websocket
@@ -108,18 +110,32 @@ class _Stream:
                 return
 
     async def send_live(self, raw: bytes) -> None:
-        frame = json.loads(raw)
-        seq = int(frame["seq"])
-        if seq <= self.last:
+        live = decode_live(raw)
+        if live.seq <= self.last:
             return
-        if seq > self.last + 1:
-            await self.catch_up(upto=seq)  # fill a gap from the record before going on
-        if seq <= self.last:
+        if live.seq > self.last + 1:
+            await self.catch_up(upto=live.seq)  # fill a gap from the record before going on
+        if live.seq <= self.last:
             return
-        self.last = seq
-        team_id, assignee_id = frame.pop("_team_id", None), frame.pop("_assignee_id", None)
-        if visible(self.agent, team_id, assignee_id):
-            await self.socket.send_text(json.dumps(frame))
+        self.last = live.seq
+        if visible(self.agent, live.team_id, live.assignee_id):
+            await self.socket.send_text(live.text)
+
+
+@dataclass(frozen=True)
+class LiveEvent:
+    seq: int
+    team_id: int | None
+    assignee_id: int | None
+    text: str  # the frame as sent to browsers, without the routing fields
+
+
+@lru_cache(maxsize=2048)
+def decode_live(raw: bytes) -> LiveEvent:
+    """Once per event per process, not once per socket: every socket here gets the same bytes."""
+    frame = json.loads(raw)
+    team_id, assignee_id = frame.pop("_team_id", None), frame.pop("_assignee_id", None)
+    return LiveEvent(int(frame["seq"]), team_id, assignee_id, json.dumps(frame))
 
 
 async def _latest_seq(socket: WebSocket[Any, Any, Any]) -> int:
