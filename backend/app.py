@@ -17,6 +17,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from backend.agents.auth import CSRF_COOKIE, CSRF_HEADER, CookieCSRFMiddleware, build_jwt_auth
 from backend.agents.routes import AgentsController, AuthController
 from backend.agents.teams import list_teams, update_team
+from backend.bots.routes import BOT_HANDLERS
 from backend.channels.routes import ChannelController, receive_ultramsg
 from backend.channels.services import ensure_default_channel
 from backend.channels.whatsapp.routes import receive_webhook, verify_subscription
@@ -30,10 +31,13 @@ from backend.core.request_id import RequestIdMiddleware
 from backend.db.migrate import ensure_current
 from backend.frontend_routes import frontend_handlers
 from backend.health.routes import health, ready
+from backend.metrics.web import WebhookMetricsMiddleware
 from backend.quick_replies.routes import QuickReplyController
 from backend.realtime.hub import ListenerWatchdog, build_channels
 from backend.realtime.routes import events_socket, list_events
 from backend.realtime.viewers import i_am_viewing, who_is_viewing
+from backend.sla.routes import SLA_HANDLERS
+from backend.surveys.routes import SURVEY_HANDLERS
 
 log = get_logger(__name__)
 
@@ -80,7 +84,7 @@ def route_handlers(settings: Settings) -> list[Any]:
         health, ready, AuthController, AgentsController, list_teams, update_team, ConversationController,
         MessageController, verify_subscription, receive_webhook, events_socket, list_events,
         ChannelController, receive_ultramsg, i_am_viewing, who_is_viewing,
-        QuickReplyController,
+        QuickReplyController, *BOT_HANDLERS, *SURVEY_HANDLERS, *SLA_HANDLERS,
     ]  # fmt: skip
     if settings.sandbox_is_enabled:
         from backend.channels.sandbox.routes import sandbox_router
@@ -126,7 +130,11 @@ def create_app(settings: Settings | None = None, context: AppContext | None = No
         lifespan=[lifespan],
         on_app_init=[jwt_auth.on_app_init],
         plugins=[channels],
-        middleware=[RequestIdMiddleware(), DefineMiddleware(CookieCSRFMiddleware, config=csrf)],
+        middleware=[
+            RequestIdMiddleware(),
+            DefineMiddleware(CookieCSRFMiddleware, config=csrf),
+            WebhookMetricsMiddleware,
+        ],
         exception_handlers={
             DBAPIError: _storage_down,
             OSError: _storage_down,

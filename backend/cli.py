@@ -59,6 +59,8 @@ def cmd_web(args: argparse.Namespace) -> None:
     uvicorn.run(
         "backend.app:create_app", factory=True, host=args.host, port=args.port,
         log_config=None, access_log=False, proxy_headers=True, ws_ping_interval=20,
+        # permessage-deflate keeps ~50 KB of zlib state per socket; frames are small JSON.
+        ws_per_message_deflate=settings.websocket_compression,
         timeout_graceful_shutdown=5,
     )  # fmt: skip
 
@@ -122,6 +124,19 @@ def cmd_seed_demo(_: argparse.Namespace) -> None:
         print("Chat as a customer at /sandbox.")
 
     asyncio.run(seed())
+
+
+def cmd_bot_load(args: argparse.Namespace) -> None:
+    from backend.bots.loading import load_flow_file
+    from backend.conversations.routing import RoutingError
+
+    settings = _settings()
+    try:
+        flow = asyncio.run(load_flow_file(settings, args.file, args.channel))
+    except (OSError, RoutingError) as error:
+        _fail(f"{args.file}: {getattr(error, 'detail', None) or error}")
+        return
+    print(f"bot flow version {flow.version} is active on channel {flow.channel_id}")
 
 
 class _Tree:
@@ -217,6 +232,11 @@ def build_parser() -> argparse.ArgumentParser:
     agent.add_argument("--role", choices=["agent", "lead", "admin"], default="agent")
     agent.add_argument("--team", action="append", help="a team name; repeat for several")
     agent.set_defaults(func=cmd_create_agent)
+    bot = sub.add_parser("bot", help="bot flows").add_subparsers(dest="bot_command", required=True)
+    load = bot.add_parser("load", help="load a YAML flow as the channel's new active version")
+    load.add_argument("file")
+    load.add_argument("--channel", type=int, help="channel id (default: the default channel)")
+    load.set_defaults(func=cmd_bot_load)
     return parser
 
 

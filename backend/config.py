@@ -51,6 +51,7 @@ class Settings(BaseSettings):
     login_attempts_per_minute: int = Field(default=5, ge=1)
     session_hours: int = Field(default=12, ge=1, le=24 * 30)
     allowed_origins: list[str] = Field(default_factory=list)
+    websocket_compression: bool = False
     survey_delay_seconds: float = Field(default=60.0, ge=0)
     consent_stop_words: list[str] = Field(
         default_factory=lambda: ["stop", "unsubscribe", "stopp", "baja"]

@@ -1,4 +1,4 @@
-"""The demo: one sandbox channel, teams, an admin, two agents and a lead."""
+"""The demo: one sandbox channel with the triage bot, teams, an admin, two agents and a lead."""
 
 from __future__ import annotations
 
@@ -9,6 +9,8 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from backend.agents.models import Agent
 from backend.agents.services import create_agent, get_or_create_team
+from backend.bots.loading import DEMO_FLOW
+from backend.bots.services import save_flow
 from backend.channels.services import ensure_default_channel
 from backend.config import Settings
 
@@ -51,5 +53,7 @@ async def seed_demo(session: AsyncSession, settings: Settings) -> list[DemoLogin
             session, email=login.email, password=login.password, name=login.name,
             role=login.role, teams=list(login.teams),
         )  # fmt: skip
+    assert channel.id is not None
+    await save_flow(session, channel.id, DEMO_FLOW.read_text(encoding="utf-8"))  # the triage bot
     await session.commit()
     return list(DEMO_LOGINS)

@@ -4,6 +4,10 @@ from __future__ import annotations
 
 from typing import Any
 
+from backend.bots.jobs import bot_step
+from backend.sla.jobs import sla_apply, sla_reconcile, sla_timer
+from backend.surveys.jobs import send_survey, survey_reply, survey_sweep
 from worker.sending import drain_queue, mark_read, reconcile_outbox, send_message
 
-JOBS: list[Any] = [send_message, reconcile_outbox, mark_read, drain_queue]
+JOBS: list[Any] = [send_message, reconcile_outbox, mark_read, drain_queue, bot_step, send_survey,
+                   survey_reply, survey_sweep, sla_apply, sla_timer, sla_reconcile]  # fmt: skip

@@ -14,6 +14,9 @@ from backend.core.context import QUEUE_NAME, AppContext, arq_redis_settings
 from backend.core.hooks import load_hooks
 from backend.core.logging import configure_logging, get_logger
 from backend.db.types import utcnow
+from backend.metrics.jobs import instrumented
+from backend.sla.jobs import sla_reconcile
+from backend.surveys.jobs import survey_sweep
 from worker.jobs import JOBS
 from worker.sending import reconcile_outbox
 
@@ -55,7 +58,7 @@ def worker_settings(settings: Settings) -> dict[str, Any]:
 
     assert settings.redis_url is not None
     return {
-        "functions": list(JOBS),
+        "functions": [instrumented(job) for job in JOBS],
         "cron_jobs": [
             cron(heartbeat, second={0, 10, 20, 30, 40, 50}, run_at_startup=False),
             *CRON_JOBS,
@@ -85,4 +88,6 @@ def run_worker(settings: Settings) -> None:
 
 CRON_JOBS: list[Any] = [
     cron(reconcile_outbox, second={5, 15, 25, 35, 45, 55}, run_at_startup=True, unique=True),
+    cron(survey_sweep, second={20, 50}, run_at_startup=False, unique=True),
+    cron(sla_reconcile, second={2, 17, 32, 47}, run_at_startup=True, unique=True),
 ]

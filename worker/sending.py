@@ -33,6 +33,7 @@ from backend.conversations.views import message_json
 from backend.core.context import AppContext
 from backend.core.logging import get_logger
 from backend.db.types import utcnow
+from backend.metrics.jobs import record_send
 from backend.realtime.events import commit_and_publish, record_event
 
 log = get_logger(__name__)
@@ -184,10 +185,13 @@ async def send_message(ctx: dict[str, Any], message_id: int) -> str:
             request, idempotency_key=f"sb-{message_id}"
         )
     except SendError as error:
-        return await _handle_error(app, message, conversation.id, attempt, error)
+        outcome = await _handle_error(app, message, conversation.id, attempt, error)
+        await record_send(app.redis, outcome, error.code)
+        return outcome
     await _settle(app, message_id, {"status": MessageStatus.sent.value, "error_code": None,
                                      "error_title": None, "next_attempt_at": None}, provider_id)  # fmt: skip
     await _kick_next(app, conversation.id or 0, message_id)
+    await record_send(app.redis, "sent", None)
     return "sent"
 
 

@@ -8,6 +8,7 @@ store one message. A status for a message we have not stored yet is kept and app
 from __future__ import annotations
 
 import re
+from collections.abc import Awaitable, Callable
 from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Any
@@ -18,6 +19,7 @@ from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 from sqlalchemy.ext.asyncio import AsyncSession
 from sqlmodel import col, select
 
+from backend.bots.models import BotFlow
 from backend.channels.base import InboundMessage, StatusUpdate, WebhookBatch
 from backend.channels.models import Channel
 from backend.conversations.models import (
@@ -54,6 +56,31 @@ class IngestResult:
     statuses_applied: int = 0
     statuses_pending: int = 0
     queued_team_ids: set[int] = field(default_factory=set)
+
+
+# A reply router may claim a customer message for an existing (even resolved) conversation before
+# ingest opens a new one: a survey's answer belongs to the surveyed conversation and must not
+# reopen anything. Routers are registered by domain modules (see backend.surveys.hooks).
+ReplyRouter = Callable[
+    [AsyncSession, Contact, InboundMessage, "Conversation | None"], Awaitable["Conversation | None"]
+]
+_REPLY_ROUTERS: list[ReplyRouter] = []
+
+
+def reply_router(router: ReplyRouter) -> ReplyRouter:
+    if router not in _REPLY_ROUTERS:
+        _REPLY_ROUTERS.append(router)
+    return router
+
+
+async def _routed_reply(
+    session: AsyncSession, contact: Contact, inbound: InboundMessage, open_: Conversation | None
+) -> Conversation | None:
+    for router in _REPLY_ROUTERS:
+        target = await router(session, contact, inbound, open_)
+        if target is not None:
+            return target
+    return None
 
 
 def _insert(session: AsyncSession, model: Any) -> Any:
@@ -98,10 +125,17 @@ async def start_conversation(
 ) -> Conversation:
     assert channel.id is not None and contact.id is not None
     now = utcnow()
+    # With an active bot flow the bot greets first; the conversation is queued at its handoff.
+    has_bot = (
+        await session.execute(
+            select(col(BotFlow.id)).where(col(BotFlow.channel_id) == channel.id, col(BotFlow.active).is_(True)).limit(1)
+        )
+    ).first() is not None  # fmt: skip
     conversation = Conversation(
-        channel_id=channel.id, contact_id=contact.id, status=ConversationStatus.queued.value,
-        team_id=channel.default_team_id, queued_at=now, created_at=now, updated_at=now,
-        last_activity_at=now,
+        channel_id=channel.id, contact_id=contact.id,
+        status=(ConversationStatus.bot if has_bot else ConversationStatus.queued).value,
+        team_id=channel.default_team_id, queued_at=None if has_bot else now, created_at=now,
+        updated_at=now, last_activity_at=now,
     )  # fmt: skip
     session.add(conversation)
     await session.flush()
@@ -126,6 +160,7 @@ async def store_inbound(
         session, channel.id, inbound.wa_id, inbound.contact_name, inbound.timestamp
     )
     existing = await open_conversation(session, contact)
+    existing = await _routed_reply(session, contact, inbound, existing) or existing
     async with session.begin_nested() as savepoint:
         conversation = existing or await start_conversation(session, channel, contact)
         now = utcnow()
@@ -161,7 +196,7 @@ async def store_inbound(
         conversation_id=conversation.id, team_id=conversation.team_id,
         assignee_id=conversation.assignee_id,
     )  # fmt: skip
-    if existing is None:
+    if existing is None and conversation.status == ConversationStatus.queued.value:
         if conversation.team_id is not None:
             result.queued_team_ids.add(conversation.team_id)
         await record_event(

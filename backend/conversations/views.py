@@ -9,6 +9,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from backend.agents.models import Agent, Team
 from backend.conversations.models import Contact, Conversation, Message
+from backend.sla.summary import sla_summary
 
 SERVICE_WINDOW = timedelta(hours=24)
 
@@ -87,4 +88,5 @@ async def conversation_json(session: AsyncSession, conversation: Conversation) -
         "updated_at": iso(conversation.updated_at),
         "last_message": await message_json(session, last) if last else None,
         "unread": conversation.unread_count,
+        "sla": await sla_summary(session, conversation.id),
     }

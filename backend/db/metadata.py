@@ -3,11 +3,24 @@
 from sqlmodel import SQLModel
 
 from backend.agents import models as _agents
+from backend.bots import models as _bots
 from backend.channels import models as _channels
 from backend.conversations import models as _conversations
 from backend.quick_replies import models as _quick_replies
 from backend.realtime import models as _realtime
+from backend.sla import models as _sla
+from backend.surveys import models as _surveys
 
 metadata = SQLModel.metadata
 
-__all__ = ["_agents", "_channels", "_conversations", "_quick_replies", "_realtime", "metadata"]
+__all__ = [
+    "_agents",
+    "_bots",
+    "_channels",
+    "_conversations",
+    "_quick_replies",
+    "_realtime",
+    "_sla",
+    "_surveys",
+    "metadata",
+]

@@ -26,6 +26,7 @@ from sqlmodel import col, select
 from backend.agents.auth import SESSION_COOKIE, CurrentAgent, context_of, load_current_agent
 from backend.agents.services import is_revoked
 from backend.core.logging import get_logger
+from backend.metrics.web import WEBSOCKETS
 from backend.realtime.events import EVENTS_CHANNEL, envelope
 from backend.realtime.hub import BoundedSubscriber
 from backend.realtime.models import Event
@@ -172,6 +173,7 @@ async def events_socket(socket: WebSocket[Any, Any, Any], channels: ChannelsPlug
         await channels.unsubscribe(subscriber)
         raise
     await connected(context_of(socket), agent.id)
+    WEBSOCKETS.inc()
     try:
         forward = asyncio.create_task(_forward(socket, agent, start, subscriber))
         listen = asyncio.create_task(_until_closed(socket))
@@ -186,6 +188,7 @@ async def events_socket(socket: WebSocket[Any, Any, Any], channels: ChannelsPlug
                     log.warning("websocket ended by an error", error=type(error).__name__)
     finally:
         await channels.unsubscribe(subscriber)
+        WEBSOCKETS.dec()
         await disconnected(context_of(socket), agent.id)
 
 

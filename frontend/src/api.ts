@@ -11,7 +11,10 @@ import type {
   Items,
   LoginResult,
   Message,
+  QueueStat,
   QuickReply,
+  Report,
+  ReportRow,
   Team,
 } from "./types";
 
@@ -205,6 +208,8 @@ export const api = {
   transfer: (id: Id, target: TransferTarget) =>
     request<Conversation>("POST", `/api/v1/conversations/${enc(id)}/transfer`, { body: target }),
   markRead: (id: Id) => request<unknown>("POST", `/api/v1/conversations/${enc(id)}/read`),
+  viewing: (id: Id) =>
+    request<Items<{ id: number; name: string }>>("POST", `/api/v1/conversations/${enc(id)}/viewers`),
   sendText: (id: Id, text: string, idempotencyKey: string) =>
     request<Message>("POST", `/api/v1/conversations/${enc(id)}/messages`, {
       body: { text },
@@ -215,6 +220,10 @@ export const api = {
   teams: () => request<Items<Team>>("GET", "/api/v1/teams"),
   agents: () => request<Items<AgentSummary>>("GET", "/api/v1/agents"),
   quickReplies: () => request<Items<QuickReply>>("GET", "/api/v1/quick-replies"),
+  queueStats: () => request<Items<QueueStat> & { generated_at: string }>("GET", "/api/v1/stats/queues"),
+  report: (period: Query) => request<Report>("GET", "/api/v1/reports/summary", { query: period }),
+  reportConversations: (period: Query, chart: string, key: string) =>
+    request<Items<ReportRow>>("GET", "/api/v1/reports/conversations", { query: { ...period, chart, key } }),
   /** The newest event seq: where the websocket resumes so nothing after the REST load is missed. */
   latestSeq: () =>
     request<Items<Frame> & { latest_seq: number }>("GET", "/api/v1/events", { query: { after: 0, limit: 1 } }).then(

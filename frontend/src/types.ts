@@ -42,6 +42,95 @@ export interface Conversation {
   /** When the 24-hour customer-service window closes; null or past = closed; absent = unknown. */
   window_expires_at?: string | null;
   unread?: number;
+  /** SLA clocks (absent on older servers; null when no policy applies). */
+  sla?: SlaSummary | null;
+}
+
+export type SlaState = "running" | "warned" | "paused" | "met" | "breached";
+
+export interface SlaClock {
+  id: Id;
+  kind: "first_response" | "next_response" | "resolution" | string;
+  state: SlaState | string;
+  started_at: string;
+  warn_at: string | null;
+  due_at: string | null;
+  met_at: string | null;
+  breached_at: string | null;
+}
+
+export interface SlaSummary {
+  state: SlaState | string;
+  due_at: string | null;
+  clocks: SlaClock[];
+}
+
+export interface QueueStat {
+  id: Id;
+  name: string;
+  queued: number;
+  assigned: number;
+  oldest_wait_seconds: number;
+  agents_online: number;
+  agents_away: number;
+  sla: {
+    at_risk: number;
+    breached_open: number;
+    met: number;
+    breached: number;
+    met_percent: number | null;
+    window_hours: number;
+  };
+}
+
+export interface ChartBucket {
+  key: string;
+  label: string;
+  count: number;
+}
+
+export interface SlaBar {
+  key: string;
+  label: string;
+  met: number;
+  breached: number;
+  met_percent: number | null;
+}
+
+export interface Distribution {
+  buckets: ChartBucket[];
+  count: number;
+  average_seconds: number | null;
+  median_seconds: number | null;
+}
+
+export interface Report {
+  totals: { conversations: number; resolved: number };
+  by_hour: ChartBucket[];
+  first_response: Distribution;
+  resolution: Distribution;
+  sla_by_team: SlaBar[];
+  sla_by_agent: SlaBar[];
+  csat: { average: number | null; responses: number; buckets: ChartBucket[] };
+  delivery: {
+    settled: number;
+    delivery_rate: number | null;
+    read_rate: number | null;
+    reply_rate: number | null;
+    buckets: ChartBucket[];
+  };
+}
+
+export interface ReportRow {
+  id: Id;
+  contact: string;
+  team: string | null;
+  assignee: string | null;
+  status: string;
+  created_at: string;
+  first_response_seconds: number | null;
+  resolution_seconds: number | null;
+  csat: number | null;
 }
 
 export type MessageStatus =
@@ -114,7 +203,8 @@ export type FrameType =
   | "message.created"
   | "message.status"
   | "sla.warning"
-  | "sla.breached";
+  | "sla.breached"
+  | "sla.updated";
 
 /** One websocket frame. */
 export interface Frame {

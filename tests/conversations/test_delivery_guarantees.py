@@ -27,7 +27,7 @@ from backend.core.embedded_redis import EmbeddedRedis
 from backend.db.migrate import upgrade
 from backend.db.types import utcnow
 from tests.conftest import PASSWORD, login
-from tests.support.servers import LiveServer, LiveWorker, start_server, start_worker
+from tests.support.servers import LiveServer, start_server, start_worker
 from tests.support.whatsapp import find_conversation, new_wa_id
 
 
@@ -187,12 +187,19 @@ async def test_a_message_written_while_redis_is_down_is_sent_when_it_returns(sta
     stack.redis.start()
     # Past the grace, so the reconciler's first run (at the worker's start) takes it.
     await asyncio.sleep(stack.settings.send_reconcile_grace_seconds + 0.5)
-    worker: LiveWorker = await asyncio.to_thread(start_worker, stack.settings)
+    worker = stack.worker_process()
     try:
-        [received] = await eventually(lambda: stack.received(conversation["wa_id"]), within=30)
+        try:
+            [received] = await eventually(lambda: stack.received(conversation["wa_id"]), within=30)
+        except AssertionError:
+            message = await stack.message(queued["id"])
+            raise AssertionError(
+                f"not sent: {message.status=} {message.attempts=} {message.updated_at=}"
+            ) from None
         assert received["body"]["text"]["body"] == "Written while Redis was away"
     finally:
-        await asyncio.to_thread(worker.stop)
+        worker.send_signal(signal.SIGTERM)
+        worker.wait(15)
 
 
 async def test_two_workers_share_one_rate_limit(stack: Stack) -> None:

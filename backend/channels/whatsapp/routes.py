@@ -23,6 +23,7 @@ from backend.channels.whatsapp.webhook import parse_webhook
 from backend.conversations.assignment import request_drain
 from backend.conversations.ingest import ingest_batch
 from backend.core.logging import get_logger
+from backend.metrics.web import INBOUND_MESSAGES
 from backend.realtime.events import commit_and_publish
 
 log = get_logger(__name__)
@@ -88,6 +89,7 @@ async def receive_webhook(
             )
     result = await ingest_batch(db_session, by_number, batch)
     await commit_and_publish(db_session, context_of(request).redis)
+    INBOUND_MESSAGES.inc(len(result.stored))
     if result.queued_team_ids:
         await request_drain(context_of(request).queue, result.queued_team_ids)
     log.info(

@@ -1,5 +1,6 @@
 import { capitalize, contactName, formatTime, previewText, waitingLabel } from "../format";
 import { useNow } from "../hooks";
+import { SlaBadge } from "./SlaBadge";
 import { type SlaFlag, key } from "../store";
 import type { Conversation, Id } from "../types";
 
@@ -57,7 +58,7 @@ export function ConversationList({ conversations, selectedId, loading, error, sl
                   {waiting && <span class="waiting">{waiting}</span>}
                   {c.team && <span class="team">{c.team}</span>}
                   {c.status === "assigned" && c.assignee && <span class="assignee">{c.assignee.name}</span>}
-                  {flag && <span class={`pill sla-${flag}`}>{flag === "breached" ? "SLA breached" : "SLA at risk"}</span>}
+                  <SlaBadge conversation={c} flag={flag} />
                   {isHighPriority(c.priority) && <span class="pill priority">Priority</span>}
                 </span>
               </button>

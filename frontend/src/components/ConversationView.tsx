@@ -1,4 +1,5 @@
 import { useEffect, useState } from "preact/hooks";
+import { SlaBadge, SlaClocks } from "./SlaBadge";
 import { ApiError, api, errorDetail } from "../api";
 import { capitalize, contactName, phoneNumber } from "../format";
 import { type Action, type SlaFlag, isMine, key } from "../store";
@@ -34,6 +35,25 @@ export function ConversationView(props: Props) {
   useEffect(() => {
     setError(null);
     setTransferOpen(false);
+  }, [id]);
+
+  // Tell colleagues we are looking at this chat (a heartbeat) and show who else is.
+  const [viewers, setViewers] = useState<{ id: number; name: string }[]>([]);
+  useEffect(() => {
+    setViewers([]);
+    if (!conversation) return;
+    let stopped = false;
+    const beat = () =>
+      api
+        .viewing(conversation.id)
+        .then((answer) => !stopped && setViewers(answer.items))
+        .catch(() => undefined);
+    beat();
+    const timer = window.setInterval(beat, 10_000);
+    return () => {
+      stopped = true;
+      window.clearInterval(timer);
+    };
   }, [id]);
 
   if (!conversation) {
@@ -98,11 +118,17 @@ export function ConversationView(props: Props) {
             <dt>Status</dt>
             <dd>
               <span class={`pill status-${conversation.status}`}>{capitalize(conversation.status)}</span>
-              {props.sla && (
-                <span class={`pill sla-${props.sla}`}>{props.sla === "breached" ? "SLA breached" : "SLA at risk"}</span>
-              )}
+              <SlaBadge conversation={conversation} flag={props.sla} />
             </dd>
           </div>
+          {conversation.sla && conversation.sla.clocks.length > 0 && (
+            <div>
+              <dt>SLA</dt>
+              <dd>
+                <SlaClocks clocks={conversation.sla.clocks} />
+              </dd>
+            </div>
+          )}
           <div>
             <dt>Team</dt>
             <dd>{conversation.team ?? "None"}</dd>
@@ -146,6 +172,11 @@ export function ConversationView(props: Props) {
         </p>
       )}
       {heldByOther && <p class="read-only-note">Assigned to {conversation.assignee!.name} — read only</p>}
+      {viewers.length > 0 && (
+        <p class="viewers-note" role="status">
+          Also viewing: {viewers.map((viewer) => viewer.name).join(", ")}
+        </p>
+      )}
       <MessageList
         conversationId={key(conversation.id)}
         messages={props.messages}

@@ -31,6 +31,13 @@ export function Inbox({ agent, onSignOut, onSessionEnded }: Props) {
   notifyRef.current = notifyOn;
   const [presence, setPresence] = useState<string>(agent.presence === "away" ? "away" : "online");
   const [presenceError, setPresenceError] = useState<string | null>(null);
+  const [view, setView] = useState<"inbox" | "dashboard">("inbox");
+  const isLead = agent.role === "lead" || agent.role === "admin";
+  // The dashboard (and its chart library) loads on first use: agents never download it.
+  const [DashboardView, setDashboardView] = useState<typeof import("./Dashboard").Dashboard | null>(null);
+  useEffect(() => {
+    if (view === "dashboard" && !DashboardView) void import("./Dashboard").then((m) => setDashboardView(() => m.Dashboard));
+  }, [view, DashboardView]);
   const [quickReplies, setQuickReplies] = useState<QuickReply[]>([]);
   const [reloadTick, setReloadTick] = useState(0);
   const [messagesError, setMessagesError] = useState<{ id: string; error: string } | null>(null);
@@ -232,6 +239,11 @@ export function Inbox({ agent, onSignOut, onSessionEnded }: Props) {
               <option value="away">Away</option>
             </select>
           </div>
+          {isLead && (
+            <button type="button" class="btn ghost" onClick={() => setView(view === "inbox" ? "dashboard" : "inbox")}>
+              {view === "inbox" ? "Dashboard" : "Inbox"}
+            </button>
+          )}
           <span class="agent-name" title={`${agent.email} · ${agent.role}`}>
             {agent.name}
           </span>
@@ -246,7 +258,10 @@ export function Inbox({ agent, onSignOut, onSessionEnded }: Props) {
         </p>
       )}
       <ReconnectBanner connection={state.connection} />
-      <div class={`panes${selected ? " has-selection" : ""}`}>
+      {view === "dashboard" && DashboardView && (
+        <DashboardView lastSeq={state.lastSeq} onOpen={(id) => (setView("inbox"), select(id))} />
+      )}
+      <div class={`panes${selected ? " has-selection" : ""}`} hidden={view !== "inbox"}>
         <QueueNav state={state} onFilter={(filter) => dispatch({ type: "filter", filter })} />
         <div class="list-pane">
           <div class="search">

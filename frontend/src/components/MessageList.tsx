@@ -131,8 +131,10 @@ function MessageItem({ m, canRetry, dispatch }: { m: Message; canRetry: boolean;
   const [retryError, setRetryError] = useState<string | null>(null);
 
   if (m.sender === "system") {
+    // Notes for agents (bot handoff summary, survey steps, consent): multi-line, never sent.
+    const kind = str(asObject(m.payload)?.note);
     return (
-      <li class="message system">
+      <li class={`message system${kind ? ` note-${kind}` : ""}`}>
         <p class="system-note">
           {m.text ?? "System event"} · <time dateTime={m.created_at} title={fullTime(m.created_at)}>{formatTime(m.created_at)}</time>
         </p>

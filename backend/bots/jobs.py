@@ -1,0 +1,33 @@
+"""The worker side of the bot: one `bot_step` job per customer message, serialized per chat."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from backend.bots.services import process_messages
+from backend.conversations.assignment import request_drain
+from backend.conversations.outbound import enqueue_send
+from backend.core.context import AppContext
+from backend.realtime.events import commit_and_publish
+
+BOT_STEP_JOB = "bot_step"
+
+
+async def bot_step(ctx: dict[str, Any], conversation_id: int, message_id: int) -> int:
+    """Answers the conversation's new customer messages; returns how many it looked at.
+
+    A per-conversation Redis lock keeps two jobs of one chat from interleaving, and the state's
+    `last_message_id` makes a re-run (arq is at-least-once) or a job that finds its message
+    already handled by an earlier job a no-op. Everything is written in one transaction; sends and
+    the queue drain are requested only after the commit.
+    """
+    app: AppContext = ctx["app"]
+    lock = app.redis.lock(f"switchboard:bot:{conversation_id}", timeout=30, blocking_timeout=30)
+    async with lock, app.sessions() as session:
+        outcome = await process_messages(session, app.settings, conversation_id, message_id)
+        await commit_and_publish(session, app.redis)
+    for send_id in outcome.sends:
+        await enqueue_send(app.queue, send_id, "bot")
+    if outcome.drain_team_ids:
+        await request_drain(app.queue, outcome.drain_team_ids)
+    return outcome.processed

@@ -1,0 +1,483 @@
+"""Bot business rules over the database: flow versions, running a step, handoff, consent, waits.
+
+`process_messages` is what the worker's `bot_step` job runs for a conversation: it takes every
+customer message the bot has not seen yet, in order, and for each one applies the engine's `Turn`
+in the caller's transaction (bot messages written as `queued`, notes, state, events). The caller
+commits, then enqueues the sends and the queue drain that the returned `StepOutcome` lists.
+"""
+
+from __future__ import annotations
+
+import math
+from dataclasses import dataclass, field
+from datetime import datetime, timedelta
+from typing import Any
+
+from sqlalchemy import func, or_, update
+from sqlalchemy.exc import IntegrityError
+from sqlalchemy.ext.asyncio import AsyncSession
+from sqlmodel import and_, col, select
+
+from backend.agents.models import Agent, AgentTeam, Presence, Team
+from backend.bots.engine import Engine, Handoff, Input, State, Turn, phrase, text_draft
+from backend.bots.flow import FlowError, normalize, parse_flow
+from backend.bots.hours import Hours, describe
+from backend.bots.locale import pick_language
+from backend.bots.models import BotFlow, BotState, ConsentChange, TeamSchedule
+from backend.channels.models import Channel
+from backend.config import Settings
+from backend.conversations.models import (
+    Contact,
+    Conversation,
+    ConversationStatus,
+    Direction,
+    Message,
+    Sender,
+)
+from backend.conversations.notes import write_note
+from backend.conversations.outbound import Draft, write_message
+from backend.conversations.routing import RoutingError
+from backend.conversations.views import conversation_json
+from backend.db.types import utcnow
+from backend.realtime.events import record_event
+
+WAIT_NOTICE_EVERY = timedelta(minutes=5)
+DEFAULT_HANDLING = timedelta(minutes=10)  # a team with no history yet
+HISTORY = timedelta(days=14)
+MAX_INPUTS = 20
+
+
+# ---------------------------------------------------------------------------- flows
+async def save_flow(
+    session: AsyncSession, channel_id: int, source: str, agent_id: int | None = None
+) -> BotFlow:
+    """Parses, validates (teams included) and stores a new active version; the caller commits."""
+    if await session.get(Channel, channel_id) is None:
+        raise RoutingError(404, "no such channel")
+    try:
+        parsed = parse_flow(source)
+    except FlowError as error:
+        raise RoutingError(422, str(error)) from None
+    names = {name for name, _ in parsed.team_refs}
+    known = set(
+        (await session.execute(select(col(Team.name)).where(col(Team.name).in_(names)))).scalars()
+    )
+    missing = [
+        (line, f"no team named '{name}'") for name, line in parsed.team_refs if name not in known
+    ]
+    if missing:
+        raise RoutingError(422, str(FlowError(missing)))
+    latest = (
+        await session.execute(
+            select(func.max(col(BotFlow.version))).where(col(BotFlow.channel_id) == channel_id)
+        )
+    ).scalar_one_or_none()
+    await session.execute(
+        update(BotFlow).where(col(BotFlow.channel_id) == channel_id).values(active=False)
+    )
+    flow = BotFlow(
+        channel_id=channel_id, version=(latest or 0) + 1, name=parsed.definition["name"],
+        source=source, definition=parsed.definition, active=True, created_by=agent_id,
+    )  # fmt: skip
+    session.add(flow)
+    try:
+        await session.flush()
+    except IntegrityError:
+        raise RoutingError(409, "another version was saved at the same moment: try again") from None
+    return flow
+
+
+async def active_flow(session: AsyncSession, channel_id: int) -> BotFlow | None:
+    query = select(BotFlow).where(
+        col(BotFlow.channel_id) == channel_id, col(BotFlow.active).is_(True)
+    )
+    return (
+        await session.execute(query.order_by(col(BotFlow.version).desc()).limit(1))
+    ).scalar_one_or_none()
+
+
+async def flow_versions(session: AsyncSession, channel_id: int) -> list[BotFlow]:
+    query = select(BotFlow).where(col(BotFlow.channel_id) == channel_id)
+    return list((await session.execute(query.order_by(col(BotFlow.version).desc()))).scalars())
+
+
+async def switch_off(session: AsyncSession, channel_id: int) -> int:
+    """No active flow: new conversations on the channel go straight to its queue."""
+    result = await session.execute(
+        update(BotFlow).where(col(BotFlow.channel_id) == channel_id, col(BotFlow.active).is_(True))
+        .values(active=False)
+    )  # fmt: skip
+    return int(result.rowcount)  # type: ignore[attr-defined]
+
+
+def flow_view(flow: BotFlow, *, with_source: bool = True) -> dict[str, Any]:
+    view: dict[str, Any] = {
+        "id": flow.id, "channel_id": flow.channel_id, "version": flow.version, "name": flow.name,
+        "active": flow.active, "created_by": flow.created_by, "created_at": flow.created_at.isoformat(),
+    }  # fmt: skip
+    if with_source:
+        view["source"] = flow.source
+        view["definition"] = flow.definition
+    return view
+
+
+# ---------------------------------------------------------------------------- hours
+async def team_hours(session: AsyncSession, team_id: int | None) -> Hours | None:
+    schedule = await session.get(TeamSchedule, team_id) if team_id is not None else None
+    if schedule is None:
+        return None
+    return Hours.parse(schedule.timezone, schedule.weekly, schedule.holidays)
+
+
+async def set_team_hours(
+    session: AsyncSession, team_id: int, timezone: str, weekly: dict[str, Any], holidays: list[str]
+) -> TeamSchedule:
+    """Validates (HoursError → 422 by the route) and stores a team's schedule."""
+    if await session.get(Team, team_id) is None:
+        raise RoutingError(404, "no such team")
+    Hours.parse(timezone, weekly, holidays)
+    schedule = await session.get(TeamSchedule, team_id) or TeamSchedule(team_id=team_id)
+    schedule.timezone, schedule.weekly, schedule.holidays = timezone, weekly, holidays
+    schedule.updated_at = utcnow()
+    session.add(schedule)
+    await session.flush()
+    return schedule
+
+
+def closed_until(hours: Hours | None, now: datetime, language: str) -> str | None:
+    """None when the team is open (or has no schedule); else when it is back, in words."""
+    if hours is None or hours.is_open(now):
+        return None
+    opening = hours.next_opening(now)
+    return describe(opening, now, language) if opening else "soon"
+
+
+# ---------------------------------------------------------------------------- consent
+async def set_consent(
+    session: AsyncSession, contact: Contact, *, opted_out: bool, source: str,
+    detail: str | None = None, message_id: int | None = None,
+) -> bool:  # fmt: skip
+    """Records a change (time and source); False, and no row, when nothing changes."""
+    if contact.opted_out == opted_out:
+        return False
+    assert contact.id is not None
+    contact.opted_out = opted_out
+    contact.updated_at = utcnow()
+    session.add(ConsentChange(contact_id=contact.id, opted_out=opted_out, source=source,
+                              detail=detail, message_id=message_id))  # fmt: skip
+    await session.flush()
+    return True
+
+
+async def consent_history(session: AsyncSession, contact_id: int) -> list[ConsentChange]:
+    query = select(ConsentChange).where(col(ConsentChange.contact_id) == contact_id)
+    return list((await session.execute(query.order_by(col(ConsentChange.id)))).scalars())
+
+
+def consent_word(settings: Settings, text: str | None) -> bool | None:
+    """True for an opt-out word, False for an opt-in word, None for anything else."""
+    said = normalize(text or "")
+    if said in {normalize(w) for w in settings.consent_stop_words}:
+        return True
+    if said in {normalize(w) for w in settings.consent_start_words}:
+        return False
+    return None
+
+
+# ---------------------------------------------------------------------------- queue
+@dataclass(frozen=True)
+class QueueEstimate:
+    position: int
+    minutes: int
+
+
+async def queue_estimate(session: AsyncSession, conversation: Conversation) -> QueueEstimate:
+    """Place in the team's queue (priority first, then arrival) and a wait from recent handling.
+
+    Throughput is the online members' open-chat slots over the mean handling time (first
+    response to resolution) of the team's conversations of the last two weeks.
+    """
+    mine_at = conversation.queued_at or utcnow()
+    ahead = (
+        await session.execute(
+            select(func.count()).select_from(Conversation).where(
+                col(Conversation.team_id) == conversation.team_id,
+                col(Conversation.status) == ConversationStatus.queued.value,
+                or_(
+                    col(Conversation.priority) > conversation.priority,
+                    and_(col(Conversation.priority) == conversation.priority,
+                         or_(col(Conversation.queued_at) < mine_at,
+                             and_(col(Conversation.queued_at) == mine_at,
+                                  col(Conversation.id) < (conversation.id or 0)))),
+                ),
+            )
+        )
+    ).scalar_one()  # fmt: skip
+    position = int(ahead) + 1
+    recent = (
+        await session.execute(
+            select(Conversation.first_response_at, Conversation.resolved_at).where(
+                col(Conversation.team_id) == conversation.team_id,
+                col(Conversation.status) == ConversationStatus.resolved.value,
+                col(Conversation.first_response_at).is_not(None),
+                col(Conversation.resolved_at) > utcnow() - HISTORY,
+            ).order_by(col(Conversation.resolved_at).desc()).limit(50)
+        )
+    ).all()  # fmt: skip
+    spans = [
+        (resolved - first) for first, resolved in recent if first and resolved and resolved > first
+    ]
+    handling = sum(spans, timedelta()) / len(spans) if spans else DEFAULT_HANDLING
+    slots = (
+        await session.execute(
+            select(func.coalesce(func.sum(col(Agent.capacity)), 0))
+            .join(AgentTeam, col(AgentTeam.agent_id) == col(Agent.id))
+            .where(col(AgentTeam.team_id) == conversation.team_id, col(Agent.active).is_(True),
+                   col(Agent.presence) == Presence.online.value)
+        )
+    ).scalar_one()  # fmt: skip
+    minutes = position * handling.total_seconds() / 60 / max(1, int(slots))
+    return QueueEstimate(position, max(1, math.ceil(minutes)))
+
+
+# ---------------------------------------------------------------------------- steps
+@dataclass
+class StepOutcome:
+    sends: list[int] = field(default_factory=list)
+    drain_team_ids: set[int] = field(default_factory=set)
+    processed: int = 0
+
+
+def _input_of(message: Message) -> Input:
+    payload = message.payload or {}
+    if message.type == "interactive":
+        reply_id = payload.get("id")
+        return Input(
+            payload.get("title") or message.text, reply_id if isinstance(reply_id, str) else None
+        )
+    if message.type == "button":  # a template's quick-reply button
+        reply_id = payload.get("payload")
+        return Input(message.text, reply_id if isinstance(reply_id, str) else None)
+    return Input(message.text)
+
+
+def _said(message: Message) -> str:
+    if message.type in ("interactive", "button"):
+        return f"[{message.text or 'tap'}]"
+    return message.text if message.text else f"[{message.type}]"
+
+
+class _Step:
+    """One run over a conversation's unseen messages, in the caller's transaction."""
+
+    def __init__(self, session: AsyncSession, settings: Settings, conversation: Conversation,
+                 contact: Contact, outcome: StepOutcome) -> None:  # fmt: skip
+        self.session, self.settings = session, settings
+        self.conversation, self.contact, self.outcome = conversation, contact, outcome
+
+    async def say(self, draft: Draft) -> None:
+        message = await write_message(self.session, self.conversation, draft, sender=Sender.bot)
+        assert message.id is not None
+        self.outcome.sends.append(message.id)
+
+    async def consent(self, message: Message, opted_out: bool, language: str) -> None:
+        """STOP/START work in any conversation; the bot confirms only where it may speak."""
+        changed = await set_consent(
+            self.session, self.contact, opted_out=opted_out, source="keyword",
+            detail=message.text, message_id=message.id,
+        )  # fmt: skip
+        if not changed:
+            return
+        verb = "opted out of messages" if opted_out else "opted back in to messages"
+        await write_note(self.session, self.conversation, f"Customer {verb} (sent “{message.text}”).",
+                         "consent", {"opted_out": opted_out})  # fmt: skip
+        if self.conversation.status in (
+            ConversationStatus.bot.value,
+            ConversationStatus.queued.value,
+        ):
+            await self.say(text_draft(phrase("stopped" if opted_out else "started", language)))
+
+    async def bot_turn(self, row: BotState, message: Message) -> None:
+        flow = await self.session.get(BotFlow, row.flow_id)
+        if flow is None:
+            await self.handoff(row, Handoff(None, 0, None, None, "the bot flow is gone"), None)
+            return
+        engine = Engine(flow.definition)
+        state = State(
+            row.node, dict(row.fields), list(row.inputs), row.topic, row.misses, row.language
+        )
+        state.inputs = [*state.inputs, _said(message)][-MAX_INPUTS:]
+        turn: Turn = engine.answer(state, _input_of(message))
+        row.node, row.fields, row.inputs = state.node, state.fields, state.inputs
+        row.topic, row.misses, row.language = state.topic, state.misses, state.language
+        if turn.language_chosen:
+            self.contact.language = turn.language_chosen
+        for draft in turn.says:
+            await self.say(draft)
+        if turn.handoff is not None:
+            await self.handoff(row, turn.handoff, engine, said=bool(turn.says))
+        elif turn.end:
+            await self.end()
+
+    async def handoff(self, row: BotState, handoff: Handoff, engine: Engine | None,
+                      said: bool = False) -> None:  # fmt: skip
+        session, conversation = self.session, self.conversation
+        team = None
+        if handoff.team:
+            team = (
+                await session.execute(select(Team).where(col(Team.name) == handoff.team))
+            ).scalar_one_or_none()
+        if team is None:
+            channel = await session.get(Channel, conversation.channel_id)
+            team = (
+                await session.get(Team, channel.default_team_id)
+                if channel and channel.default_team_id
+                else None
+            )
+        now = utcnow()
+        conversation.status = ConversationStatus.queued.value
+        conversation.team_id = team.id if team else conversation.team_id
+        conversation.priority = handoff.priority
+        conversation.queued_at = conversation.updated_at = now
+        row.node, row.handed_off_at, row.wait_notice_at = None, now, now
+        await session.flush()
+        team_name = team.name if team else "support"
+        language = row.language
+
+        def talk(name: str, **values: Any) -> str:
+            if engine is not None:
+                return engine.phrase(name, language, **values)
+            return phrase(name, language, **values)
+
+        if not said:
+            await self.say(text_draft(talk("handoff", team=team_name)))
+        when = closed_until(await team_hours(session, conversation.team_id), now, language)
+        if when is not None:
+            status_line = f"The team is closed now; back {when}."
+            await self.say(text_draft(talk("closed", team=team_name, when=when)))
+        else:
+            estimate = await queue_estimate(session, conversation)
+            status_line = (
+                f"Queue position {estimate.position}, estimated wait {estimate.minutes} min."
+            )
+            await self.say(
+                text_draft(talk("queue", position=estimate.position, minutes=estimate.minutes))
+            )
+            if conversation.team_id is not None:
+                self.outcome.drain_team_ids.add(conversation.team_id)
+        lines = [f"Bot handoff to {team_name} (priority {handoff.priority}): {handoff.reason}."]
+        if handoff.topic or row.topic:
+            lines.append(f"Topic: {handoff.topic or row.topic}")
+        for name, value in row.fields.items():
+            lines.append(f"{name.replace('_', ' ').capitalize()}: {value}")
+        if row.inputs:
+            lines.append("Customer said: " + " · ".join(row.inputs))
+        if handoff.note:
+            lines.append(f"Note: {handoff.note}")
+        lines.append(status_line)
+        await write_note(session, conversation, "\n".join(lines), "handoff", {
+            "team": team_name, "topic": handoff.topic or row.topic, "fields": dict(row.fields),
+            "said": list(row.inputs), "reason": handoff.reason, "priority": handoff.priority,
+        })  # fmt: skip
+        await record_event(
+            session, "conversation.queued",
+            {"conversation": await conversation_json(session, conversation), "by": {"bot": True}},
+            conversation_id=conversation.id, team_id=conversation.team_id,
+        )  # fmt: skip
+
+    async def wait_notice(self, row: BotState) -> None:
+        """A queued customer who writes again hears their place, at most every five minutes."""
+        now = utcnow()
+        if row.wait_notice_at is not None and now - row.wait_notice_at < WAIT_NOTICE_EVERY:
+            return
+        row.wait_notice_at = now
+        hours = await team_hours(self.session, self.conversation.team_id)
+        when = closed_until(hours, now, row.language)
+        team = (
+            await self.session.get(Team, self.conversation.team_id)
+            if self.conversation.team_id
+            else None
+        )
+        team_name = team.name if team else "support"
+        if when is not None:
+            text = phrase("closed", row.language, team=team_name, when=when)
+        else:
+            estimate = await queue_estimate(self.session, self.conversation)
+            text = phrase(
+                "queue", row.language, position=estimate.position, minutes=estimate.minutes
+            )
+        await self.say(text_draft(text))
+
+    async def end(self) -> None:
+        conversation = self.conversation
+        conversation.status = ConversationStatus.resolved.value
+        conversation.resolved_at = conversation.updated_at = utcnow()
+        await self.session.flush()
+        await write_note(self.session, conversation, "The bot ended the conversation.", "bot_end")
+        await record_event(
+            self.session, "conversation.resolved",
+            {"conversation": await conversation_json(self.session, conversation), "by": {"bot": True}},
+            conversation_id=conversation.id, team_id=conversation.team_id,
+        )  # fmt: skip
+
+
+async def _new_state(
+    session: AsyncSession, conversation: Conversation, contact: Contact
+) -> BotState | None:
+    flow = await active_flow(session, conversation.channel_id)
+    if flow is None or flow.id is None or conversation.id is None:
+        return None
+    definition = flow.definition
+    language = pick_language(contact.language, contact.wa_id, definition["languages"],
+                             definition["default_language"])  # fmt: skip
+    row = BotState(conversation_id=conversation.id, flow_id=flow.id, language=language)
+    session.add(row)
+    await session.flush()
+    return row
+
+
+async def process_messages(
+    session: AsyncSession, settings: Settings, conversation_id: int, message_id: int
+) -> StepOutcome:
+    """Handles the conversation's customer messages the bot has not seen, oldest first."""
+    outcome = StepOutcome()
+    conversation = await session.get(Conversation, conversation_id)
+    if conversation is None:
+        return outcome
+    contact = await session.get(Contact, conversation.contact_id)
+    assert contact is not None
+    row = await session.get(BotState, conversation_id)
+    if row is None and conversation.status == ConversationStatus.bot.value:
+        row = await _new_state(session, conversation, contact)
+    query = select(Message).where(
+        col(Message.conversation_id) == conversation_id,
+        col(Message.direction) == Direction.inbound.value,
+    )
+    if row is not None:
+        query = query.where(col(Message.id) > row.last_message_id)
+    else:
+        query = query.where(col(Message.id) == message_id)  # no bot here: consent only
+    step = _Step(session, settings, conversation, contact, outcome)
+    for message in (await session.execute(query.order_by(col(Message.id)))).scalars():
+        assert message.id is not None
+        outcome.processed += 1
+        language = row.language if row is not None else pick_language(
+            contact.language, contact.wa_id, ["en", "de", "es"], "en")  # fmt: skip
+        if row is not None:
+            row.last_message_id = message.id
+            row.updated_at = utcnow()
+        consent = consent_word(settings, message.text) if message.type == "text" else None
+        status = conversation.status
+        if consent is not None:
+            await step.consent(message, consent, language)
+        elif status == ConversationStatus.bot.value:
+            if row is None:  # the flow was switched off since the conversation began
+                await step.handoff(BotState(conversation_id=conversation_id, flow_id=0),
+                                   Handoff(None, 0, None, None, "no active bot flow"), None)  # fmt: skip
+            else:
+                await step.bot_turn(row, message)
+        elif status == ConversationStatus.queued.value and row is not None and row.handed_off_at:
+            await step.wait_notice(row)
+        # assigned: a human holds the chat and the bot stays silent; resolved: not the bot's
+    await session.flush()
+    return outcome

@@ -1,0 +1,1 @@
+"""SLA clocks per conversation, the lead's wallboard and reports, and Prometheus metrics."""
