@@ -13,6 +13,7 @@ from backend.bots.loading import DEMO_FLOW
 from backend.bots.services import save_flow
 from backend.channels.services import ensure_default_channel
 from backend.config import Settings
+from backend.sla.services import PolicyBody, create_policy
 
 DEMO_TEAMS = ("General", "Orders", "Billing", "Technical")
 
@@ -55,5 +56,12 @@ async def seed_demo(session: AsyncSession, settings: Settings) -> list[DemoLogin
         )  # fmt: skip
     assert channel.id is not None
     await save_flow(session, channel.id, DEMO_FLOW.read_text(encoding="utf-8"))  # the triage bot
+    for team in teams.values():
+        # Short enough that a lead trying the demo sees a clock warn (4 min) and breach (5 min).
+        assert team.id is not None
+        await create_policy(session, PolicyBody(
+            team_id=team.id, first_response_seconds=5 * 60, next_response_seconds=10 * 60,
+            resolution_seconds=4 * 3600,
+        ))  # fmt: skip
     await session.commit()
     return list(DEMO_LOGINS)
