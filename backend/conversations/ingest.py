@@ -91,19 +91,22 @@ def _insert(session: AsyncSession, model: Any) -> Any:
 async def upsert_contact(
     session: AsyncSession, channel_id: int, wa_id: str, name: str | None, seen_at: datetime
 ) -> Contact:
-    statement = (
-        _insert(session, Contact)
-        .values(channel_id=channel_id, wa_id=wa_id, name=name, created_at=utcnow(), updated_at=utcnow(),
-                opted_out=False)
-        .on_conflict_do_nothing(index_elements=["channel_id", "wa_id"])
-    )  # fmt: skip
-    await session.execute(statement)
     query = select(Contact).where(
         col(Contact.channel_id) == channel_id, col(Contact.wa_id) == wa_id
     )
     if dialect_name(session) == "postgresql":
         query = query.with_for_update()  # one writer per contact: no second open conversation
-    contact = (await session.execute(query)).scalar_one()
+    contact = (await session.execute(query)).scalar_one_or_none()
+    if contact is None:
+        # New customer: insert-or-ignore, so a racing webhook for them cannot make a second row.
+        statement = (
+            _insert(session, Contact)
+            .values(channel_id=channel_id, wa_id=wa_id, name=name, created_at=utcnow(),
+                    updated_at=utcnow(), opted_out=False)
+            .on_conflict_do_nothing(index_elements=["channel_id", "wa_id"])
+        )  # fmt: skip
+        await session.execute(statement)
+        contact = (await session.execute(query)).scalar_one()
     if name and contact.name != name:
         contact.name = name
     if contact.last_inbound_at is None or seen_at > contact.last_inbound_at:
@@ -142,14 +145,16 @@ async def start_conversation(
     return conversation
 
 
-async def _insert_message(session: AsyncSession, values: dict[str, Any]) -> int | None:
+async def _insert_message(session: AsyncSession, values: dict[str, Any]) -> Message | None:
+    """The stored message, or None for a duplicate; one statement, the row comes back with it."""
     statement = (
         _insert(session, Message)
         .values(**values)
         .on_conflict_do_nothing(index_elements=["channel_id", "provider_message_id"])
-        .returning(col(Message.id))
+        .returning(Message)
     )
-    return (await session.execute(statement)).scalar_one_or_none()
+    result = await session.execute(select(Message).from_statement(statement))
+    return result.scalar_one_or_none()
 
 
 async def store_inbound(
@@ -161,10 +166,10 @@ async def store_inbound(
     )
     existing = await open_conversation(session, contact)
     existing = await _routed_reply(session, contact, inbound, existing) or existing
-    async with session.begin_nested() as savepoint:
-        conversation = existing or await start_conversation(session, channel, contact)
+
+    def values(conversation: Conversation) -> dict[str, Any]:
         now = utcnow()
-        message_id = await _insert_message(session, {
+        return {
             "conversation_id": conversation.id, "channel_id": channel.id,
             "direction": Direction.inbound.value, "sender": Sender.customer.value,
             "type": inbound.type, "text": inbound.text, "payload": inbound.payload,
@@ -173,13 +178,23 @@ async def store_inbound(
             "reply_to_provider_id": inbound.reply_to_provider_id,
             "provider_timestamp": inbound.timestamp, "attempts": 0,
             "created_at": now, "updated_at": now,
-        })  # fmt: skip
-        if message_id is None:
-            await (
-                savepoint.rollback()
-            )  # a duplicate: nothing of it is kept, not even a new conversation
-            result.duplicates += 1
-            return
+        }  # fmt: skip
+
+    if existing is not None:
+        conversation = existing
+        message = await _insert_message(session, values(conversation))
+    else:
+        # A savepoint only when a conversation is opened: a duplicate must not leave one behind.
+        async with session.begin_nested() as savepoint:
+            conversation = await start_conversation(session, channel, contact)
+            message = await _insert_message(session, values(conversation))
+            if message is None:
+                await savepoint.rollback()
+    if message is None:
+        result.duplicates += 1  # a duplicate: nothing of it is kept
+        return
+    assert message.id is not None
+    message_id = message.id
     if existing is None:
         await record_event(
             session, "conversation.created", {"conversation": await conversation_json(session, conversation)},
@@ -189,8 +204,6 @@ async def store_inbound(
     conversation.last_activity_at = conversation.updated_at = utcnow()
     conversation.unread_count += 1
     await session.flush()
-    message = await session.get(Message, message_id)
-    assert message is not None
     await record_event(
         session, "message.created", {"message": await message_json(session, message)},
         conversation_id=conversation.id, team_id=conversation.team_id,
