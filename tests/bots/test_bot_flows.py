@@ -75,9 +75,15 @@ async def test_list_pick_then_order_number_bad_then_good_hands_off_to_orders(
     assert "Topic: Orders" in note["text"] and "Order number: A-123456" in note["text"]
     assert "Customer said: Hi there · [Orders] · my order is 12345 · A-123456" in note["text"]
     assert note["payload"]["fields"] == {"order_number": "A-123456"}
-    events = (await client.get("/api/v1/events", params={"after": 0}, headers=admin)).json()
-    queued = [e for e in events["items"] if e["type"] == "conversation.queued"
-              and e["conversation_id"] == handed["id"]]  # fmt: skip
+    events: list[dict[str, Any]] = []
+    while page := (await client.get("/api/v1/events", params={"after": events[-1]["seq"] if events else 0,
+                                                              "limit": 1000}, headers=admin)).json()["items"]:  # fmt: skip
+        events += page  # every event of the session so far: an admin sees them all
+    queued = [
+        e
+        for e in events
+        if e["type"] == "conversation.queued" and e["conversation_id"] == handed["id"]
+    ]
     assert len(queued) == 1 and queued[0]["data"]["conversation"]["team"] == teams["Orders"]
 
 

@@ -3,23 +3,14 @@
 from __future__ import annotations
 
 import asyncio
-import time
 from typing import Any
 
 import httpx
 
 from tests.conftest import login, unique
 from tests.support.servers import LiveWorker
+from tests.support.waiting import eventually
 from tests.support.whatsapp import customer_says, find_conversation, new_wa_id
-
-
-async def eventually(probe: Any, within: float = 8.0) -> Any:
-    deadline = time.monotonic() + within
-    while time.monotonic() < deadline:
-        if value := await probe():
-            return value
-        await asyncio.sleep(0.05)
-    raise AssertionError("condition not met in time")
 
 
 async def test_auto_assign_fills_capacity_and_drains_on_resolve(

@@ -9,7 +9,6 @@ import os
 import signal
 import subprocess
 import sys
-import time
 from collections.abc import AsyncIterator
 from dataclasses import dataclass
 from datetime import datetime, timedelta
@@ -28,6 +27,7 @@ from backend.db.migrate import upgrade
 from backend.db.types import utcnow
 from tests.conftest import PASSWORD, login
 from tests.support.servers import LiveServer, start_server, start_worker
+from tests.support.waiting import eventually
 from tests.support.whatsapp import find_conversation, new_wa_id
 
 
@@ -109,15 +109,6 @@ async def stack(settings: Settings, tmp_path: Path) -> AsyncIterator[Stack]:
     await ctx.close()
     await asyncio.to_thread(server.stop)
     redis.stop()
-
-
-async def eventually(probe: Any, within: float = 15.0) -> Any:
-    deadline = time.monotonic() + within
-    while time.monotonic() < deadline:
-        if value := await probe():
-            return value
-        await asyncio.sleep(0.05)
-    raise AssertionError("condition not met in time")
 
 
 async def test_a_worker_killed_while_whatsapp_accepts_does_not_send_twice(stack: Stack) -> None:

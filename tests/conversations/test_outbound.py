@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import asyncio
-import time
 from datetime import timedelta
 from typing import Any
 
@@ -16,6 +15,7 @@ from backend.core.context import AppContext
 from backend.db.types import utcnow
 from tests.conftest import login
 from tests.support.servers import LiveWorker
+from tests.support.waiting import eventually
 from tests.support.whatsapp import customer_says, find_conversation, new_wa_id
 
 
@@ -32,17 +32,6 @@ async def held(client: httpx.AsyncClient, make_agent: Any, worker: LiveWorker) -
     )
     assert claimed.status_code == 200
     return {"id": conversation["id"], "wa_id": wa_id, "headers": headers}
-
-
-async def wait_for(probe: Any, within: float = 10.0) -> Any:
-    deadline = time.monotonic() + within
-    while True:
-        value = await probe()
-        if value:
-            return value
-        if time.monotonic() > deadline:
-            raise AssertionError("condition not met in time")
-        await asyncio.sleep(0.05)
 
 
 async def sandbox_received(client: httpx.AsyncClient, wa_id: str) -> list[dict[str, Any]]:
@@ -81,7 +70,7 @@ async def test_a_reply_reaches_the_customer_and_is_read(
         and queued["direction"] == "outbound"
         and queued["sender"] == "agent"
     )
-    [received] = await wait_for(lambda: sandbox_received(client, held["wa_id"]))
+    [received] = await eventually(lambda: sandbox_received(client, held["wa_id"]))
     assert received["body"]["text"]["body"] == "Your order ships today."
     assert (
         received["body"]["messaging_product"] == "whatsapp"
@@ -92,7 +81,7 @@ async def test_a_reply_reaches_the_customer_and_is_read(
         current = await message(client, held, queued["id"])
         return current if current["status"] == "read" else None
 
-    final = await wait_for(read)
+    final = await eventually(read)
     assert final["provider_message_id"] == received["id"]
 
 
@@ -104,7 +93,7 @@ async def test_one_idempotency_key_sends_once(
     )
     assert {r.status_code for r in responses} == {202}
     assert len({r.json()["id"] for r in responses}) == 1
-    await wait_for(lambda: sandbox_received(client, held["wa_id"]))
+    await eventually(lambda: sandbox_received(client, held["wa_id"]))
     await asyncio.sleep(0.5)
     assert len(await sandbox_received(client, held["wa_id"])) == 1
 
@@ -116,7 +105,7 @@ async def test_interactive_buttons_are_sent_as_the_cloud_api_object(
         {"type": "reply", "reply": {"id": "yes", "title": "Yes"}},
         {"type": "reply", "reply": {"id": "no", "title": "No"}}]}}  # fmt: skip
     assert (await reply(client, held, {"interactive": interactive})).status_code == 202
-    [received] = await wait_for(lambda: sandbox_received(client, held["wa_id"]))
+    [received] = await eventually(lambda: sandbox_received(client, held["wa_id"]))
     assert (
         received["body"]["type"] == "interactive" and received["body"]["interactive"] == interactive
     )
@@ -135,7 +124,7 @@ async def test_rate_limited_sends_are_retried_until_sent(
         current = await message(client, held, queued["id"])
         return current if current["status"] in ("sent", "delivered", "read") else None
 
-    final = await wait_for(sent)
+    final = await eventually(sent)
     assert final["attempts"] == 3
     assert len(await sandbox_received(client, held["wa_id"])) == 1
 
@@ -152,12 +141,12 @@ async def test_a_permanent_error_fails_visibly_and_can_be_retried(
         current = await message(client, held, queued["id"])
         return current if current["status"] == "failed" else None
 
-    final = await wait_for(failed)
+    final = await eventually(failed)
     assert final["error"]["code"] == 131026 and final["error"]["title"]
     assert final["attempts"] == 1
     retried = await client.post(f"/api/v1/messages/{queued['id']}/retry", headers=held["headers"])
     assert retried.status_code == 202 and retried.json()["status"] == "queued"
-    await wait_for(lambda: sandbox_received(client, held["wa_id"]))
+    await eventually(lambda: sandbox_received(client, held["wa_id"]))
     again = await client.post(f"/api/v1/messages/{queued['id']}/retry", headers=held["headers"])
     assert again.status_code == 409
 
@@ -175,7 +164,7 @@ async def test_retries_exhausted_is_dead(
             current = await message(client, held, queued["id"])
             return current if current["status"] == "dead" else None
 
-        final = await wait_for(dead, within=20)
+        final = await eventually(dead, within=20)
         assert final["attempts"] == app_settings.send_max_attempts
         assert final["error"]["code"] == 131000
     finally:
@@ -196,7 +185,7 @@ async def test_messages_leave_in_the_order_written(
         items = await sandbox_received(client, held["wa_id"])
         return items if len(items) == len(texts) else None
 
-    received = await wait_for(all_arrived, within=15)
+    received = await eventually(all_arrived, within=15)
     assert [item["body"]["text"]["body"] for item in received] == texts
 
 
@@ -215,7 +204,7 @@ async def test_outside_the_window_only_templates_are_allowed(
     template = {"template": {"name": "order_update", "language": "en_US"}}
     accepted = await reply(client, held, template)
     assert accepted.status_code == 202
-    [received] = await wait_for(lambda: sandbox_received(client, held["wa_id"]))
+    [received] = await eventually(lambda: sandbox_received(client, held["wa_id"]))
     assert received["body"]["type"] == "template"
     assert received["body"]["template"] == {"name": "order_update", "language": {"code": "en_US"}}
 

@@ -4,9 +4,7 @@ sandbox over HTTP, and polling for what their phone received."""
 
 from __future__ import annotations
 
-import asyncio
 import random
-import time
 import uuid
 from dataclasses import dataclass
 from datetime import UTC, datetime
@@ -20,6 +18,7 @@ from backend.bots.loading import DEMO_FLOW
 from backend.bots.locale import COUNTRY_CODES, calling_code
 from backend.channels.models import Channel
 from backend.core.context import AppContext
+from tests.support.waiting import eventually as wait_for
 
 DEMO_TEAMS = ("Orders", "Billing", "Technical", "General")
 
@@ -66,17 +65,6 @@ def demo_flow(teams: dict[str, str]) -> str:
         source = source.replace(f"team: {name}\n", f"team: {unique_name}\n")
         source = source.replace(f"fallback_team: {name}\n", f"fallback_team: {unique_name}\n")
     return source
-
-
-async def wait_for(probe: Any, within: float = 20.0, what: str = "condition") -> Any:
-    deadline = time.monotonic() + within
-    while True:
-        value = await probe()
-        if value:
-            return value
-        if time.monotonic() > deadline:
-            raise AssertionError(f"{what}: not met in time")
-        await asyncio.sleep(0.05)
 
 
 def shown_text(sent: dict[str, Any]) -> str:
