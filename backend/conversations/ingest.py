@@ -13,7 +13,7 @@ from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import func, update
+from sqlalchemy import update
 from sqlalchemy.dialects.postgresql import insert as pg_insert
 from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 from sqlalchemy.ext.asyncio import AsyncSession
@@ -336,7 +336,3 @@ async def ingest_batch(
         await store_status(session, channels[status.phone_number_id], status, result)
     await session.flush()
     return result
-
-
-async def count_messages(session: AsyncSession) -> int:
-    return int((await session.execute(select(func.count()).select_from(Message))).scalar_one())

@@ -43,25 +43,6 @@ class MessageStatus(StrEnum):
     dead = "dead"
 
 
-MESSAGE_TYPES = [
-    "text",
-    "interactive",
-    "image",
-    "document",
-    "audio",
-    "video",
-    "location",
-    "sticker",
-    "reaction",
-    "button",
-    "template",
-    "contacts",
-    "order",
-    "system",
-    "unsupported",
-]
-
-
 class Contact(SQLModel, table=True):
     __tablename__ = "contacts"
     __table_args__ = (UniqueConstraint("channel_id", "wa_id", name="uq_contacts_channel_wa_id"),)

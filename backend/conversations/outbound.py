@@ -28,7 +28,7 @@ from backend.conversations.models import (
     Sender,
 )
 from backend.conversations.routing import RoutingError, get_visible
-from backend.conversations.views import SERVICE_WINDOW, conversation_json, message_json
+from backend.conversations.views import SERVICE_WINDOW, message_json
 from backend.core.logging import get_logger
 from backend.db.types import utcnow
 from backend.realtime.events import record_event
@@ -220,16 +220,6 @@ async def retry_message(session: AsyncSession, agent: CurrentAgent, message_id: 
         assignee_id=conversation.assignee_id,
     )  # fmt: skip
     return message
-
-
-__all__ = [
-    "Draft",
-    "agent_reply",
-    "conversation_json",
-    "enqueue_send",
-    "retry_message",
-    "write_message",
-]
 
 
 MARK_READ_JOB = "mark_read"

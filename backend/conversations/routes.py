@@ -209,6 +209,3 @@ class MessageController(Controller):
             context_of(request).queue, message.id, attempt=f"retry-{uuid.uuid4().hex}"
         )
         return await message_json(db_session, message)
-
-
-__all__ = ["ConversationController", "ConversationStatus", "MessageController"]

@@ -8,8 +8,6 @@ served) instead of polling SQLite's busy handler, which sleeps up to 100 ms betw
 
 from __future__ import annotations
 
-from collections.abc import AsyncIterator
-from contextlib import asynccontextmanager
 from pathlib import Path
 from typing import Any
 
@@ -104,17 +102,6 @@ async def serialize_writes(session: AsyncSession) -> None:
 
 def create_session_factory(engine: AsyncEngine) -> async_sessionmaker[AsyncSession]:
     return async_sessionmaker(engine, expire_on_commit=False)
-
-
-@asynccontextmanager
-async def session_scope(factory: async_sessionmaker[AsyncSession]) -> AsyncIterator[AsyncSession]:
-    """A session that rolls back on error; the caller commits."""
-    async with factory() as session:
-        try:
-            yield session
-        except BaseException:
-            await session.rollback()
-            raise
 
 
 def dialect_name(session: AsyncSession) -> str:
