@@ -179,7 +179,9 @@ async def send_message(ctx: dict[str, Any], message_id: int) -> str:
             "not mine"  # sent already, held by another worker, not due yet, or an earlier one waits
         )
     attempt = message.attempts + 1
-    request = OutboundRequest(to=contact.wa_id, kind=message.type, body=message.payload)
+    request = OutboundRequest(
+        to=contact.wa_id, kind=message.type, body=message.payload, recipient=contact.user_id
+    )
     try:
         provider_id = await provider_for(app, channel).send(
             request, idempotency_key=f"sb-{message_id}"

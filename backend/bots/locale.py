@@ -68,26 +68,28 @@ COUNTRY_CODES: dict[str, tuple[str, str]] = {
 }
 
 
-def calling_code(wa_id: str) -> str | None:
-    """The longest known calling-code prefix of the number, or None."""
-    digits = wa_id.lstrip("+")
+def calling_code(wa_id: str | None) -> str | None:
+    """The longest known calling-code prefix of the number, or None (also without a number)."""
+    digits = (wa_id or "").lstrip("+")
     for length in (3, 2, 1):
         if digits[:length] in COUNTRY_CODES:
             return digits[:length]
     return None
 
 
-def zone_of(wa_id: str, default: str = "UTC") -> ZoneInfo:
+def zone_of(wa_id: str | None, default: str = "UTC") -> ZoneInfo:
     code = calling_code(wa_id)
     return ZoneInfo(COUNTRY_CODES[code][0] if code else default)
 
 
-def language_of(wa_id: str) -> str | None:
+def language_of(wa_id: str | None) -> str | None:
     code = calling_code(wa_id)
     return COUNTRY_CODES[code][1] if code else None
 
 
-def pick_language(explicit: str | None, wa_id: str, available: list[str], default: str) -> str:
+def pick_language(
+    explicit: str | None, wa_id: str | None, available: list[str], default: str
+) -> str:
     """Explicit choice, else the number's country, else the channel's default — among `available`."""
     for candidate in (explicit, language_of(wa_id)):
         if candidate and candidate in available:

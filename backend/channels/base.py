@@ -13,17 +13,26 @@ from typing import Any, Protocol
 
 @dataclass(frozen=True)
 class InboundMessage:
-    """One customer message, as stored: `payload` is the provider's object for its type."""
+    """One customer message, as stored: `payload` is the provider's object for its type.
+
+    The customer is named by `wa_id` (their phone number), by `user_id` (the business-scoped user
+    id, BSUID, of a customer whose number WhatsApp withholds), or by both. `unreadable` says why
+    a message could not be read: it is then stored as `unsupported` with its raw object.
+    """
 
     phone_number_id: str
     provider_message_id: str
-    wa_id: str
+    wa_id: str | None
     contact_name: str | None
     type: str
     text: str | None
     payload: dict[str, Any]
     timestamp: datetime
     reply_to_provider_id: str | None = None
+    user_id: str | None = None
+    parent_user_id: str | None = None
+    username: str | None = None
+    unreadable: str | None = None
 
 
 @dataclass(frozen=True)
@@ -38,6 +47,20 @@ class StatusUpdate:
     error_code: int | None = None
     error_title: str | None = None
     callback_data: str | None = None  # what we sent as biz_opaque_callback_data
+    recipient_user_id: str | None = None  # the BSUID, when the status names one
+
+
+@dataclass(frozen=True)
+class RejectedItem:
+    """A part of a webhook that names no customer or message we could store it under.
+
+    Kept as it came (see `channels.models.WebhookReject`) instead of failing its whole batch.
+    """
+
+    phone_number_id: str | None
+    kind: str  # entry | change | message | status
+    reason: str
+    raw: Any
 
 
 @dataclass(frozen=True)
@@ -47,6 +70,12 @@ class WebhookBatch:
     messages: list[InboundMessage] = field(default_factory=list)
     statuses: list[StatusUpdate] = field(default_factory=list)
     phone_number_ids: set[str] = field(default_factory=set)
+    rejected: list[RejectedItem] = field(default_factory=list)
+
+    @property
+    def unreadable(self) -> int:
+        """Messages stored as `unsupported` because they could not be read, plus rejected parts."""
+        return sum(1 for m in self.messages if m.unreadable is not None) + len(self.rejected)
 
 
 class WebhookError(Exception):
@@ -74,12 +103,16 @@ class SendError(Exception):
 
 @dataclass(frozen=True)
 class OutboundRequest:
-    """What to send: `kind` and `body` are the Cloud API's message type and its object."""
+    """What to send: `kind` and `body` are the Cloud API's message type and its object.
 
-    to: str
+    `to` is the customer's phone number; `recipient` their BSUID, used when there is no number.
+    """
+
+    to: str | None
     kind: str  # text | interactive | template | image | document
     body: dict[str, Any]
     reply_to_provider_id: str | None = None
+    recipient: str | None = None
 
 
 class Provider(Protocol):

@@ -4,10 +4,12 @@ from __future__ import annotations
 
 from datetime import datetime
 from enum import StrEnum
+from typing import Any
 
+from sqlalchemy import Column
 from sqlmodel import Field, SQLModel
 
-from backend.db.types import UTCDateTime, utcnow
+from backend.db.types import JSONColumn, UTCDateTime, utcnow
 
 
 class ProviderKind(StrEnum):
@@ -33,3 +35,20 @@ class Channel(SQLModel, table=True):
     rate_per_second: int = Field(default=80)
     created_at: datetime = Field(default_factory=utcnow, sa_type=UTCDateTime)
     updated_at: datetime = Field(default_factory=utcnow, sa_type=UTCDateTime)
+
+
+class WebhookReject(SQLModel, table=True):
+    """A part of a webhook that named no customer or message to store it under, kept as it came.
+
+    The rest of its batch was stored; this row is what an operator reads to see what was odd.
+    """
+
+    __tablename__ = "webhook_rejects"
+
+    id: int | None = Field(default=None, primary_key=True)
+    channel_id: int | None = Field(default=None, foreign_key="channels.id", index=True)
+    provider: str = Field(max_length=16)
+    kind: str = Field(max_length=16)  # entry | change | message | status
+    reason: str = Field(max_length=512)
+    raw: Any = Field(default=None, sa_column=Column(JSONColumn))
+    created_at: datetime = Field(default_factory=utcnow, sa_type=UTCDateTime)

@@ -6,7 +6,8 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from sqlmodel import col, select
 
 from backend.agents.models import Team
-from backend.channels.models import Channel, ProviderKind
+from backend.channels.base import RejectedItem
+from backend.channels.models import Channel, ProviderKind, WebhookReject
 from backend.config import Settings
 from backend.db.types import utcnow
 
@@ -56,3 +57,19 @@ async def channel_by_phone_number_id(session: AsyncSession, phone_number_id: str
         select(Channel).where(col(Channel.phone_number_id) == phone_number_id)
     )
     return result.scalar_one_or_none()
+
+
+async def keep_rejects(
+    session: AsyncSession, provider: str, items: list[RejectedItem],
+    channels: dict[str, Channel], signer: Channel | None,
+) -> None:  # fmt: skip
+    """Stores, in the caller's transaction, the parts of a webhook that could not be filed.
+
+    A part without a phone number id is kept under the channel whose secret signed the body.
+    """
+    for item in items:
+        channel = channels.get(item.phone_number_id or "") or signer
+        session.add(WebhookReject(
+            channel_id=channel.id if channel else None, provider=provider, kind=item.kind,
+            reason=item.reason[:512], raw=item.raw,
+        ))  # fmt: skip

@@ -10,10 +10,9 @@ from __future__ import annotations
 import re
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass, field
-from datetime import datetime
 from typing import Any
 
-from sqlalchemy import update
+from sqlalchemy import or_, update
 from sqlalchemy.dialects.postgresql import insert as pg_insert
 from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 from sqlalchemy.ext.asyncio import AsyncSession
@@ -89,30 +88,89 @@ def _insert(session: AsyncSession, model: Any) -> Any:
 
 
 async def upsert_contact(
-    session: AsyncSession, channel_id: int, wa_id: str, name: str | None, seen_at: datetime
+    session: AsyncSession, channel_id: int, inbound: InboundMessage
 ) -> Contact:
-    query = select(Contact).where(
-        col(Contact.channel_id) == channel_id, col(Contact.wa_id) == wa_id
-    )
+    """The customer's one contact: found by phone number, else by BSUID; created or linked.
+
+    A person first seen by BSUID alone (a username, no number) and later by both is one contact:
+    the number is added, and a number-only contact made before BSUIDs existed absorbs the
+    BSUID-only one. The phone number is the stronger key: a BSUID already held by a contact with
+    another number stays where it is.
+    """
+    keys = [col(Contact.wa_id) == inbound.wa_id] if inbound.wa_id else []
+    keys += [col(Contact.user_id) == inbound.user_id] if inbound.user_id else []
+    query = select(Contact).where(col(Contact.channel_id) == channel_id, or_(*keys))
     if dialect_name(session) == "postgresql":
         query = query.with_for_update()  # one writer per contact: no second open conversation
-    contact = (await session.execute(query)).scalar_one_or_none()
-    if contact is None:
+    by_phone, by_bsuid = _classify(list((await session.execute(query)).scalars()), inbound)
+    if by_phone is None and (by_bsuid is None or (inbound.wa_id and by_bsuid.wa_id)):
         # New customer: insert-or-ignore, so a racing webhook for them cannot make a second row.
+        taken = by_bsuid is not None  # the BSUID is held by a contact with another number
         statement = (
             _insert(session, Contact)
-            .values(channel_id=channel_id, wa_id=wa_id, name=name, created_at=utcnow(),
-                    updated_at=utcnow(), opted_out=False)
-            .on_conflict_do_nothing(index_elements=["channel_id", "wa_id"])
+            .values(channel_id=channel_id, wa_id=inbound.wa_id,
+                    user_id=None if taken else inbound.user_id, name=inbound.contact_name,
+                    created_at=utcnow(), updated_at=utcnow(), opted_out=False)
+            .on_conflict_do_nothing()
         )  # fmt: skip
         await session.execute(statement)
-        contact = (await session.execute(query)).scalar_one()
-    if name and contact.name != name:
-        contact.name = name
-    if contact.last_inbound_at is None or seen_at > contact.last_inbound_at:
-        contact.last_inbound_at = seen_at
+        by_phone, by_bsuid = _classify(list((await session.execute(query)).scalars()), inbound)
+    contact = by_phone or by_bsuid
+    assert contact is not None
+    if by_phone is not None and by_bsuid is not None and by_bsuid is not by_phone:
+        if by_bsuid.wa_id is None:
+            await _merge_contact(session, into=by_phone, other=by_bsuid)
+    elif inbound.user_id and by_bsuid is None:
+        contact.user_id = inbound.user_id  # first seen with its BSUID
+    if inbound.wa_id and contact.wa_id is None:
+        contact.wa_id = inbound.wa_id
+    contact.parent_user_id = inbound.parent_user_id or contact.parent_user_id
+    contact.username = inbound.username or contact.username
+    if inbound.contact_name and contact.name != inbound.contact_name:
+        contact.name = inbound.contact_name
+    if contact.last_inbound_at is None or inbound.timestamp > contact.last_inbound_at:
+        contact.last_inbound_at = inbound.timestamp
     contact.updated_at = utcnow()
     return contact
+
+
+def _classify(
+    found: list[Contact], inbound: InboundMessage
+) -> tuple[Contact | None, Contact | None]:
+    """(the contact with this phone number, the contact with this BSUID), either may be None."""
+    by_phone = next((c for c in found if inbound.wa_id and c.wa_id == inbound.wa_id), None)
+    by_bsuid = next((c for c in found if inbound.user_id and c.user_id == inbound.user_id), None)
+    return by_phone, by_bsuid
+
+
+async def _merge_contact(session: AsyncSession, *, into: Contact, other: Contact) -> None:
+    """Moves `other`'s conversations to `into` and frees its identifiers; `other` stays, empty.
+
+    Two open conversations become one: `other`'s messages join `into`'s open conversation and its
+    own is resolved, so the one-open-conversation rule holds.
+    """
+    kept, moved = await open_conversation(session, into), await open_conversation(session, other)
+    if kept is not None and moved is not None:
+        await session.execute(
+            update(Message).where(col(Message.conversation_id) == moved.id)
+            .values(conversation_id=kept.id).execution_options(synchronize_session=False)
+        )  # fmt: skip
+        moved.status = ConversationStatus.resolved.value
+        moved.resolved_at = moved.updated_at = utcnow()
+        moved.last_message_id = None
+        await session.flush()
+    await session.execute(
+        update(Conversation).where(col(Conversation.contact_id) == other.id)
+        .values(contact_id=into.id).execution_options(synchronize_session=False)
+    )  # fmt: skip
+    user_id, name, username = other.user_id, other.name, other.username
+    other.wa_id = other.user_id = None  # freed first: the unique keys are checked row by row
+    other.updated_at = utcnow()
+    await session.flush()
+    into.user_id = into.user_id or user_id
+    into.name, into.username = into.name or name, into.username or username
+    if kept is None and moved is not None:
+        await session.refresh(moved)
 
 
 async def open_conversation(session: AsyncSession, contact: Contact) -> Conversation | None:
@@ -161,9 +219,7 @@ async def store_inbound(
     session: AsyncSession, channel: Channel, inbound: InboundMessage, result: IngestResult
 ) -> None:
     assert channel.id is not None
-    contact = await upsert_contact(
-        session, channel.id, inbound.wa_id, inbound.contact_name, inbound.timestamp
-    )
+    contact = await upsert_contact(session, channel.id, inbound)
     existing = await open_conversation(session, contact)
     existing = await _routed_reply(session, contact, inbound, existing) or existing
 

@@ -44,18 +44,36 @@ class MessageStatus(StrEnum):
 
 
 class Contact(SQLModel, table=True):
+    """One person on one channel, known by phone number (`wa_id`), by BSUID (`user_id`), or both.
+
+    A customer with a WhatsApp username may withhold their number: then only `user_id` names
+    them. Both are unique per channel (NULLs aside), so one person is one row.
+    """
+
     __tablename__ = "contacts"
-    __table_args__ = (UniqueConstraint("channel_id", "wa_id", name="uq_contacts_channel_wa_id"),)
+    __table_args__ = (
+        UniqueConstraint("channel_id", "wa_id", name="uq_contacts_channel_wa_id"),
+        UniqueConstraint("channel_id", "user_id", name="uq_contacts_channel_user_id"),
+    )
 
     id: int | None = Field(default=None, primary_key=True)
     channel_id: int = Field(foreign_key="channels.id", index=True)
-    wa_id: str = Field(max_length=32)
+    wa_id: str | None = Field(default=None, max_length=32)
+    user_id: str | None = Field(default=None, max_length=160)
+    parent_user_id: str | None = Field(default=None, max_length=160)
+    username: str | None = Field(default=None, max_length=255)
     name: str | None = Field(default=None, max_length=255)
     language: str | None = Field(default=None, max_length=16)
     opted_out: bool = Field(default=False)
     last_inbound_at: datetime | None = Field(default=None, sa_type=UTCDateTime)
     created_at: datetime = Field(default_factory=utcnow, sa_type=UTCDateTime)
     updated_at: datetime = Field(default_factory=utcnow, sa_type=UTCDateTime)
+
+    @property
+    def label(self) -> str:
+        """What people call this customer: name, else number, else @username, else BSUID."""
+        handle = f"@{self.username}" if self.username else None
+        return self.name or self.wa_id or handle or self.user_id or f"contact {self.id}"
 
 
 class Conversation(SQLModel, table=True):
@@ -88,6 +106,9 @@ class Conversation(SQLModel, table=True):
     unread_count: int = Field(default=0)
     last_read_message_id: int | None = Field(default=None)
     last_activity_at: datetime = Field(default_factory=utcnow, sa_type=UTCDateTime)
+    # Where the chat came from: "ad" for a click-to-WhatsApp ad (its `referral` object kept).
+    source: str | None = Field(default=None, max_length=32)
+    referral: dict[str, Any] | None = Field(default=None, sa_column=Column(JSONColumn))
     created_at: datetime = Field(default_factory=utcnow, sa_type=UTCDateTime)
     updated_at: datetime = Field(default_factory=utcnow, sa_type=UTCDateTime)
 
@@ -120,6 +141,10 @@ class Message(SQLModel, table=True):
     next_attempt_at: datetime | None = Field(default=None, sa_type=UTCDateTime)
     lease_until: datetime | None = Field(default=None, sa_type=UTCDateTime)
     provider_timestamp: datetime | None = Field(default=None, sa_type=UTCDateTime)
+    # Meta's `pricing` of an outbound message, from its statuses (for the billable report).
+    pricing_category: str | None = Field(default=None, max_length=32)
+    pricing_model: str | None = Field(default=None, max_length=32)
+    billable: bool | None = Field(default=None)
     created_at: datetime = Field(default_factory=utcnow, sa_type=UTCDateTime)
     updated_at: datetime = Field(default_factory=utcnow, sa_type=UTCDateTime)
 

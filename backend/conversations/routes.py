@@ -80,6 +80,7 @@ class ConversationController(Controller):
                 or_(
                     col(Contact.name).ilike(pattern),
                     col(Contact.wa_id).like(pattern.replace("+", "")),
+                    col(Contact.username).ilike(pattern.replace("@", "")),
                 )
             )
         query = query.order_by(

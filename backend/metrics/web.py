@@ -49,6 +49,12 @@ INBOUND_MESSAGES = Counter(
     "switchboard_inbound_messages", "Customer messages stored from webhooks (duplicates excluded)",
     registry=REGISTRY,
 )  # fmt: skip
+UNREADABLE_ITEMS = Counter(
+    "switchboard_webhook_unreadable_items",
+    "Webhook items kept without being read: messages stored as unsupported (kind=message) and "
+    "parts naming no customer or message, kept in webhook_rejects (kind=entry|change|status|...)",
+    ["provider", "kind"], registry=REGISTRY,
+)  # fmt: skip
 WEBSOCKETS = Gauge(
     "switchboard_websocket_connections", "Open inbox websockets on this web process",
     registry=REGISTRY,

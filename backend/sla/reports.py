@@ -148,7 +148,7 @@ async def cohort(session: AsyncSession, period: Period) -> list[Row]:
         first = conversation.first_response_at
         resolved = conversation.resolved_at
         rows[conversation.id] = Row(
-            id=conversation.id, contact=contact.name or contact.wa_id, team_id=conversation.team_id,
+            id=conversation.id, contact=contact.label, team_id=conversation.team_id,
             team=teams.get(conversation.team_id), assignee=agents.get(conversation.assignee_id),
             status=conversation.status, created_at=conversation.created_at,
             first_response_seconds=(first - conversation.created_at).total_seconds() if first else None,

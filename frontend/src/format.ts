@@ -4,7 +4,17 @@ import type { Contact, Message } from "./types";
 
 export function contactName(contact: Contact | null | undefined): string {
   if (!contact) return "Unknown";
-  return contact.name?.trim() || contact.wa_id || "Unknown";
+  return contact.name?.trim() || contact.wa_id || handle(contact) || "Unknown";
+}
+
+/** "@username" for a customer with a WhatsApp username, else "". */
+export function handle(contact: Contact | null | undefined): string {
+  return contact?.username ? `@${contact.username}` : "";
+}
+
+/** The number, or the @username where WhatsApp withholds the number. */
+export function contactAddress(contact: Contact | null | undefined): string {
+  return phoneNumber(contact?.wa_id) || handle(contact);
 }
 
 /** +15551234567 style for display; wa_id is digits only. */

@@ -119,8 +119,9 @@ export function matchesQuery(c: Conversation, query: string): boolean {
   if (!q) return true;
   const name = (c.contact?.name ?? "").toLowerCase();
   const waId = (c.contact?.wa_id ?? "").toLowerCase();
+  const username = (c.contact?.username ?? "").toLowerCase();
   const digits = q.replace(/[^0-9]/g, "");
-  return name.includes(q) || waId.includes(q) || (digits.length > 0 && waId.replace(/[^0-9]/g, "").includes(digits));
+  return name.includes(q) || waId.includes(q) || (username !== "" && `@${username}`.includes(q)) || (digits.length > 0 && waId.replace(/[^0-9]/g, "").includes(digits));
 }
 
 const time = (iso: string | null | undefined): number => {

@@ -21,7 +21,11 @@ export interface PersonRef {
 }
 
 export interface Contact {
-  wa_id: string;
+  /** null when WhatsApp withholds the number of a customer with a username */
+  wa_id: string | null;
+  /** the business-scoped user id (BSUID) */
+  user_id?: string | null;
+  username?: string | null;
   name: string | null;
 }
 

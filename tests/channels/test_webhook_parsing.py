@@ -242,9 +242,6 @@ def _without(path: tuple[Any, ...]) -> bytes:
     return raw(body)
 
 
-MESSAGE = ("entry", 0, "changes", 0, "value", "messages", 0)
-
-
 @pytest.mark.parametrize(
     ("body", "reason"),
     [
@@ -260,13 +257,9 @@ MESSAGE = ("entry", 0, "changes", 0, "value", "messages", 0)
         (_without(("entry", 0, "changes")), "changes"),
         (_without(("entry", 0, "changes", 0, "value")), "value"),
         (_without(("entry", 0, "changes", 0, "value", "metadata")), "phone_number_id"),
-        (_without((*MESSAGE, "id")), "without id"),
-        (_without((*MESSAGE, "from")), "without from"),
-        (_without((*MESSAGE, "type")), "without type"),
-        (_without((*MESSAGE, "timestamp")), "timestamp"),
     ],
 )  # fmt: skip
-def test_malformed_bodies_are_refused_with_a_reason(body: bytes, reason: str) -> None:
+def test_bodies_that_are_not_webhooks_are_refused_with_a_reason(body: bytes, reason: str) -> None:
     with pytest.raises(WebhookError, match=reason):
         parse_webhook(body)
 

@@ -53,6 +53,8 @@ async def test_a_text_message_opens_a_queued_conversation(
     assert conversation["team"] == "General"
     assert conversation["contact"] == {
         "wa_id": wa_id,
+        "user_id": None,
+        "username": None,
         "name": "Zoë Ünal",
         "id": conversation["contact"]["id"],
     }
@@ -275,6 +277,8 @@ def _retarget(body: dict[str, Any], wa_id: str) -> dict[str, Any]:
                 message["from"], message["id"] = wa_id, new_wamid()
             for contact in value.get("contacts", []):
                 contact["wa_id"] = wa_id
+                if "user_id" in contact:  # the fixtures share one BSUID: one per customer here
+                    contact["user_id"] = f"DE.{wa_id}"
     return body
 
 

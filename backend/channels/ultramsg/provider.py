@@ -28,6 +28,8 @@ class UltramsgProvider:
 
     async def send(self, request: OutboundRequest, *, idempotency_key: str) -> str:
         """`referenceId` carries the idempotency key so Ultramsg's logs and acks can be matched."""
+        if not request.to:
+            raise SendError(None, "Ultramsg can only write to a phone number", retryable=False)
         fields = {"token": self._token, "to": request.to, "referenceId": idempotency_key}
         if request.reply_to_provider_id:
             fields["msgId"] = request.reply_to_provider_id

@@ -35,9 +35,17 @@ class CloudApiProvider:
         was lost (the worker died) is recognised by its statuses instead of being sent again."""
         body: dict[str, Any] = {
             "messaging_product": "whatsapp", "recipient_type": "individual",
-            "to": request.to, "type": request.kind, request.kind: request.body,
+            "type": request.kind, request.kind: request.body,
             "biz_opaque_callback_data": idempotency_key,
         }  # fmt: skip
+        # The number when known (Meta: `to` wins over `recipient`), else the BSUID.
+        if request.to:
+            body["to"] = request.to
+        elif request.recipient:
+            body["recipient"] = request.recipient
+        else:
+            raise SendError(None, "the contact has neither a phone number nor a BSUID",
+                            retryable=False)  # fmt: skip
         if request.reply_to_provider_id:
             body["context"] = {"message_id": request.reply_to_provider_id}
         answer = await self._post(body)

@@ -16,19 +16,21 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from sqlmodel import col, select
 
 from backend.agents.auth import context_of
-from backend.channels.base import WebhookError
+from backend.channels.base import WebhookBatch, WebhookError
 from backend.channels.models import Channel, ProviderKind
+from backend.channels.services import keep_rejects
 from backend.channels.whatsapp.signature import verify
 from backend.channels.whatsapp.webhook import parse_webhook
 from backend.conversations.assignment import request_drain
 from backend.conversations.ingest import ingest_batch
 from backend.core.logging import get_logger
-from backend.metrics.web import INBOUND_MESSAGES
+from backend.metrics.web import INBOUND_MESSAGES, UNREADABLE_ITEMS
 from backend.realtime.events import commit_and_publish
 
 log = get_logger(__name__)
 
 MAX_WEBHOOK_BYTES = 4 * 1024 * 1024
+PROVIDER = "whatsapp"
 
 
 @get("/webhooks/whatsapp", media_type="text/plain", tags=["webhooks"], exclude_from_auth=True)
@@ -56,6 +58,18 @@ async def _cloud_channels(session: AsyncSession) -> list[Channel]:
     return list((await session.execute(query)).scalars())
 
 
+def _count_unreadable(batch: WebhookBatch) -> None:
+    """Counted, and logged with the reason: an operator should hear of what could not be read."""
+    for message in batch.messages:
+        if message.unreadable is not None:
+            UNREADABLE_ITEMS.labels(PROVIDER, "message").inc()
+            log.warning("unreadable message kept as unsupported", reason=message.unreadable,
+                        provider_message_id=message.provider_message_id)  # fmt: skip
+    for item in batch.rejected:
+        UNREADABLE_ITEMS.labels(PROVIDER, item.kind).inc()
+        log.warning("webhook part kept in webhook_rejects", kind=item.kind, reason=item.reason)
+
+
 @post(
     "/webhooks/whatsapp", status_code=HTTP_200_OK, tags=["webhooks"], exclude_from_auth=True,
     exclude_from_csrf=True, request_max_body_size=MAX_WEBHOOK_BYTES,
@@ -80,6 +94,7 @@ async def receive_webhook(
         batch = parse_webhook(raw)
     except WebhookError as error:
         raise ClientException(f"not a WhatsApp webhook: {error}") from None
+    signers = [channel for channel in channels if channel.app_secret in signed_by]
     by_number = {channel.phone_number_id: channel for channel in channels}
     for number in batch.phone_number_ids:
         channel = by_number.get(number)
@@ -88,13 +103,17 @@ async def receive_webhook(
                 f"no channel with phone_number_id {number} is signed by this secret"
             )
     result = await ingest_batch(db_session, by_number, batch)
+    await keep_rejects(db_session, PROVIDER, batch.rejected, by_number,
+                       signers[0] if len(signers) == 1 else None)  # fmt: skip
     await commit_and_publish(db_session, context_of(request).redis)
     INBOUND_MESSAGES.inc(len(result.stored))
+    _count_unreadable(batch)
     if result.queued_team_ids:
         await request_drain(context_of(request).queue, result.queued_team_ids)
     log.info(
         "webhook stored", messages=len(result.stored), duplicates=result.duplicates,
         statuses=result.statuses_applied, pending_statuses=result.statuses_pending,
+        unreadable=batch.unreadable,
     )  # fmt: skip
     return Response({
         "status": "ok", "messages": len(result.stored), "duplicates": result.duplicates,

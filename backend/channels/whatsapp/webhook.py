@@ -1,28 +1,59 @@
 """Cloud API webhook bodies → normalized records, every entry, change, message and status of them.
 
-Peers drop all but the first message of a batch; here the whole body is walked. Anything that is
-not a webhook raises `WebhookError` (a 400, which Meta does not retry), while message types we do
-not know are kept as `unsupported` rather than failing the batch: one odd message must never cost
-the customer the other messages that arrived with it.
+Peers drop all but the first message of a batch; here the whole body is walked, and each item is
+read on its own: one odd message must never cost the customer the other messages that arrived
+with it. Only a body that is not a webhook at all (not JSON, not a WhatsApp Business Account
+object, no entries, nothing in it readable) raises `WebhookError` — a 400, which Meta does not
+retry. Below that level:
+
+- a message whose content cannot be read (a wrong-typed field, an unknown type) is kept as
+  `unsupported` with its raw object and the reason, under its customer;
+- a message or status that names no customer or no message id, and an entry or change without
+  its parts, become `RejectedItem`s, stored as they came;
+- strings, numbers and nesting that storage cannot carry are made harmless by `safe_json`.
+
+Customers are named by phone number (`from`, `contacts[].wa_id`) and, since usernames, by a
+business-scoped user id (`from_user_id`, `contacts[].user_id`); either may be missing.
 """
 
 from __future__ import annotations
 
+import hashlib
 import json
 from collections.abc import Callable
+from dataclasses import dataclass
 from datetime import UTC, datetime
 from typing import Any
 
-from backend.channels.base import InboundMessage, StatusUpdate, WebhookBatch, WebhookError
+from backend.channels import safe_json
+from backend.channels.base import (
+    InboundMessage,
+    RejectedItem,
+    StatusUpdate,
+    WebhookBatch,
+    WebhookError,
+)
 
 OBJECT = "whatsapp_business_account"
 MEDIA_TYPES = ("image", "document", "audio", "video", "sticker")
+# Column widths of what is stored (contacts, messages): longer values are not identifiers.
+MAX_ID = 128
+MAX_WA_ID = 32
+MAX_USER_ID = 160
+MAX_NAME = 255
+MAX_STATUS = 16
+MAX_TITLE = 512
 
 
-def parse_webhook(raw: bytes) -> WebhookBatch:
+class Unreadable(Exception):
+    """A message's content has a field of the wrong type: it is kept as `unsupported`."""
+
+
+def parse_webhook(raw: bytes, *, received_at: datetime | None = None) -> WebhookBatch:
+    """Every record of the body; `received_at` stands in for timestamps that cannot be read."""
     try:
-        body = json.loads(raw)
-    except (UnicodeDecodeError, json.JSONDecodeError) as error:
+        body = safe_json.decode(raw)
+    except safe_json.NotJSON as error:
         raise WebhookError(f"invalid JSON: {error}") from None
     if not isinstance(body, dict):
         raise WebhookError("body is not a JSON object")
@@ -32,163 +63,291 @@ def parse_webhook(raw: bytes) -> WebhookBatch:
     if not isinstance(entries, list) or not entries:
         raise WebhookError("entry must be a non-empty list")
     batch = WebhookBatch()
+    reader = _Reader(batch, received_at or datetime.now(UTC))
+    readable = False
     for entry in entries:
         changes = entry.get("changes") if isinstance(entry, dict) else None
         if not isinstance(changes, list):
-            raise WebhookError("entry without a changes list")
+            reader.reject(None, "entry", "entry without a changes list", entry)
+            continue
         for change in changes:
             if not isinstance(change, dict) or not isinstance(change.get("value"), dict):
-                raise WebhookError("change without a value object")
-            if change.get("field") == "messages":
-                _read_messages_value(change["value"], batch)
+                reader.reject(None, "change", "change without a value object", change)
+                continue
+            if change.get("field") != "messages":
+                readable = True  # template updates and the like: not for the inbox
+                continue
+            readable = reader.messages_value(change["value"]) or readable
+    if not readable:
+        # Nothing in the body could be read: it is not a webhook, whatever its envelope says.
+        raise WebhookError(batch.rejected[0].reason if batch.rejected else "no changes")
     return batch
 
 
-def _read_messages_value(value: dict[str, Any], batch: WebhookBatch) -> None:
-    messages = _list_of_objects(value, "messages")
-    statuses = _list_of_objects(value, "statuses")
-    if not messages and not statuses:
-        return  # e.g. a change carrying only `errors` about an earlier send
-    metadata = value.get("metadata")
-    phone_number_id = metadata.get("phone_number_id") if isinstance(metadata, dict) else None
-    if not isinstance(phone_number_id, str) or not phone_number_id:
-        raise WebhookError("value without metadata.phone_number_id")
-    batch.phone_number_ids.add(phone_number_id)
-    names = _contact_names(value)
-    for message in messages:
-        batch.messages.append(_message(message, phone_number_id, names, value.get("errors")))
-    for status in statuses:
-        batch.statuses.append(_status(status, phone_number_id))
+@dataclass(frozen=True)
+class _Customer:
+    wa_id: str | None
+    user_id: str | None
+    parent_user_id: str | None
+    name: str | None
+    username: str | None
 
 
-def _list_of_objects(value: dict[str, Any], key: str) -> list[dict[str, Any]]:
-    items = value.get(key, [])
-    if not isinstance(items, list) or not all(isinstance(item, dict) for item in items):
-        raise WebhookError(f"{key} must be a list of objects")
-    return items
+def _str(item: Any, key: str, limit: int | None = None) -> str | None:
+    """The non-empty string at `key` (within `limit`), or None for anything else."""
+    value = item.get(key) if isinstance(item, dict) else None
+    if not isinstance(value, str) or not value or (limit is not None and len(value) > limit):
+        return None
+    return value
 
 
-def _contact_names(value: dict[str, Any]) -> dict[str, str]:
-    names: dict[str, str] = {}
-    for contact in value.get("contacts") or []:
+def _senders(value: dict[str, Any]) -> list[_Customer]:
+    found = []
+    listed = value.get("contacts")
+    for contact in listed if isinstance(listed, list) else []:
         if not isinstance(contact, dict):
             continue
         profile = contact.get("profile")
-        name = profile.get("name") if isinstance(profile, dict) else None
-        if isinstance(contact.get("wa_id"), str) and isinstance(name, str):
-            names[contact["wa_id"]] = name
-    return names
+        name = _str(profile, "name")
+        found.append(_Customer(
+            wa_id=_str(contact, "wa_id", MAX_WA_ID), user_id=_str(contact, "user_id", MAX_USER_ID),
+            parent_user_id=_str(contact, "parent_user_id", MAX_USER_ID),
+            name=name[:MAX_NAME] if name else None, username=_str(profile, "username", MAX_NAME),
+        ))  # fmt: skip
+    return found
 
 
-def _timestamp(raw: Any) -> datetime:
+def _timestamp(raw: Any, fallback: datetime) -> datetime:
     try:
         return datetime.fromtimestamp(int(raw), UTC)
     except (TypeError, ValueError, OverflowError, OSError):
-        raise WebhookError(f"invalid timestamp {raw!r}") from None
+        return fallback
 
 
-def _required_str(item: dict[str, Any], key: str, what: str) -> str:
-    value = item.get(key)
-    if not isinstance(value, str) or not value:
-        raise WebhookError(f"{what} without {key}")
-    return value
+def _fingerprint(item: Any) -> str:
+    """A stable id for an item that carries none: Meta's retries of it are still duplicates."""
+    canonical = json.dumps(item, sort_keys=True, ensure_ascii=True, default=str)
+    return "unreadable." + hashlib.sha256(canonical.encode()).hexdigest()
+
+
+class _Reader:
+    def __init__(self, batch: WebhookBatch, received_at: datetime) -> None:
+        self.batch = batch
+        self.received_at = received_at
+
+    def reject(self, phone_number_id: str | None, kind: str, reason: str, raw: Any) -> None:
+        self.batch.rejected.append(RejectedItem(phone_number_id, kind, reason, raw))
+
+    def messages_value(self, value: dict[str, Any]) -> bool:
+        """Reads one `messages` change; False when nothing of it could be read."""
+        messages, statuses = value.get("messages", []), value.get("statuses", [])
+        phone_number_id = _str(value.get("metadata"), "phone_number_id")
+        if not isinstance(messages, list) or not isinstance(statuses, list):
+            self.reject(phone_number_id, "change", "messages and statuses must be lists", value)
+            return False
+        if not messages and not statuses:
+            return True  # e.g. a change carrying only `errors` about an earlier send
+        if phone_number_id is None:
+            self.reject(None, "change", "value without metadata.phone_number_id", value)
+            return False
+        self.batch.phone_number_ids.add(phone_number_id)
+        contacts = _senders(value)
+        for message in messages:
+            self.message(message, phone_number_id, contacts, value.get("errors"))
+        for status in statuses:
+            self.status(status, phone_number_id)
+        return True
+
+    def message(
+        self, message: Any, phone_number_id: str, contacts: list[_Customer], value_errors: Any
+    ) -> None:
+        if not isinstance(message, dict):
+            self.reject(phone_number_id, "message", "message is not an object", message)
+            return
+        customer = _customer_of(message, contacts)
+        if customer is None:
+            self.reject(phone_number_id, "message", "message names no customer (from, from_user_id)", message)  # fmt: skip
+            return
+        wamid = _str(message, "id", MAX_ID) or _fingerprint(message)
+        kind, text, payload, reply_to, unreadable = _read(message, value_errors)
+        self.batch.messages.append(InboundMessage(
+            phone_number_id=phone_number_id, provider_message_id=wamid, wa_id=customer.wa_id,
+            contact_name=customer.name, type=kind, text=text, payload=payload,
+            timestamp=_timestamp(message.get("timestamp"), self.received_at),
+            reply_to_provider_id=reply_to, user_id=customer.user_id,
+            parent_user_id=customer.parent_user_id, username=customer.username,
+            unreadable=unreadable,
+        ))  # fmt: skip
+
+    def status(self, status: Any, phone_number_id: str) -> None:
+        wamid = _str(status, "id", MAX_ID)
+        state = _str(status, "status", MAX_STATUS)
+        if wamid is None or state is None:
+            self.reject(phone_number_id, "status", "status without id or status", status)
+            return
+        errors = status.get("errors")
+        first = errors[0] if isinstance(errors, list) and errors else {}
+        first = first if isinstance(first, dict) else {}
+        code = first.get("code")
+        title = _str(first, "title") or _str(first, "message")
+        self.batch.statuses.append(StatusUpdate(
+            phone_number_id=phone_number_id, provider_message_id=wamid, status=state,
+            recipient_id=_str(status, "recipient_id", MAX_WA_ID),
+            recipient_user_id=_str(status, "recipient_user_id", MAX_USER_ID),
+            timestamp=_timestamp(status.get("timestamp"), self.received_at),
+            error_code=code if isinstance(code, int) and not isinstance(code, bool) else None,
+            error_title=title[:MAX_TITLE] if title else None,
+            callback_data=_str(status, "biz_opaque_callback_data"),
+        ))  # fmt: skip
+
+
+def _customer_of(message: dict[str, Any], contacts: list[_Customer]) -> _Customer | None:
+    """The sender: by `from` / `from_user_id`, completed from the change's `contacts`."""
+    wa_id = _str(message, "from", MAX_WA_ID)
+    user_id = _str(message, "from_user_id", MAX_USER_ID)
+    match = next(
+        (c for c in contacts
+         if (wa_id and c.wa_id == wa_id) or (user_id and c.user_id == user_id)), None,
+    )  # fmt: skip
+    if match is None and len(contacts) == 1:
+        match = contacts[0]  # the change's one contact is its sender (a number in another format)
+    match = match or _Customer(None, None, None, None, None)
+    customer = _Customer(
+        wa_id=wa_id or match.wa_id, user_id=user_id or match.user_id,
+        parent_user_id=_str(message, "from_parent_user_id", MAX_USER_ID) or match.parent_user_id,
+        name=match.name, username=match.username,
+    )  # fmt: skip
+    return customer if customer.wa_id or customer.user_id else None
+
+
+def _read(
+    message: dict[str, Any], value_errors: Any
+) -> tuple[str, str | None, dict[str, Any], str | None, str | None]:
+    """Type, text, payload, replied-to id, and why it is unreadable (None when it is not)."""
+    kind = _str(message, "type", 64)
+    errors = message.get("errors") or value_errors
+    try:
+        if kind is None:
+            raise Unreadable("message without a type")
+        kind, text, payload = _content(kind, message, errors)
+        return kind, text, payload, _context(message, payload), None
+    except Exception as error:  # the isolation boundary: whatever fails, the message is kept
+        why = str(error) if isinstance(error, Unreadable) else f"{type(error).__name__}: {error}"
+        payload = {"original_type": kind, "unreadable": why, "raw": message}
+        if isinstance(errors, list):
+            payload["errors"] = errors  # Meta's own reason, e.g. 131051 unsupported type
+        return "unsupported", None, payload, _str(message.get("context"), "id", MAX_ID), why
+
+
+def _context(message: dict[str, Any], payload: dict[str, Any]) -> str | None:
+    context = message.get("context")
+    if isinstance(context, dict):
+        payload["context"] = context
+    if isinstance(message.get("referral"), dict):
+        payload["referral"] = message["referral"]
+    return _str(context, "id", MAX_ID)
 
 
 Normalized = tuple[str, str | None, dict[str, Any]]
 
 
-def _message(
-    message: dict[str, Any], phone_number_id: str, names: dict[str, str], value_errors: Any
-) -> InboundMessage:
-    wamid = _required_str(message, "id", "message")
-    wa_id = _required_str(message, "from", "message")
-    kind = _required_str(message, "type", "message")
+def _content(kind: str, message: dict[str, Any], errors: Any) -> Normalized:
     content = message.get(kind)
     normalize = _NORMALIZERS.get(kind)
-    shaped = isinstance(content, dict) or (kind == "contacts" and isinstance(content, list))
-    if normalize is not None and shaped:
-        kind, text, payload = normalize(content)
-    else:
-        kind, text, payload = _unsupported(kind, content, message.get("errors") or value_errors)
-    context = message.get("context")
-    reply_to = None
-    if isinstance(context, dict):
-        payload["context"] = context
-        reply_to = context.get("id") if isinstance(context.get("id"), str) else None
-    if isinstance(message.get("referral"), dict):
-        payload["referral"] = message["referral"]
-    return InboundMessage(
-        phone_number_id=phone_number_id, provider_message_id=wamid, wa_id=wa_id,
-        contact_name=names.get(wa_id) or (next(iter(names.values())) if len(names) == 1 else None),
-        type=kind, text=text, payload=payload, timestamp=_timestamp(message.get("timestamp")),
-        reply_to_provider_id=reply_to,
-    )  # fmt: skip
+    if normalize is None:
+        return _unsupported(kind, content, errors)  # a type we do not know (yet): kept whole
+    if not (isinstance(content, dict) or (kind == "contacts" and isinstance(content, list))):
+        raise Unreadable(f"{kind} is missing or not an object")
+    return normalize(content)
 
 
-def _text(content: Any) -> Normalized:
-    body = content.get("body")
-    return "text", body if isinstance(body, str) else None, dict(content)
+def _text_at(content: dict[str, Any], key: str) -> str | None:
+    """A readable string field, None when absent; any other type makes the message unreadable."""
+    value = content.get(key)
+    if value is None or isinstance(value, str):
+        return value or None
+    raise Unreadable(f"{key} is a {type(value).__name__}, not a string")
 
 
-def _interactive(content: Any) -> Normalized:
+def _list_at(content: dict[str, Any], key: str) -> list[dict[str, Any]]:
+    value = content.get(key)
+    if value is None:
+        return []
+    if not isinstance(value, list) or not all(isinstance(item, dict) for item in value):
+        raise Unreadable(f"{key} is not a list of objects")
+    return value
+
+
+def _text(content: dict[str, Any]) -> Normalized:
+    return "text", _text_at(content, "body"), dict(content)
+
+
+def _interactive(content: dict[str, Any]) -> Normalized:
     """Button and list replies keep their id (what the bot acts on) at the top of the payload."""
-    reply_kind = content.get("type")
-    reply = content.get(reply_kind) if isinstance(reply_kind, str) else None
+    reply_kind = _text_at(content, "type")
+    reply = content.get(reply_kind) if reply_kind else None
     payload = dict(content)
     if not isinstance(reply, dict):
         return "interactive", None, payload
     if reply_kind == "nfm_reply":  # a WhatsApp Flow's answer: no id, a JSON string of fields
-        return "interactive", reply.get("body") or reply.get("name"), payload
-    payload["id"] = reply.get("id")
-    payload["title"] = reply.get("title")
-    return "interactive", reply.get("title"), payload
+        _text_at(reply, "response_json")
+        return "interactive", _text_at(reply, "body") or _text_at(reply, "name"), payload
+    payload["id"] = _text_at(reply, "id")
+    payload["title"] = title = _text_at(reply, "title")
+    _text_at(reply, "description")
+    return "interactive", title, payload
 
 
-def _button(content: Any) -> Normalized:
-    text = content.get("text")
-    return "button", text if isinstance(text, str) else None, dict(content)
+def _button(content: dict[str, Any]) -> Normalized:
+    _text_at(content, "payload")
+    return "button", _text_at(content, "text"), dict(content)
 
 
-def _media(kind: str) -> Callable[[Any], Normalized]:
-    def normalize(content: Any) -> Normalized:
-        caption = content.get("caption")
-        return kind, caption if isinstance(caption, str) and caption else None, dict(content)
+def _media(kind: str) -> Callable[[dict[str, Any]], Normalized]:
+    def normalize(content: dict[str, Any]) -> Normalized:
+        return kind, _text_at(content, "caption"), dict(content)
 
     return normalize
 
 
-def _location(content: Any) -> Normalized:
-    place = ", ".join(str(content[key]) for key in ("name", "address") if content.get(key))
+def _location(content: dict[str, Any]) -> Normalized:
+    for key in ("latitude", "longitude"):
+        if isinstance(content.get(key), dict | list):
+            raise Unreadable(f"{key} is not a number")
+    place = ", ".join(text for key in ("name", "address") if (text := _text_at(content, key)))
     where = f"({content.get('latitude')}, {content.get('longitude')})"
     return "location", f"Location: {place} {where}" if place else f"Location {where}", dict(content)
 
 
-def _reaction(content: Any) -> Normalized:
-    emoji = content.get("emoji")
-    return "reaction", emoji if isinstance(emoji, str) and emoji else None, dict(content)
+def _reaction(content: dict[str, Any]) -> Normalized:
+    _text_at(content, "message_id")
+    return "reaction", _text_at(content, "emoji"), dict(content)
 
 
 def _contacts(content: Any) -> Normalized:
-    cards = [card for card in (content if isinstance(content, list) else [content])
-             if isinstance(card, dict)]  # fmt: skip
+    cards = content if isinstance(content, list) else [content]
+    if not all(isinstance(card, dict) for card in cards):
+        raise Unreadable("contacts is not a list of objects")
     shown = []
     for card in cards:
-        name = card["name"].get("formatted_name") if isinstance(card.get("name"), dict) else None
-        phones = [p.get("phone") for p in card.get("phones") or [] if isinstance(p, dict)]
-        shown.append(" ".join(str(part) for part in (name, *phones) if part))
+        name = card.get("name")
+        if name is not None and not isinstance(name, dict):
+            raise Unreadable("contact name is not an object")
+        formatted = _text_at(name, "formatted_name") if name else None
+        phones = [_text_at(phone, "phone") for phone in _list_at(card, "phones")]
+        shown.append(" ".join(part for part in (formatted, *phones) if part))
     return "contacts", "Contact: " + "; ".join(shown), {"contacts": cards}
 
 
-def _order(content: Any) -> Normalized:
-    items = content.get("product_items") or []
-    note = content.get("text")
+def _order(content: dict[str, Any]) -> Normalized:
+    items = _list_at(content, "product_items")
+    note = _text_at(content, "text")
     text = f"Order: {len(items)} item(s)" + (f" — {note}" if note else "")
     return "order", text, dict(content)
 
 
-def _system(content: Any) -> Normalized:
-    body = content.get("body")
-    return "system", body if isinstance(body, str) else None, dict(content)
+def _system(content: dict[str, Any]) -> Normalized:
+    return "system", _text_at(content, "body"), dict(content)
 
 
 def _unsupported(kind: str, content: Any, errors: Any) -> Normalized:
@@ -205,23 +364,3 @@ _NORMALIZERS: dict[str, Callable[[Any], Normalized]] = {
     "reaction": _reaction, "contacts": _contacts, "order": _order, "system": _system,
     **{kind: _media(kind) for kind in MEDIA_TYPES},
 }  # fmt: skip
-
-
-def _status(status: dict[str, Any], phone_number_id: str) -> StatusUpdate:
-    errors = status.get("errors")
-    first = errors[0] if isinstance(errors, list) and errors and isinstance(errors[0], dict) else {}
-    code = first.get("code")
-    title = first.get("title") or first.get("message")
-    recipient = status.get("recipient_id")
-    return StatusUpdate(
-        phone_number_id=phone_number_id,
-        provider_message_id=_required_str(status, "id", "status"),
-        status=_required_str(status, "status", "status"),
-        recipient_id=recipient if isinstance(recipient, str) else None,
-        timestamp=_timestamp(status.get("timestamp")),
-        error_code=code if isinstance(code, int) else None,
-        error_title=title if isinstance(title, str) else None,
-        callback_data=opaque
-        if isinstance(opaque := status.get("biz_opaque_callback_data"), str)
-        else None,
-    )

@@ -1,7 +1,7 @@
 import { useEffect, useState } from "preact/hooks";
 import { SlaBadge, SlaClocks } from "./SlaBadge";
 import { ApiError, api, errorDetail } from "../api";
-import { capitalize, contactName, phoneNumber } from "../format";
+import { capitalize, contactAddress, contactName } from "../format";
 import { type Action, type SlaFlag, isMine, key } from "../store";
 import type { Agent, Conversation, Message, QuickReply } from "../types";
 import { Composer } from "./Composer";
@@ -111,7 +111,7 @@ export function ConversationView(props: Props) {
         </button>
         <div class="who">
           <h2 class="conversation-title">{name}</h2>
-          <p class="number">{phoneNumber(conversation.contact?.wa_id)}</p>
+          <p class="number">{contactAddress(conversation.contact)}</p>
         </div>
         <dl class="facts">
           <div>
