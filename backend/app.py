@@ -38,6 +38,7 @@ from backend.realtime.routes import events_socket, list_events
 from backend.realtime.viewers import i_am_viewing, who_is_viewing
 from backend.sla.routes import SLA_HANDLERS
 from backend.surveys.routes import SURVEY_HANDLERS
+from backend.templates.routes import TEMPLATE_EXCEPTION_HANDLERS, TEMPLATE_HANDLERS
 
 log = get_logger(__name__)
 
@@ -84,7 +85,7 @@ def route_handlers(settings: Settings) -> list[Any]:
         health, ready, AuthController, AgentsController, list_teams, update_team, ConversationController,
         MessageController, verify_subscription, receive_webhook, events_socket, list_events,
         ChannelController, receive_ultramsg, i_am_viewing, who_is_viewing,
-        QuickReplyController, *BOT_HANDLERS, *SURVEY_HANDLERS, *SLA_HANDLERS,
+        QuickReplyController, *BOT_HANDLERS, *SURVEY_HANDLERS, *SLA_HANDLERS, *TEMPLATE_HANDLERS,
     ]  # fmt: skip
     if settings.sandbox_is_enabled:
         from backend.channels.sandbox.routes import sandbox_router
@@ -139,6 +140,7 @@ def create_app(settings: Settings | None = None, context: AppContext | None = No
             DBAPIError: _storage_down,
             OSError: _storage_down,
             RoutingError: _routing_error,
+            **TEMPLATE_EXCEPTION_HANDLERS,
         },
         openapi_config=OpenAPIConfig(title="Switchboard", version="0.1.0", path="/schema"),
         logging_config=None,

@@ -15,6 +15,7 @@ from pydantic import Field, ValidationError, field_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
 GRAPH_API_VERSION = "v23.0"
+SANDBOX_BUSINESS_ACCOUNT_ID = "sandbox-waba"
 
 
 class ConfigError(Exception):
@@ -34,7 +35,10 @@ class Settings(BaseSettings):
     whatsapp_app_secret: str = Field(default="sandbox-secret", min_length=1)
     whatsapp_verify_token: str = Field(default="sandbox-verify", min_length=1)
     whatsapp_api_base_url: str | None = None
+    whatsapp_business_account_id: str | None = Field(default=None, max_length=64)
     sandbox_enabled: bool | None = None
+    sandbox_template_review_seconds: float = Field(default=5.0, ge=0, le=3600)
+    template_sync_minutes: int = Field(default=15, ge=1, le=60)
 
     public_base_url: str = "http://127.0.0.1:8000"
     environment: Literal["development", "production", "test"] = "development"
@@ -94,6 +98,13 @@ class Settings(BaseSettings):
         if self.sandbox_enabled is None:
             return self.whatsapp_api_base_url is None
         return self.sandbox_enabled
+
+    @property
+    def default_business_account_id(self) -> str | None:
+        """The default channel's WhatsApp Business Account: where its templates live."""
+        if self.whatsapp_business_account_id:
+            return self.whatsapp_business_account_id
+        return SANDBOX_BUSINESS_ACCOUNT_ID if self.sandbox_is_enabled else None
 
     @property
     def graph_api_base_url(self) -> str:

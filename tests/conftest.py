@@ -65,7 +65,7 @@ def settings(
         database_url=database_url, redis_url=redis_url, environment="test",
         secret_key="test-secret-key-not-for-production", var_dir=tmp_path_factory.mktemp("var"),
         log_level="WARNING", send_rate_per_second=80, send_retry_base_seconds=0.05,
-        send_retry_cap_seconds=0.5,
+        send_retry_cap_seconds=0.5, sandbox_template_review_seconds=0.5,
     )  # fmt: skip
 
 

@@ -7,7 +7,9 @@ from typing import Any
 from backend.bots.jobs import bot_step
 from backend.sla.jobs import sla_apply, sla_reconcile, sla_timer
 from backend.surveys.jobs import send_survey, survey_reply, survey_sweep
+from backend.templates.jobs import sync_all_templates
 from worker.sending import drain_queue, mark_read, reconcile_outbox, send_message
 
 JOBS: list[Any] = [send_message, reconcile_outbox, mark_read, drain_queue, bot_step, send_survey,
-                   survey_reply, survey_sweep, sla_apply, sla_timer, sla_reconcile]  # fmt: skip
+                   survey_reply, survey_sweep, sla_apply, sla_timer, sla_reconcile,
+                   sync_all_templates]  # fmt: skip

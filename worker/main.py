@@ -17,6 +17,7 @@ from backend.db.types import utcnow
 from backend.metrics.jobs import instrumented
 from backend.sla.jobs import sla_reconcile
 from backend.surveys.jobs import survey_sweep
+from backend.templates.jobs import sync_all_templates
 from worker.jobs import JOBS
 from worker.sending import reconcile_outbox
 
@@ -62,6 +63,13 @@ def worker_settings(settings: Settings) -> dict[str, Any]:
         "cron_jobs": [
             cron(heartbeat, second={0, 10, 20, 30, 40, 50}, run_at_startup=False),
             *CRON_JOBS,
+            cron(
+                sync_all_templates,
+                minute=set(range(0, 60, settings.template_sync_minutes)),
+                second={40},
+                run_at_startup=True,
+                unique=True,
+            ),
         ],
         "on_startup": startup,
         "on_shutdown": shutdown,

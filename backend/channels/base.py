@@ -64,6 +64,15 @@ class RejectedItem:
 
 
 @dataclass(frozen=True)
+class TemplateChange:
+    """A template webhook change (status, quality or category) for one Business Account."""
+
+    business_account_id: str
+    field: str
+    value: dict[str, Any]
+
+
+@dataclass(frozen=True)
 class WebhookBatch:
     """Everything one webhook POST carried, across all its entries and changes."""
 
@@ -71,6 +80,7 @@ class WebhookBatch:
     statuses: list[StatusUpdate] = field(default_factory=list)
     phone_number_ids: set[str] = field(default_factory=set)
     rejected: list[RejectedItem] = field(default_factory=list)
+    template_changes: list[TemplateChange] = field(default_factory=list)
 
     @property
     def unreadable(self) -> int:

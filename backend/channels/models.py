@@ -30,6 +30,8 @@ class Channel(SQLModel, table=True):
     # None: the built-in sandbox on this server (resolved at send time from PUBLIC_BASE_URL).
     api_base_url: str | None = Field(default=None, max_length=255)
     webhook_token: str | None = Field(default=None, max_length=255)
+    # The WhatsApp Business Account (WABA) id: templates are synced from and submitted to it.
+    business_account_id: str | None = Field(default=None, max_length=64, index=True)
     default_team_id: int | None = Field(default=None, foreign_key="teams.id")
     is_default: bool = Field(default=False)
     rate_per_second: int = Field(default=80)

@@ -38,6 +38,10 @@ class ChannelBody(BaseModel):
     app_secret: str = Field(default="", max_length=255)
     verify_token: str = Field(default="", max_length=255)
     api_base_url: str | None = Field(default=None, max_length=255, pattern=r"^https?://")
+    business_account_id: str | None = Field(
+        default=None, min_length=1, max_length=64,
+        description="WhatsApp Business Account id, where the channel's templates live",
+    )  # fmt: skip
     default_team: str | None = None
     rate_per_second: int = Field(default=80, ge=1, le=1000)
 
@@ -48,6 +52,7 @@ class ChannelPatch(BaseModel):
     app_secret: str | None = Field(default=None, max_length=255)
     verify_token: str | None = Field(default=None, max_length=255)
     api_base_url: str | None = Field(default=None, max_length=255, pattern=r"^https?://")
+    business_account_id: str | None = Field(default=None, min_length=1, max_length=64)
     default_team: str | None = None
     rate_per_second: int | None = Field(default=None, ge=1, le=1000)
 
@@ -62,6 +67,7 @@ def channel_view(channel: Channel, base_url: str) -> dict[str, Any]:
     return {
         "id": channel.id, "name": channel.name, "provider": channel.provider,
         "phone_number_id": channel.phone_number_id, "api_base_url": channel.api_base_url,
+        "business_account_id": channel.business_account_id,
         "default_team_id": channel.default_team_id, "is_default": channel.is_default,
         "rate_per_second": channel.rate_per_second, "has_access_token": bool(channel.access_token),
         "has_app_secret": bool(channel.app_secret), "webhook_url": webhook,
@@ -102,6 +108,7 @@ class ChannelController(Controller):
             name=data.name, provider=data.provider.value, phone_number_id=data.phone_number_id,
             access_token=data.access_token, app_secret=data.app_secret, verify_token=data.verify_token,
             api_base_url=data.api_base_url, rate_per_second=data.rate_per_second,
+            business_account_id=data.business_account_id,
             default_team_id=await _team_id(db_session, data.default_team),
             webhook_token=secrets.token_urlsafe(24) if data.provider == ProviderKind.ultramsg else None,
         )  # fmt: skip

@@ -35,6 +35,7 @@ async def ensure_default_channel(session: AsyncSession, settings: Settings) -> C
     channel.app_secret = settings.whatsapp_app_secret
     channel.verify_token = settings.whatsapp_verify_token
     channel.api_base_url = settings.whatsapp_api_base_url
+    channel.business_account_id = settings.default_business_account_id
     channel.rate_per_second = settings.send_rate_per_second
     channel.is_default = True
     channel.updated_at = utcnow()
@@ -73,3 +74,14 @@ async def keep_rejects(
             channel_id=channel.id if channel else None, provider=provider, kind=item.kind,
             reason=item.reason[:512], raw=item.raw,
         ))  # fmt: skip
+
+
+async def channels_of_business_account(session: AsyncSession, waba_id: str) -> list[Channel]:
+    """Cloud API channels of one WhatsApp Business Account (several numbers may share one)."""
+    result = await session.execute(
+        select(Channel).where(
+            col(Channel.business_account_id) == waba_id,
+            col(Channel.provider) == ProviderKind.cloud_api.value,
+        )
+    )
+    return list(result.scalars())

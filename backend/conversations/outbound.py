@@ -32,6 +32,12 @@ from backend.conversations.views import SERVICE_WINDOW, message_json
 from backend.core.logging import get_logger
 from backend.db.types import utcnow
 from backend.realtime.events import record_event
+from backend.templates.services import (
+    CheckedTemplate,
+    TemplateError,
+    record_template_send,
+    validate_template_send,
+)
 
 log = get_logger(__name__)
 
@@ -86,6 +92,17 @@ class Draft:
         return cls("template", template, f"[template {value['name']}]")
 
 
+async def _checked_template(
+    session: AsyncSession, channel_id: int, body: dict[str, Any]
+) -> CheckedTemplate:
+    """A template send is checked against the channel's library before it is written, so a
+    mistake is a 422 now rather than a failed message later (Meta's 132000 and friends)."""
+    try:
+        return await validate_template_send(session, channel_id, body)
+    except TemplateError as error:
+        raise RoutingError(error.status, error.detail) from None
+
+
 def window_open(contact: Contact) -> bool:
     return (
         contact.last_inbound_at is not None and utcnow() - contact.last_inbound_at < SERVICE_WINDOW
@@ -116,6 +133,10 @@ async def write_message(
         raise RoutingError(
             422, "the 24-hour customer-service window is closed: only a template can be sent"
         )
+    checked = None
+    if draft.kind == "template":
+        checked = await _checked_template(session, conversation.channel_id, draft.body)
+        draft = Draft("template", draft.body, checked.text)
     now = utcnow()
     message = Message(
         conversation_id=conversation.id, channel_id=conversation.channel_id,
@@ -125,6 +146,9 @@ async def write_message(
     )  # fmt: skip
     session.add(message)
     await session.flush()
+    if checked is not None:
+        assert message.id is not None
+        await record_template_send(session, message.id, checked)
     conversation.last_message_id = message.id
     conversation.last_activity_at = conversation.updated_at = now
     if sender == Sender.agent and conversation.first_response_at is None:

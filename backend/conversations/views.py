@@ -10,6 +10,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from backend.agents.models import Agent, Team
 from backend.conversations.models import Contact, Conversation, Message
 from backend.sla.summary import sla_summary
+from backend.templates.services import template_of_message
 
 SERVICE_WINDOW = timedelta(hours=24)
 
@@ -51,7 +52,10 @@ async def message_json(session: AsyncSession, message: Message) -> dict[str, Any
     if message.sender_agent_id is not None:
         agent = await session.get(Agent, message.sender_agent_id)
         name = agent.name if agent else None
-    return message_view(message, name)
+    view = message_view(message, name)
+    if message.type == "template" and message.id is not None:
+        view["template"] = await template_of_message(session, message.id)
+    return view
 
 
 def window_expires_at(contact: Contact) -> datetime | None:

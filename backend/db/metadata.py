@@ -10,6 +10,7 @@ from backend.quick_replies import models as _quick_replies
 from backend.realtime import models as _realtime
 from backend.sla import models as _sla
 from backend.surveys import models as _surveys
+from backend.templates import models as _templates
 
 metadata = SQLModel.metadata
 
@@ -22,5 +23,6 @@ __all__ = [
     "_realtime",
     "_sla",
     "_surveys",
+    "_templates",
     "metadata",
 ]

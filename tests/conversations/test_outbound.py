@@ -201,12 +201,12 @@ async def test_outside_the_window_only_templates_are_allowed(
     refused = await reply(client, held, {"text": "Still there?"})
     assert refused.status_code == 422
     assert "24-hour" in refused.json()["detail"]
-    template = {"template": {"name": "order_update", "language": "en_US"}}
+    template = {"template": {"name": "hello_world", "language": "en_US"}}
     accepted = await reply(client, held, template)
     assert accepted.status_code == 202
     [received] = await eventually(lambda: sandbox_received(client, held["wa_id"]))
     assert received["body"]["type"] == "template"
-    assert received["body"]["template"] == {"name": "order_update", "language": {"code": "en_US"}}
+    assert received["body"]["template"] == {"name": "hello_world", "language": {"code": "en_US"}}
 
 
 async def test_only_the_assignee_replies(

@@ -21,6 +21,13 @@ from litestar.exceptions import HTTPException, NotFoundException
 
 from backend.channels.models import Channel
 from backend.channels.sandbox.store import SandboxStore
+from backend.channels.sandbox.templates import (
+    PAGE_DEFAULT,
+    PAGE_MAX,
+    SandboxTemplates,
+    review_later,
+    status_webhook_body,
+)
 from backend.channels.sandbox.validation import graph_error, validate_send
 from backend.channels.sandbox.webhooks import (
     customer_message_webhook,
@@ -28,7 +35,7 @@ from backend.channels.sandbox.webhooks import (
     signed_post_headers,
     status_webhook,
 )
-from backend.channels.services import channel_by_phone_number_id
+from backend.channels.services import channel_by_phone_number_id, channels_of_business_account
 from backend.channels.whatsapp.errors import CATALOG
 from backend.core.context import AppContext
 from backend.core.logging import get_logger
@@ -91,6 +98,11 @@ async def graph_send(request: AnyRequest, version: str, phone_number_id: str) ->
     invalid = validate_send(body)
     if invalid is not None:
         return _graph(invalid, 400)
+    if body.get("type") == "template" and channel.business_account_id:
+        # Checked against the account's library, as Meta does (a channel without one has none).
+        refused = await _templates(context).check_send(channel.business_account_id, body)
+        if refused is not None:
+            return _graph(graph_error(refused[0], refused[1]), 400)
     wa_id = re.sub(r"\D", "", body["to"]) or body["to"]
     store = SandboxStore(context.redis)
     fault = await store.take_fault(wa_id)
@@ -266,6 +278,128 @@ async def clear_faults(request: AnyRequest) -> None:
     await SandboxStore(_context(request).redis).clear_faults()
 
 
+def _templates(context: AppContext) -> SandboxTemplates:
+    return SandboxTemplates(context.redis, context.settings.sandbox_template_review_seconds)
+
+
+async def _account(request: AnyRequest, waba_id: str) -> tuple[list[Channel], Response[Any] | None]:
+    """The channels of the Business Account, or the Graph error for a wrong token or account."""
+    context = _context(request)
+    async with context.sessions() as session:
+        channels = await channels_of_business_account(session, waba_id)
+    if not channels:
+        message = (f"Unsupported request. Object with ID '{waba_id}' does not exist, cannot be "
+                   "loaded due to missing permissions, or does not support this operation.")  # fmt: skip
+        return [], _graph(graph_error(100, message, error_subcode=33), 400)
+    scheme, _, token = request.headers.get("authorization", "").partition(" ")
+    if scheme.lower() != "bearer" or not any(
+        hmac.compare_digest(token.encode(), c.access_token.encode()) for c in channels
+    ):
+        error = graph_error(190)
+        error["error"]["message"] = "Invalid OAuth access token - Cannot parse access token"
+        return [], _graph(error, 401)
+    return channels, None
+
+
+@get("/graph/{version:str}/{waba_id:str}/message_templates")
+async def list_templates(
+    request: AnyRequest, version: str, waba_id: str, limit: int = PAGE_DEFAULT,
+    after: str | None = None,
+) -> Response[Any]:  # fmt: skip
+    """Meta's template list: `data` and `paging.cursors.after`, `next` while more remain."""
+    _, refused = await _account(request, waba_id)
+    if refused is not None:
+        return refused
+    url = f"{_context(request).settings.public_base_url}/sandbox/graph/{version}/{waba_id}/message_templates"
+    try:
+        page = await _templates(_context(request)).page(
+            waba_id, max(1, min(limit, PAGE_MAX)), after, url
+        )
+    except ValueError:
+        return _graph(graph_error(100, "Invalid cursor: after"), 400)
+    return _graph(page, 200)
+
+
+@post("/graph/{version:str}/{waba_id:str}/message_templates", status_code=200)
+async def create_template(request: AnyRequest, version: str, waba_id: str) -> Response[Any]:
+    """Meta's create: PENDING at once; APPROVED (or REJECTED, for names starting with
+    `reject_`) after SANDBOX_TEMPLATE_REVIEW_SECONDS, announced by a signed webhook."""
+    channels, refused = await _account(request, waba_id)
+    if refused is not None:
+        return refused
+    try:
+        body = json.loads(await request.body())
+    except ValueError:
+        return _graph(graph_error(100, "The request body is not valid JSON."), 400)
+    context = _context(request)
+    store = _templates(context)
+    answer, status = await store.create(waba_id, body)
+    if status == 200:
+        _start(_announce_review(context, store, channels[0], waba_id, str(answer["id"])))
+    return _graph(answer, status)
+
+
+@post("/graph/{version:str}/{template_id:int}", status_code=200)
+async def edit_template(request: AnyRequest, version: str, template_id: int) -> Response[Any]:
+    """Meta's template edit: the new content goes back to review."""
+    context = _context(request)
+    store = _templates(context)
+    existing = await store.get(str(template_id))
+    waba_id = str(existing.get("waba_id")) if existing else ""
+    channels, refused = await _account(request, waba_id)
+    if refused is not None:
+        return refused
+    try:
+        body = json.loads(await request.body())
+    except ValueError:
+        return _graph(graph_error(100, "The request body is not valid JSON."), 400)
+    answer, status = await store.edit(str(template_id), body)
+    if status == 200:
+        _start(_announce_review(context, store, channels[0], waba_id, str(template_id)))
+    return _graph(answer, status)
+
+
+async def _announce_review(
+    context: AppContext, store: SandboxTemplates, channel: Channel, waba_id: str, template_id: str
+) -> None:
+    try:
+        decided = await review_later(
+            store, template_id, context.settings.sandbox_template_review_seconds
+        )
+        if decided is None:
+            return
+        async with httpx.AsyncClient(timeout=10) as http:
+            await _post_webhook(
+                http, context, status_webhook_body(waba_id, decided), channel.app_secret
+            )
+    except Exception:
+        log.exception("sandbox template review failed", template_id=template_id)
+
+
+@post("/api/templates/{template_id:int}/status", status_code=200)
+async def set_template_status(
+    request: AnyRequest, template_id: int, data: dict[str, Any]
+) -> dict[str, Any]:
+    """Play Meta's quality control: pause, disable, flag or re-approve a template, with the
+    signed `message_template_status_update` webhook Meta would send."""
+    status = data.get("status")
+    if status not in ("APPROVED", "PAUSED", "DISABLED", "REJECTED"):
+        raise HTTPException(
+            status_code=422, detail="status must be APPROVED, PAUSED, DISABLED or REJECTED"
+        )
+    context = _context(request)
+    template = await _templates(context).set_status(str(template_id), status)
+    if template is None:
+        raise NotFoundException("no such sandbox template")
+    async with context.sessions() as session:
+        channels = await channels_of_business_account(session, str(template["waba_id"]))
+    if channels:
+        async with httpx.AsyncClient(timeout=10) as http:
+            await _post_webhook(http, context, status_webhook_body(str(template["waba_id"]), template),
+                                channels[0].app_secret)  # fmt: skip
+    return template
+
+
 @get("/", include_in_schema=False)
 async def phone() -> Response[bytes]:
     return Response(PHONE_PAGE.read_bytes(), media_type="text/html; charset=utf-8")
@@ -273,5 +407,6 @@ async def phone() -> Response[bytes]:
 
 sandbox_router = Router(
     path="/sandbox", opt={"exclude_from_auth": True}, tags=["sandbox"],
-    route_handlers=[graph_send, inbound, sent_messages, add_fault, list_faults, clear_faults, phone],
+    route_handlers=[graph_send, inbound, sent_messages, add_fault, list_faults, clear_faults, phone,
+                    list_templates, create_template, edit_template, set_template_status],
 )  # fmt: skip

@@ -26,6 +26,7 @@ from backend.conversations.ingest import ingest_batch
 from backend.core.logging import get_logger
 from backend.metrics.web import INBOUND_MESSAGES, UNREADABLE_ITEMS
 from backend.realtime.events import commit_and_publish
+from backend.templates.webhooks import apply_template_changes
 
 log = get_logger(__name__)
 
@@ -105,6 +106,8 @@ async def receive_webhook(
     result = await ingest_batch(db_session, by_number, batch)
     await keep_rejects(db_session, PROVIDER, batch.rejected, by_number,
                        signers[0] if len(signers) == 1 else None)  # fmt: skip
+    if batch.template_changes:
+        await apply_template_changes(db_session, signers, batch.template_changes)
     await commit_and_publish(db_session, context_of(request).redis)
     INBOUND_MESSAGES.inc(len(result.stored))
     _count_unreadable(batch)

@@ -33,6 +33,7 @@ from backend.channels.base import (
     WebhookBatch,
     WebhookError,
 )
+from backend.channels.whatsapp.template_changes import TEMPLATE_FIELDS, read_template_change
 
 OBJECT = "whatsapp_business_account"
 MEDIA_TYPES = ("image", "document", "audio", "video", "sticker")
@@ -74,6 +75,8 @@ def parse_webhook(raw: bytes, *, received_at: datetime | None = None) -> Webhook
             if not isinstance(change, dict) or not isinstance(change.get("value"), dict):
                 reader.reject(None, "change", "change without a value object", change)
                 continue
+            if change.get("field") in TEMPLATE_FIELDS:
+                read_template_change(entry, change, batch)
             if change.get("field") != "messages":
                 readable = True  # template updates and the like: not for the inbox
                 continue
