@@ -24,6 +24,7 @@ from backend.templates.services import (
     _new_version,
     channel_for,
     get_template,
+    release,
     siblings_of,
 )
 from backend.templates.views import TemplateDetail, TemplateOut, TemplateVersionOut, template_out
@@ -89,6 +90,7 @@ async def create_template(
             409, f"{data.name} exists in {data.language} already (id {existing.id}): "
             f"edit it with POST /api/v1/templates/{existing.id}/versions",
         )  # fmt: skip
+    await release(session)
     try:
         answer = await _api(channel, settings, http).create(waba_id, body)
     except GraphError as error:
@@ -134,6 +136,7 @@ async def edit_template(
     edit: dict[str, Any] = {"components": body["components"]}
     if data.category:
         edit["category"] = data.category
+    await release(session)
     try:
         await _api(channel, settings, http).edit(template.provider_template_id, edit)
     except GraphError as error:

@@ -55,6 +55,12 @@ def _api(channel: Channel, settings: Settings, http: httpx.AsyncClient) -> Templ
     )
 
 
+async def release(session: AsyncSession) -> None:
+    """Ends the (read-only so far) transaction before calling Meta, so no database connection
+    is held while the Graph API answers — which, with the sandbox, is this very server."""
+    await session.commit()
+
+
 def _business_account(channel: Channel) -> str:
     if channel.provider != ProviderKind.cloud_api.value or not channel.business_account_id:
         raise TemplateError(
@@ -191,28 +197,9 @@ async def sync_channel(
     assert channel.id is not None
     waba_id = _business_account(channel)
     api = _api(channel, settings, http)
-    seen: set[int] = set()
-    received = changed = 0
+    await release(session)
     try:
-        async for page in api.pages(waba_id, fields=SYNC_FIELDS):
-            for item in page:
-                received += 1
-                template = await _upsert(session, channel.id, item)
-                if template is not None:
-                    changed += 1
-                    await session.flush()
-                    await _emit(session, template)
-                found = (
-                    await session.execute(
-                        select(Template.id).where(
-                            col(Template.channel_id) == channel.id,
-                            col(Template.name) == item.get("name"),
-                            col(Template.language) == item.get("language"),
-                        )
-                    )
-                ).scalar_one_or_none()
-                if found is not None:
-                    seen.add(found)
+        items = [item async for page in api.pages(waba_id, fields=SYNC_FIELDS) for item in page]
     except GraphError as error:
         library = await _library(session, channel.id)
         library.last_error = f"{error.code}: {error.message}"[:1024]
@@ -220,6 +207,26 @@ async def sync_channel(
         raise TemplateError(502 if error.status is None or error.status >= 500 else 422,
                             f"Meta refused the template sync: {error.message}",
                             code=error.code, message=error.message) from error  # fmt: skip
+    seen: set[int] = set()
+    changed = 0
+    for item in items:
+        template = await _upsert(session, channel.id, item)
+        if template is not None:
+            changed += 1
+            await session.flush()
+            await _emit(session, template)
+        found = (
+            await session.execute(
+                select(Template.id).where(
+                    col(Template.channel_id) == channel.id,
+                    col(Template.name) == item.get("name"),
+                    col(Template.language) == item.get("language"),
+                )
+            )
+        ).scalar_one_or_none()
+        if found is not None:
+            seen.add(found)
+    received = len(items)
     gone = (
         await session.execute(
             select(Template).where(col(Template.channel_id) == channel.id,
