@@ -13,6 +13,8 @@ from backend.channels.models import Channel
 from backend.core.context import AppContext
 from tests.support.graph_standin import TOKEN, GraphStandin, start_graph_standin
 
+SANDBOX_TOKEN = "sandbox-token"
+
 
 @pytest.fixture(scope="session")
 def graph() -> Iterator[GraphStandin]:
@@ -22,7 +24,7 @@ def graph() -> Iterator[GraphStandin]:
 
 
 async def new_channel(
-    ctx: AppContext, api_base_url: str | None, token: str = "sandbox-token"
+    ctx: AppContext, api_base_url: str | None, token: str = SANDBOX_TOKEN
 ) -> dict[str, Any]:
     async with ctx.sessions() as session:
         team = await get_or_create_team(session, "General")
