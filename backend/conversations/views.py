@@ -87,6 +87,7 @@ async def conversation_json(session: AsyncSession, conversation: Conversation) -
             "user_id": contact.user_id,
             "username": contact.username,
             "name": contact.name,
+            "language": contact.language,
         },
         "channel_id": conversation.channel_id,
         "priority": conversation.priority,

@@ -13,11 +13,18 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from backend.agents.auth import CurrentAgent, context_of, require_role
 from backend.agents.models import Role
 from backend.realtime.events import commit_and_publish
-from backend.templates import authoring, services, stats
+from backend.templates import authoring, services, stats, testing
 from backend.templates.authoring import TemplateCreate, TemplateEdit
 from backend.templates.services import TemplateError
 from backend.templates.stats import TemplateStats
-from backend.templates.views import SyncResult, TemplateDetail, TemplateList, TemplateOut
+from backend.templates.testing import TemplateTestResult, TemplateTestSend
+from backend.templates.views import (
+    LibraryList,
+    SyncResult,
+    TemplateDetail,
+    TemplateList,
+    TemplateOut,
+)
 
 AgentRequest = Request[CurrentAgent, Any, Any]
 GRAPH_TIMEOUT = httpx.Timeout(30.0, connect=5.0)
@@ -50,6 +57,11 @@ class TemplateController(Controller):
             db_session, channel_id=channel_id, status=status, q=q, language=language
         )
         return TemplateList.model_validate({"items": items})
+
+    @get("/sync", guards=[require_role(Role.lead, Role.admin)])
+    async def sync_state(self, db_session: AsyncSession) -> LibraryList:
+        """Each channel's library: when it last synced from Meta and why the last sync failed."""
+        return LibraryList.model_validate({"items": await services.library_states(db_session)})
 
     @post("/sync", status_code=HTTP_200_OK, guards=[require_role(Role.lead, Role.admin)])
     async def sync(
@@ -94,6 +106,20 @@ class TemplateController(Controller):
             await authoring.edit_template(db_session, template_id, data, settings, http)
         await commit_and_publish(db_session, context_of(request).redis)
         return await authoring.template_detail(db_session, template_id)
+
+    @post("/{template_id:int}/test", status_code=HTTP_200_OK,
+          guards=[require_role(Role.lead, Role.admin)])  # fmt: skip
+    async def test_send(
+        self,
+        request: AgentRequest,
+        db_session: AsyncSession,
+        template_id: int,
+        data: TemplateTestSend,
+    ) -> TemplateTestResult:
+        """Sends the template to a test number (the sandbox phone by default), checked first."""
+        settings = context_of(request).settings
+        async with httpx.AsyncClient(timeout=GRAPH_TIMEOUT) as http:
+            return await testing.send_test(db_session, template_id, data, settings, http)
 
     @get("/{template_id:int}/stats", guards=[require_role(Role.lead, Role.admin)])
     async def template_stats(

@@ -375,3 +375,17 @@ async def channels_with_libraries(session: AsyncSession) -> list[Channel]:
         col(Channel.business_account_id).is_not(None),
     )
     return list((await session.execute(query)).scalars())
+
+
+async def library_states(session: AsyncSession) -> list[dict[str, Any]]:
+    """Per channel with a Business Account: when its library last synced, and the last error."""
+    states = []
+    for channel in await channels_with_libraries(session):
+        assert channel.id is not None
+        library = await session.get(TemplateLibrary, channel.id)
+        states.append({
+            "channel_id": channel.id, "business_account_id": channel.business_account_id,
+            "synced_at": library.synced_at if library else None,
+            "last_error": library.last_error if library else None,
+        })  # fmt: skip
+    return states

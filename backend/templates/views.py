@@ -60,6 +60,19 @@ class SyncResult(BaseModel):
     changed: int = Field(default=0, description="templates new or different since the last sync")
 
 
+class LibraryState(BaseModel):
+    channel_id: int
+    business_account_id: str | None
+    synced_at: datetime | None = Field(
+        description="last successful sync; null: never (sends unchecked)"
+    )
+    last_error: str | None = Field(description="why the last sync failed, if it did")
+
+
+class LibraryList(BaseModel):
+    items: list[LibraryState]
+
+
 class TemplateVersionOut(BaseModel):
     version: int
     category: str

@@ -16,6 +16,7 @@ import type {
   Report,
   ReportRow,
   Team,
+  Template,
 } from "./types";
 
 export const CSRF_COOKIE = "sb_csrf";
@@ -215,6 +216,12 @@ export const api = {
       body: { text },
       headers: { "Idempotency-Key": idempotencyKey },
     }),
+  sendTemplate: (id: Id, template: Record<string, unknown>, idempotencyKey: string) =>
+    request<Message>("POST", `/api/v1/conversations/${enc(id)}/messages`, {
+      body: { template },
+      headers: { "Idempotency-Key": idempotencyKey },
+    }),
+  templates: (query: Query) => request<Items<Template>>("GET", "/api/v1/templates", { query }),
   retryMessage: (id: Id) => request<Message | null>("POST", `/api/v1/messages/${enc(id)}/retry`),
 
   teams: () => request<Items<Team>>("GET", "/api/v1/teams"),

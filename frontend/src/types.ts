@@ -27,6 +27,8 @@ export interface Contact {
   user_id?: string | null;
   username?: string | null;
   name: string | null;
+  /** The contact's language (e.g. "de"), when known: the template picker offers it first. */
+  language?: string | null;
 }
 
 export type ConversationStatus = "bot" | "queued" | "assigned" | "resolved";
@@ -166,6 +168,32 @@ export interface Message {
   error: MessageError | null;
   provider_message_id?: string | null;
   created_at: string;
+}
+
+export interface TemplateParameter {
+  component: "header" | "body" | "button" | string;
+  name: string;
+  type: string;
+  index: number | null;
+  example: string | null;
+}
+
+export interface Template {
+  id: Id;
+  channel_id: Id;
+  name: string;
+  language: string;
+  category: string;
+  status: string;
+  quality: string | null;
+  reason: string | null;
+  parameter_format: "POSITIONAL" | "NAMED" | string;
+  components: Array<Record<string, unknown> & { type?: string; text?: unknown }>;
+  parameters: TemplateParameter[];
+  version: number;
+  offered: boolean;
+  preview: string;
+  languages: Array<{ id: Id; language: string; status: string }>;
 }
 
 export interface Team {

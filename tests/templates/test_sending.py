@@ -117,14 +117,21 @@ async def test_a_fitting_template_reaches_the_phone_and_is_counted(
     assert received["body"]["type"] == "template"
     assert received["body"]["template"]["name"] == "order_update"
 
-    async def read_here() -> Any:
-        stats = (
-            await client.get(f"/api/v1/templates/{german['id']}/stats", headers=silent["lead"])
+    async def settled() -> Any:
+        items = (
+            await client.get(
+                f"/api/v1/conversations/{silent['id']}/messages", headers=silent["headers"]
+            )
         ).json()
-        return stats if stats["read"] == 1 else None
+        status = items["items"][-1]["status"]
+        return status if status in ("delivered", "read") else None
 
-    stats = await eventually(read_here, within=15, what="read receipts in the figures")
-    assert (stats["sent"], stats["delivered"], stats["replied"], stats["failed"]) == (1, 1, 0, {})
+    status = await eventually(settled, within=20, what="delivery receipts")
+    stats = (
+        await client.get(f"/api/v1/templates/{german['id']}/stats", headers=silent["lead"])
+    ).json()
+    assert (stats["sent"], stats["delivered"], stats["read"]) == (1, 1, int(status == "read"))
+    assert (stats["replied"], stats["failed"], stats["pending"]) == (0, {}, 0)
     await customer_says(client, silent["wa_id"], "Danke!")
     stats = (
         await client.get(f"/api/v1/templates/{german['id']}/stats", headers=silent["lead"])
@@ -160,3 +167,22 @@ async def test_a_paused_template_is_refused_with_the_reason(
         "status"
     ] == "APPROVED"
     assert (await send(client, silent, body)).status_code == 202
+
+
+async def test_a_template_can_be_tried_on_a_test_number_first(
+    client: httpx.AsyncClient, silent: dict[str, Any]
+) -> None:
+    english = (await library(client, silent["lead"], "order_update"))["en"]
+    url = f"/api/v1/templates/{english['id']}/test"
+    missing = await client.post(url, json={}, headers=silent["lead"])
+    assert missing.status_code == 422 and "needs 2 parameter(s)" in missing.json()["detail"]
+    components = order_update("Tess", "T-1")["template"]["components"]
+    tried = await client.post(url, json={"components": components}, headers=silent["lead"])
+    assert tried.status_code == 200, tried.text
+    assert tried.json()["to"] == "15550001234"
+    assert tried.json()["text"].startswith("Hi Tess, your order T-1 is on its way.")
+    phone = (await client.get("/sandbox/api/messages", params={"wa_id": "15550001234"})).json()
+    assert phone[-1]["id"] == tried.json()["provider_message_id"]
+    assert phone[-1]["body"]["template"]["name"] == "order_update"
+    agent = await client.post(url, json={"components": components}, headers=silent["headers"])
+    assert agent.status_code == 403

@@ -110,6 +110,9 @@ async def test_only_leads_sync_and_a_refusing_meta_is_reported(
     )
     assert failed.status_code == 422
     assert failed.json()["code"] == 190
+    states = (await client.get("/api/v1/templates/sync", headers=lead)).json()["items"]
+    [state] = [s for s in states if s["channel_id"] == standin_channel["id"]]
+    assert state["last_error"].startswith("190:") and state["synced_at"] is None
 
 
 def fixture(name: str, case: str) -> dict[str, Any]:

@@ -4,11 +4,13 @@ import { formatRemaining } from "../format";
 import { useNow } from "../hooks";
 import { type Action, key } from "../store";
 import type { Conversation, Message, QuickReply } from "../types";
+import { TemplatePicker } from "./TemplatePicker";
 
 interface Props {
   conversation: Conversation;
   quickReplies: QuickReply[];
   dispatch: (action: Action) => void;
+  isLead?: boolean;
 }
 
 /** Unsent drafts survive switching between conversations. */
@@ -27,7 +29,7 @@ function windowState(expires: string | null | undefined, now: number): { known: 
   return { known: true, open: t > now, remainingMs: t - now };
 }
 
-export function Composer({ conversation, quickReplies, dispatch }: Props) {
+export function Composer({ conversation, quickReplies, dispatch, isLead = false }: Props) {
   const cid = key(conversation.id);
   const [text, setText] = useState(() => drafts.get(cid) ?? "");
   const [sending, setSending] = useState(false);
@@ -35,6 +37,7 @@ export function Composer({ conversation, quickReplies, dispatch }: Props) {
   const [rejectedFor, setRejectedFor] = useState<string | null | undefined>(undefined);
   const [qrIndex, setQrIndex] = useState(0);
   const [qrDismissed, setQrDismissed] = useState(false);
+  const [picking, setPicking] = useState(false);
   const textarea = useRef<HTMLTextAreaElement>(null);
   const now = useNow(15_000);
 
@@ -154,7 +157,7 @@ export function Composer({ conversation, quickReplies, dispatch }: Props) {
         {closed ? (
           <p class="window-closed">
             <strong>Template required</strong> — the 24-hour customer-service window is closed, so free-form messages
-            cannot be sent until the customer writes again.
+            cannot be sent until the customer writes again. Use <em>Template</em> to pick an approved one.
           </p>
         ) : (
           win.known && <p class="window-open muted small">Window closes in {formatRemaining(win.remainingMs)}</p>
@@ -200,10 +203,31 @@ export function Composer({ conversation, quickReplies, dispatch }: Props) {
           }}
           onKeyDown={onKeyDown}
         />
+        <button
+          type="button"
+          class={`btn${closed ? " primary" : ""}`}
+          aria-haspopup="dialog"
+          onClick={() => setPicking(true)}
+        >
+          Template
+        </button>
         <button type="submit" class="btn primary" disabled={closed || sending || !text.trim()} aria-busy={sending}>
           Send
         </button>
       </div>
+      {picking && (
+        <TemplatePicker
+          conversation={conversation}
+          isLead={isLead}
+          onClose={() => setPicking(false)}
+          onSent={(message) => {
+            setPicking(false);
+            if (message && typeof message === "object" && "id" in message) {
+              dispatch({ type: "message/upsert", message, source: "local" });
+            }
+          }}
+        />
+      )}
       {error && (
         <p role="alert" class="error small">
           {error}

@@ -185,7 +185,7 @@ export function ConversationView(props: Props) {
         dispatch={dispatch}
       />
       {mine && conversation.status === "assigned" ? (
-        <Composer key={key(conversation.id)} conversation={conversation} quickReplies={props.quickReplies} dispatch={dispatch} />
+        <Composer key={key(conversation.id)} conversation={conversation} quickReplies={props.quickReplies} dispatch={dispatch} isLead={lead} />
       ) : (
         !heldByOther && (
           <p class="composer-hint muted">
