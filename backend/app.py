@@ -38,6 +38,7 @@ from backend.realtime.routes import events_socket, list_events
 from backend.realtime.viewers import i_am_viewing, who_is_viewing
 from backend.sla.routes import SLA_HANDLERS
 from backend.surveys.routes import SURVEY_HANDLERS
+from backend.templates.jobs import request_sync_soon
 from backend.templates.routes import TEMPLATE_EXCEPTION_HANDLERS, TEMPLATE_HANDLERS
 
 log = get_logger(__name__)
@@ -110,6 +111,7 @@ def create_app(settings: Settings | None = None, context: AppContext | None = No
         async with ctx.sessions() as session:
             await ensure_default_channel(session, settings)
             await session.commit()
+        await request_sync_soon(ctx.queue)
         watchdog.start()
         log.info("web started", database=ctx.engine.url.get_backend_name())
         try:

@@ -3,9 +3,12 @@ TEMPLATE_SYNC_MINUTES (Meta's own webhooks keep statuses live in between)."""
 
 from __future__ import annotations
 
+import time
+from datetime import timedelta
 from typing import Any
 
 from arq import Retry
+from arq.connections import ArqRedis
 
 from backend.core.context import AppContext
 from backend.core.logging import get_logger
@@ -15,6 +18,17 @@ from backend.templates.services import TemplateError, channels_with_libraries, s
 log = get_logger(__name__)
 
 STARTUP_TRIES = 6
+SYNC_JOB = "sync_all_templates"
+
+
+async def request_sync_soon(queue: ArqRedis, delay_seconds: float = 3.0) -> None:
+    """The web process asks for a sync once it serves (its default channel may be new, and the
+    sandbox's Graph API is the web process itself). Best effort: the cron syncs anyway."""
+    try:
+        await queue.enqueue_job(SYNC_JOB, _job_id=f"templates-sync:{int(time.time())}",
+                                _defer_by=timedelta(seconds=delay_seconds))  # fmt: skip
+    except Exception as error:
+        log.warning("template sync request failed", error=type(error).__name__)
 
 
 async def sync_all_templates(ctx: dict[str, Any]) -> int:
