@@ -57,6 +57,7 @@ async def test_a_text_message_opens_a_queued_conversation(
         "username": None,
         "name": "Zoë Ünal",
         "id": conversation["contact"]["id"],
+        "language": None,
     }
     assert conversation["last_message"]["text"] == "Where is my order?"
     assert conversation["window_expires_at"] is not None

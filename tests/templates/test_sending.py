@@ -42,7 +42,8 @@ async def silent(
         ).scalar_one()
         contact.last_inbound_at = utcnow() - timedelta(hours=25)
         await session.commit()
-    return {"id": conversation["id"], "wa_id": wa_id, "headers": headers, "lead": lead}
+    return {"id": conversation["id"], "wa_id": wa_id, "headers": headers, "lead": lead,
+            "channel_id": conversation["channel_id"]}  # fmt: skip
 
 
 def order_update(*values: str, language: str = "en") -> dict[str, Any]:
@@ -59,9 +60,11 @@ async def send(
 
 
 async def library(
-    client: httpx.AsyncClient, headers: dict[str, str], name: str
+    client: httpx.AsyncClient, silent: dict[str, Any], name: str
 ) -> dict[str, dict[str, Any]]:
-    items = (await client.get("/api/v1/templates", params={"q": name}, headers=headers)).json()[
+    """The languages of `name` on the conversation's channel (other channels have libraries too)."""
+    query = {"q": name, "channel_id": silent["channel_id"]}
+    items = (await client.get("/api/v1/templates", params=query, headers=silent["lead"])).json()[
         "items"
     ]
     return {t["language"]: t for t in items if t["name"] == name}
@@ -99,7 +102,7 @@ async def test_a_fitting_template_reaches_the_phone_and_is_counted(
         message["text"]
         == "Hallo Ana, deine Bestellung A-77 ist unterwegs. Antworte hier, wenn du Fragen hast."
     )
-    german = (await library(client, silent["lead"], "order_update"))["de"]
+    german = (await library(client, silent, "order_update"))["de"]
     assert message["template"] == {
         "id": german["id"],
         "name": "order_update",
@@ -147,7 +150,7 @@ async def test_a_fitting_template_reaches_the_phone_and_is_counted(
 async def test_a_paused_template_is_refused_with_the_reason(
     client: httpx.AsyncClient, silent: dict[str, Any]
 ) -> None:
-    spanish = (await library(client, silent["lead"], "conversation_follow_up"))["es"]
+    spanish = (await library(client, silent, "conversation_follow_up"))["es"]
     paused = await client.post(f"/sandbox/api/templates/{spanish['provider_template_id']}/status",
                                json={"status": "PAUSED"})  # fmt: skip
     assert paused.status_code == 200, paused.text
@@ -163,16 +166,14 @@ async def test_a_paused_template_is_refused_with_the_reason(
     back = await client.post(f"/sandbox/api/templates/{spanish['provider_template_id']}/status",
                              json={"status": "APPROVED"})  # fmt: skip
     assert back.status_code == 200
-    assert (await library(client, silent["lead"], "conversation_follow_up"))["es"][
-        "status"
-    ] == "APPROVED"
+    assert (await library(client, silent, "conversation_follow_up"))["es"]["status"] == "APPROVED"
     assert (await send(client, silent, body)).status_code == 202
 
 
 async def test_a_template_can_be_tried_on_a_test_number_first(
     client: httpx.AsyncClient, silent: dict[str, Any]
 ) -> None:
-    english = (await library(client, silent["lead"], "order_update"))["en"]
+    english = (await library(client, silent, "order_update"))["en"]
     url = f"/api/v1/templates/{english['id']}/test"
     missing = await client.post(url, json={}, headers=silent["lead"])
     assert missing.status_code == 422 and "needs 2 parameter(s)" in missing.json()["detail"]
