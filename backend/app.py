@@ -31,6 +31,9 @@ from backend.core.request_id import RequestIdMiddleware
 from backend.db.migrate import ensure_current
 from backend.frontend_routes import frontend_handlers
 from backend.health.routes import health, ready
+from backend.integrations.key_auth import SessionOrKeyAuthMiddleware, api_key_scope_guard
+from backend.integrations.key_routes import ApiKeyController
+from backend.integrations.message_routes import ApiMessageController
 from backend.metrics.web import WebhookMetricsMiddleware
 from backend.quick_replies.routes import QuickReplyController
 from backend.realtime.hub import ListenerWatchdog, build_channels
@@ -86,7 +89,8 @@ def route_handlers(settings: Settings) -> list[Any]:
         health, ready, AuthController, AgentsController, list_teams, update_team, ConversationController,
         MessageController, verify_subscription, receive_webhook, events_socket, list_events,
         ChannelController, receive_ultramsg, i_am_viewing, who_is_viewing,
-        QuickReplyController, *BOT_HANDLERS, *SURVEY_HANDLERS, *SLA_HANDLERS, *TEMPLATE_HANDLERS,
+        QuickReplyController, ApiKeyController, ApiMessageController, *BOT_HANDLERS, *SURVEY_HANDLERS,
+        *SLA_HANDLERS, *TEMPLATE_HANDLERS,
     ]  # fmt: skip
     if settings.sandbox_is_enabled:
         from backend.channels.sandbox.routes import sandbox_router
@@ -99,7 +103,7 @@ def create_app(settings: Settings | None = None, context: AppContext | None = No
     settings = settings or get_settings()
     configure_logging(settings.effective_log_format, settings.log_level)
     load_hooks()
-    jwt_auth = build_jwt_auth(settings)
+    jwt_auth = build_jwt_auth(settings, SessionOrKeyAuthMiddleware)
     own_context = context is None
     ctx = context or AppContext.build(settings)
     channels = build_channels(ctx.redis)
@@ -131,6 +135,7 @@ def create_app(settings: Settings | None = None, context: AppContext | None = No
         route_handlers=route_handlers(settings),
         dependencies={"db_session": Provide(_db_session)},
         lifespan=[lifespan],
+        guards=[api_key_scope_guard],
         on_app_init=[jwt_auth.on_app_init],
         plugins=[channels],
         middleware=[

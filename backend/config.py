@@ -61,6 +61,10 @@ class Settings(BaseSettings):
         default_factory=lambda: ["stop", "unsubscribe", "stopp", "baja"]
     )
     consent_start_words: list[str] = Field(default_factory=lambda: ["start", "subscribe", "alta"])
+    api_key_rate_per_minute: int = Field(default=600, ge=1, le=100_000)
+    outgoing_webhooks_allow_private_networks: bool = False
+    outgoing_webhook_retry_base_seconds: float = Field(default=30.0, gt=0)
+    outgoing_webhook_retry_window_seconds: float = Field(default=72 * 3600.0, gt=0)
 
     @field_validator("database_url")
     @classmethod

@@ -18,7 +18,7 @@ from litestar.enums import ScopeType
 from litestar.exceptions import PermissionDeniedException
 from litestar.handlers.base import BaseRouteHandler
 from litestar.middleware.csrf import CSRFMiddleware
-from litestar.security.jwt import JWTCookieAuth, Token
+from litestar.security.jwt import JWTCookieAuth, JWTCookieAuthenticationMiddleware, Token
 from litestar.types import Receive, Scope, Send
 
 from backend.agents.models import Agent, Role
@@ -74,8 +74,13 @@ async def _token_revoked(token: Token, connection: ASGIConnection[Any, Any, Any,
         return await is_revoked(session, str(token.jti) if token.jti else None)
 
 
-def build_jwt_auth(settings: Settings) -> JWTCookieAuth[CurrentAgent, Token]:
+def build_jwt_auth(
+    settings: Settings,
+    middleware_class: type[JWTCookieAuthenticationMiddleware] = JWTCookieAuthenticationMiddleware,
+) -> JWTCookieAuth[CurrentAgent, Token]:
+    """`middleware_class` lets the app add API keys beside sessions on the same header."""
     return JWTCookieAuth[CurrentAgent, Token](
+        authentication_middleware_class=middleware_class,
         token_secret=settings.signing_key(),
         retrieve_user_handler=_retrieve_agent,
         revoked_token_handler=_token_revoked,

@@ -31,16 +31,23 @@ return tostring(wait)
 """
 
 
-class ChannelRateLimiter:
+class TokenBuckets:
+    """Named token buckets in Redis: per channel for sends, per API key for requests."""
+
     def __init__(self, redis: Redis) -> None:
         self._script = redis.register_script(_TAKE)
 
+    async def try_take_from(self, name: str, rate: float, burst: float) -> float:
+        """0 when a token was taken; else the seconds until one is available (nothing taken)."""
+        wait = await self._script(keys=[f"switchboard:rate:{name}"], args=[rate, burst])
+        return float(wait)
+
+
+class ChannelRateLimiter(TokenBuckets):
     async def try_take(self, channel_id: int, rate: float, burst: float | None = None) -> float:
         """0 when a token was taken; else the seconds until one is available (nothing taken)."""
         # A burst of one spaces sends evenly: no one-second window ever holds more than `rate`.
-        burst = burst if burst is not None else 1.0
-        wait = await self._script(keys=[f"switchboard:rate:{channel_id}"], args=[rate, burst])
-        return float(wait)
+        return await self.try_take_from(str(channel_id), rate, burst if burst is not None else 1.0)
 
     async def take(self, channel_id: int, rate: float, burst: float | None = None) -> None:
         while (wait := await self.try_take(channel_id, rate, burst)) > 0:  # noqa: ASYNC110

@@ -29,6 +29,7 @@ class Sender(StrEnum):
     bot = "bot"
     agent = "agent"
     system = "system"
+    api = "api"
 
 
 class MessageStatus(StrEnum):
@@ -128,6 +129,8 @@ class Message(SQLModel, table=True):
     direction: str = Field(max_length=16)
     sender: str = Field(max_length=16)
     sender_agent_id: int | None = Field(default=None, foreign_key="agents.id")
+    sender_api_key_id: int | None = Field(default=None, foreign_key="api_keys.id")
+    reference: str | None = Field(default=None, max_length=255)  # a business system's own id
     type: str = Field(default="text", max_length=24)
     text: str | None = Field(default=None)
     payload: dict[str, Any] = Field(default_factory=dict, sa_column=Column(JSONColumn))

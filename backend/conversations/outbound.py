@@ -124,6 +124,8 @@ async def write_message(
     sender: Sender,
     agent_id: int | None = None,
     idempotency_key: str | None = None,
+    api_key_id: int | None = None,
+    reference: str | None = None,
 ) -> Message:
     """Stores a queued outbound message and its event in the caller's transaction."""
     assert conversation.id is not None
@@ -142,7 +144,8 @@ async def write_message(
         conversation_id=conversation.id, channel_id=conversation.channel_id,
         direction=Direction.outbound.value, sender=sender.value, sender_agent_id=agent_id,
         type=draft.kind, text=draft.text, payload=draft.body, status=MessageStatus.queued.value,
-        idempotency_key=idempotency_key, created_at=now, updated_at=now,
+        idempotency_key=idempotency_key, sender_api_key_id=api_key_id, reference=reference,
+        created_at=now, updated_at=now,
     )  # fmt: skip
     session.add(message)
     await session.flush()

@@ -9,6 +9,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from backend.agents.models import Agent, Team
 from backend.conversations.models import Contact, Conversation, Message
+from backend.integrations.models import ApiKey
 from backend.sla.summary import sla_summary
 from backend.templates.services import template_of_message
 
@@ -19,7 +20,9 @@ def iso(value: datetime | None) -> str | None:
     return value.isoformat() if value else None
 
 
-def message_view(message: Message, agent_name: str | None = None) -> dict[str, Any]:
+def message_view(
+    message: Message, agent_name: str | None = None, api_key_name: str | None = None
+) -> dict[str, Any]:
     error = (
         {"code": message.error_code, "title": message.error_title}
         if message.error_code is not None or message.error_title
@@ -35,6 +38,12 @@ def message_view(message: Message, agent_name: str | None = None) -> dict[str, A
             if message.sender_agent_id is not None
             else None
         ),
+        "api_key": (
+            {"id": message.sender_api_key_id, "name": api_key_name}
+            if message.sender_api_key_id is not None
+            else None
+        ),
+        "reference": message.reference,
         "type": message.type,
         "text": message.text,
         "payload": message.payload,
@@ -52,7 +61,11 @@ async def message_json(session: AsyncSession, message: Message) -> dict[str, Any
     if message.sender_agent_id is not None:
         agent = await session.get(Agent, message.sender_agent_id)
         name = agent.name if agent else None
-    view = message_view(message, name)
+    key_name = None
+    if message.sender_api_key_id is not None:
+        key = await session.get(ApiKey, message.sender_api_key_id)
+        key_name = key.name if key else None
+    view = message_view(message, name, key_name)
     if message.type == "template" and message.id is not None:
         view["template"] = await template_of_message(session, message.id)
     return view

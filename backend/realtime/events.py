@@ -76,6 +76,16 @@ def _routing(event: Event) -> dict[str, Any]:
     return {"_team_id": event.team_id, "_assignee_id": event.assignee_id}
 
 
+def pending_mark(session: AsyncSession) -> int:
+    """How many events the transaction holds so far; `drop_pending_since` forgets later ones."""
+    return len(session.info.get(_PENDING, []))
+
+
+def drop_pending_since(session: AsyncSession, mark: int) -> None:
+    """After rolling back a savepoint: its events never committed, so they are never published."""
+    del session.info.setdefault(_PENDING, [])[mark:]
+
+
 def take_pending(session: AsyncSession) -> list[Event]:
     events: list[Event] = session.info.pop(_PENDING, [])
     return events

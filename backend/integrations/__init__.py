@@ -1,0 +1,1 @@
+"""Integrations: API keys for business systems, their messages, and signed outgoing webhooks."""
