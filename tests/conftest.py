@@ -66,6 +66,8 @@ def settings(
         secret_key="test-secret-key-not-for-production", var_dir=tmp_path_factory.mktemp("var"),
         log_level="WARNING", send_rate_per_second=80, send_retry_base_seconds=0.05,
         send_retry_cap_seconds=0.5, sandbox_template_review_seconds=0.5,
+        outgoing_webhooks_allow_private_networks=True, outgoing_webhook_retry_base_seconds=0.2,
+        outgoing_webhook_retry_window_seconds=15,
     )  # fmt: skip
 
 

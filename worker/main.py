@@ -14,6 +14,7 @@ from backend.core.context import QUEUE_NAME, AppContext, arq_redis_settings
 from backend.core.hooks import load_hooks
 from backend.core.logging import configure_logging, get_logger
 from backend.db.types import utcnow
+from backend.integrations.jobs import build_webhook_client, webhook_sweep
 from backend.metrics.jobs import instrumented
 from backend.sla.jobs import sla_reconcile
 from backend.surveys.jobs import survey_sweep
@@ -46,6 +47,7 @@ def worker_settings(settings: Settings) -> dict[str, Any]:
     async def startup(ctx: dict[str, Any]) -> None:
         app = AppContext.build(settings)
         app.extras["http"] = build_http_client()
+        app.extras["webhook_http"] = build_webhook_client()
         app.extras["rate_limiter"] = ChannelRateLimiter(app.redis)
         ctx["app"] = app
         await heartbeat(ctx)
@@ -55,6 +57,7 @@ def worker_settings(settings: Settings) -> dict[str, Any]:
         app: AppContext | None = ctx.get("app")
         if app:
             await app.extras["http"].aclose()
+            await app.extras["webhook_http"].aclose()
             await app.close()
 
     assert settings.redis_url is not None
@@ -98,4 +101,5 @@ CRON_JOBS: list[Any] = [
     cron(reconcile_outbox, second={5, 15, 25, 35, 45, 55}, run_at_startup=True, unique=True),
     cron(survey_sweep, second={20, 50}, run_at_startup=False, unique=True),
     cron(sla_reconcile, second={2, 17, 32, 47}, run_at_startup=True, unique=True),
+    cron(webhook_sweep, second=set(range(1, 60, 5)), run_at_startup=True, unique=True),
 ]

@@ -25,7 +25,9 @@ log = get_logger(__name__)
 Hook = Callable[[ArqRedis, list["Event"]], Awaitable[None]]
 
 # Modules whose import registers hooks; add a domain here when it reacts to events.
-HOOK_MODULES: list[str] = ["backend.bots.hooks", "backend.surveys.hooks", "backend.sla.hooks"]
+HOOK_MODULES: list[str] = [
+    "backend.bots.hooks", "backend.surveys.hooks", "backend.sla.hooks", "backend.integrations.hooks",
+]  # fmt: skip
 
 _HOOKS: list[Hook] = []
 

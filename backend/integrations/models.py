@@ -111,6 +111,8 @@ class WebhookDelivery(SQLModel, table=True):
     last_status_code: int | None = Field(default=None)
     last_error: str | None = Field(default=None, max_length=255)
     delivered_at: datetime | None = Field(default=None, sa_type=UTCDateTime)
+    # Retries stop this long after here (creation, or the last manual redeliver).
+    retry_from: datetime = Field(default_factory=utcnow, sa_type=UTCDateTime)
     created_at: datetime = Field(default_factory=utcnow, sa_type=UTCDateTime)
     updated_at: datetime = Field(default_factory=utcnow, sa_type=UTCDateTime)
 

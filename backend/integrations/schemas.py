@@ -130,3 +130,84 @@ class BatchResult(BaseModel):
 
 class BatchResults(BaseModel):
     results: list[BatchResult]
+
+
+class EndpointCreate(BaseModel):
+    model_config = ConfigDict(
+        json_schema_extra={
+            "examples": [
+                {
+                    "url": "https://shop.example.com/hooks/switchboard",
+                    "events": ["message.created", "conversation.resolved"],
+                    "description": "Shop backend",
+                }
+            ]
+        }
+    )
+    url: str = Field(min_length=1, max_length=2048, description="https; checked for SSRF")
+    events: list[str] = Field(description='event types, or ["*"] for every one', max_length=100)
+    description: str | None = Field(default=None, max_length=500)
+
+
+class EndpointUpdate(BaseModel):
+    url: str | None = Field(default=None, min_length=1, max_length=2048)
+    events: list[str] | None = Field(default=None, max_length=100)
+    description: str | None = Field(default=None, max_length=500)
+    state: str | None = Field(default=None, description="active (re-enable) or disabled")
+
+
+class EndpointView(BaseModel):
+    id: int
+    url: str
+    events: list[str]
+    description: str | None
+    state: str = Field(description="active, or disabled (by an admin, or after 72 h of failures)")
+    disabled_reason: str | None
+    failing_since: datetime | None
+    previous_secret_expires_at: datetime | None = Field(
+        description="until then the secret before the last rotation still signs"
+    )
+    created_at: datetime
+    updated_at: datetime
+
+
+class EndpointCreated(EndpointView):
+    secret: str = Field(description="the signing secret (`whsec_…`): shown only in this answer")
+
+
+class EndpointList(BaseModel):
+    items: list[EndpointView]
+
+
+class SecretRotated(BaseModel):
+    id: int
+    secret: str = Field(description="the new secret (`whsec_…`): shown only in this answer")
+    previous_secret_expires_at: datetime
+
+
+class AttemptView(BaseModel):
+    at: datetime
+    status_code: int | None
+    duration_ms: int
+    response_excerpt: str | None
+    error: str | None
+
+
+class DeliveryView(BaseModel):
+    id: str = Field(description="the delivery id: Switchboard-Delivery, and `id` in the body")
+    event_seq: int
+    event_type: str
+    state: str = Field(description="pending, delivered or failed")
+    status_code: int | None = Field(description="the last attempt's HTTP status")
+    duration_ms: int | None
+    response_excerpt: str | None
+    error: str | None
+    attempt_count: int
+    next_attempt_at: datetime | None
+    delivered_at: datetime | None
+    created_at: datetime
+    attempts: list[AttemptView]
+
+
+class DeliveryList(BaseModel):
+    items: list[DeliveryView]

@@ -95,6 +95,7 @@ def upgrade() -> None:
         sa.Column("last_status_code", sa.Integer(), nullable=True),
         sa.Column("last_error", sqlmodel.sql.sqltypes.AutoString(length=255), nullable=True),
         sa.Column("delivered_at", backend.db.types.UTCDateTime(timezone=True), nullable=True),
+        sa.Column("retry_from", backend.db.types.UTCDateTime(timezone=True), nullable=False),
         sa.Column("created_at", backend.db.types.UTCDateTime(timezone=True), nullable=False),
         sa.Column("updated_at", backend.db.types.UTCDateTime(timezone=True), nullable=False),
         sa.ForeignKeyConstraint(["endpoint_id"], ["webhook_endpoints.id"], ondelete="CASCADE"),
