@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from typing import Any
+from typing import Annotated, Any
 
 from litestar import Controller, Request, delete, get, post
 from litestar.status_codes import HTTP_201_CREATED
@@ -12,7 +12,13 @@ from backend.agents.auth import CurrentAgent, context_of, require_role
 from backend.agents.models import Role
 from backend.integrations import keys
 from backend.integrations.models import ApiKey
-from backend.integrations.schemas import ApiKeyCreate, ApiKeyCreated, ApiKeyList, ApiKeyView
+from backend.integrations.schemas import (
+    KEY_EXAMPLE,
+    ApiKeyCreate,
+    ApiKeyCreated,
+    ApiKeyList,
+    ApiKeyView,
+)
 
 
 def key_view(key: ApiKey) -> ApiKeyView:
@@ -32,7 +38,7 @@ class ApiKeyController(Controller):
     @post("/", status_code=HTTP_201_CREATED)
     async def create(
         self, request: Request[CurrentAgent, Any, Any], db_session: AsyncSession,
-        data: ApiKeyCreate,
+        data: Annotated[ApiKeyCreate, KEY_EXAMPLE],
     ) -> ApiKeyCreated:  # fmt: skip
         """Makes a key; the answer is the only time the key itself is shown."""
         settings = context_of(request).settings

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from typing import Any
+from typing import Annotated, Any
 
 from litestar import Controller, Request, get, post
 from litestar.exceptions import PermissionDeniedException
@@ -20,6 +20,8 @@ from backend.integrations.key_auth import API_SCOPE, key_only
 from backend.integrations.keys import ApiKeyPrincipal
 from backend.integrations.models import Scope
 from backend.integrations.schemas import (
+    BATCH_EXAMPLE,
+    MESSAGE_EXAMPLE,
     BatchItem,
     BatchRequest,
     BatchResult,
@@ -49,7 +51,8 @@ class ApiMessageController(Controller):
 
     @post("/", status_code=HTTP_202_ACCEPTED, guards=[key_only], opt=_SEND)
     async def send(
-        self, request: KeyRequest, db_session: AsyncSession, data: MessageRequest,
+        self, request: KeyRequest, db_session: AsyncSession,
+        data: Annotated[MessageRequest, MESSAGE_EXAMPLE],
         idempotency_key: str | None = Parameter(header="Idempotency-Key", default=None, max_length=255),
     ) -> MessageAccepted:  # fmt: skip
         """Sends a template (or, inside the 24-hour window, text) to a customer, new or known."""
@@ -65,7 +68,10 @@ class ApiMessageController(Controller):
 
     @post("/batch", status_code=207, guards=[key_only], opt=_SEND)
     async def send_batch(
-        self, request: KeyRequest, db_session: AsyncSession, data: BatchRequest
+        self,
+        request: KeyRequest,
+        db_session: AsyncSession,
+        data: Annotated[BatchRequest, BATCH_EXAMPLE],
     ) -> BatchResults:
         """Up to 1,000 messages, each with its own result: a refused one costs no other."""
         context = context_of(request)

@@ -5,15 +5,14 @@ from __future__ import annotations
 from datetime import datetime
 from typing import Any
 
+from litestar.openapi.spec import Example
+from litestar.params import Body
 from pydantic import BaseModel, ConfigDict, Field
 
 from backend.integrations.keys import SCOPES
 
 
 class ApiKeyCreate(BaseModel):
-    model_config = ConfigDict(
-        json_schema_extra={"examples": [{"name": "Shop backend", "scopes": ["messages:send"]}]}
-    )
     name: str = Field(min_length=1, max_length=120)
     scopes: list[str] = Field(description=f"any of {', '.join(SCOPES)}", max_length=len(SCOPES))
     rate_per_minute: int | None = Field(
@@ -76,7 +75,7 @@ class MessageView(BaseModel):
     created_at: datetime
 
 
-_ORDER_CONFIRMATION: dict[str, Any] = {
+ORDER_CONFIRMATION: dict[str, Any] = {
     "to": "+4915112345678",
     "name": "Ada Lovelace",
     "reference": "order-1042",
@@ -91,7 +90,6 @@ _ORDER_CONFIRMATION: dict[str, Any] = {
 
 
 class MessageRequest(BaseModel):
-    model_config = ConfigDict(json_schema_extra={"examples": [_ORDER_CONFIRMATION]})
     to: str = Field(min_length=1, max_length=64, description="phone number (digits, `+` optional)")
     template: dict[str, Any] | None = Field(
         default=None, description="a Cloud API template object: name, language, components"
@@ -133,17 +131,6 @@ class BatchResults(BaseModel):
 
 
 class EndpointCreate(BaseModel):
-    model_config = ConfigDict(
-        json_schema_extra={
-            "examples": [
-                {
-                    "url": "https://shop.example.com/hooks/switchboard",
-                    "events": ["message.created", "conversation.resolved"],
-                    "description": "Shop backend",
-                }
-            ]
-        }
-    )
     url: str = Field(min_length=1, max_length=2048, description="https; checked for SSRF")
     events: list[str] = Field(description='event types, or ["*"] for every one', max_length=100)
     description: str | None = Field(default=None, max_length=500)
@@ -211,3 +198,22 @@ class DeliveryView(BaseModel):
 
 class DeliveryList(BaseModel):
     items: list[DeliveryView]
+
+
+def example(summary: str, value: dict[str, Any]) -> Any:
+    """A request body's example for the OpenAPI schema (Litestar reads them from `Body`)."""
+    return Body(examples=[Example(summary=summary, value=value)])
+
+
+KEY_EXAMPLE = example("A key for a shop", {"name": "Shop backend", "scopes": ["messages:send"]})
+MESSAGE_EXAMPLE = example("An order confirmation", ORDER_CONFIRMATION)
+BATCH_EXAMPLE = example(
+    "Two confirmations",
+    {"messages": [{**ORDER_CONFIRMATION, "idempotency_key": "order-1042"},
+                  {**ORDER_CONFIRMATION, "to": "+4915187654321", "idempotency_key": "order-1043"}]},
+)  # fmt: skip
+ENDPOINT_EXAMPLE = example(
+    "The shop hears replies and resolutions",
+    {"url": "https://shop.example.com/hooks/switchboard",
+     "events": ["message.created", "conversation.resolved"], "description": "Shop backend"},
+)  # fmt: skip

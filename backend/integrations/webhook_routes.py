@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from typing import Any
+from typing import Annotated, Any
 
 from litestar import Controller, Request, delete, get, patch, post
 from litestar.params import Parameter
@@ -15,6 +15,7 @@ from backend.integrations.jobs import redeliver
 from backend.integrations.key_auth import API_SCOPE, admin_or_key
 from backend.integrations.models import Scope, WebhookEndpoint
 from backend.integrations.schemas import (
+    ENDPOINT_EXAMPLE,
     DeliveryList,
     DeliveryView,
     EndpointCreate,
@@ -54,7 +55,10 @@ class WebhookEndpointController(Controller):
 
     @post("/", status_code=HTTP_201_CREATED)
     async def create(
-        self, request: AnyRequest, db_session: AsyncSession, data: EndpointCreate
+        self,
+        request: AnyRequest,
+        db_session: AsyncSession,
+        data: Annotated[EndpointCreate, ENDPOINT_EXAMPLE],
     ) -> EndpointCreated:
         """Every matching event from now on is POSTed to `url`, signed with the secret."""
         endpoint, secret = await endpoints.create_endpoint(
