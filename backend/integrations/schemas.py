@@ -90,7 +90,9 @@ ORDER_CONFIRMATION: dict[str, Any] = {
 
 
 class MessageRequest(BaseModel):
-    to: str = Field(min_length=1, max_length=64, description="phone number (digits, `+` optional)")
+    to: str = Field(
+        min_length=1, max_length=160, description="phone number (digits, `+` optional) or BSUID"
+    )
     template: dict[str, Any] | None = Field(
         default=None, description="a Cloud API template object: name, language, components"
     )

@@ -45,16 +45,24 @@ class SendOutcome:
     created: bool  # False when an earlier request with the same Idempotency-Key made it
 
 
-def recipient_wa_id(to: str) -> str:
-    """The customer's WhatsApp id from `to`: digits with an optional `+`, spaces and dashes."""
+@dataclass(frozen=True)
+class Recipient:
+    """Who `to` names: a phone number (`wa_id`) or a business-scoped user id (`user_id`)."""
+
+    wa_id: str | None
+    user_id: str | None
+
+
+def recipient_of(to: str) -> Recipient:
+    """`to` as digits (with an optional `+`, spaces and dashes) or a BSUID like `US.1349…`."""
     digits = re.sub(r"[\s\-().]", "", to).removeprefix("+")
     if _PHONE.fullmatch(digits):
-        return digits
+        return Recipient(wa_id=digits, user_id=None)
     if _BSUID.fullmatch(to.strip()):
-        raise RoutingError(
-            422, "this desk stores no business-scoped user ids yet: give the phone number"
-        )
-    raise RoutingError(422, "`to` must be a phone number in international form (6 to 15 digits)")
+        return Recipient(wa_id=None, user_id=to.strip())
+    raise RoutingError(
+        422, "`to` must be a phone number in international form (6 to 15 digits) or a BSUID"
+    )
 
 
 def draft_of(request: MessageRequest) -> Draft:
@@ -95,20 +103,25 @@ async def _channel(session: AsyncSession, channel_id: int | None) -> Channel:
     return channel
 
 
-async def _contact(session: AsyncSession, channel_id: int, wa_id: str, name: str | None) -> Contact:
-    """The channel's contact for this number, made on first contact (insert-or-ignore)."""
-    query = select(Contact).where(
-        col(Contact.channel_id) == channel_id, col(Contact.wa_id) == wa_id
+async def _contact(
+    session: AsyncSession, channel_id: int, to: Recipient, name: str | None
+) -> Contact:
+    """The channel's contact for this number or BSUID, made on first contact (insert-or-ignore)."""
+    key = (
+        col(Contact.wa_id) == to.wa_id
+        if to.wa_id is not None
+        else col(Contact.user_id) == to.user_id
     )
+    query = select(Contact).where(col(Contact.channel_id) == channel_id, key)
     contact = (await session.execute(query)).scalar_one_or_none()
     if contact is None:
         insert = pg_insert if dialect_name(session) == "postgresql" else sqlite_insert
         now = utcnow()
         await session.execute(
             insert(Contact)
-            .values(channel_id=channel_id, wa_id=wa_id, name=name, opted_out=False,
-                    created_at=now, updated_at=now)
-            .on_conflict_do_nothing(index_elements=["channel_id", "wa_id"])
+            .values(channel_id=channel_id, wa_id=to.wa_id, user_id=to.user_id, name=name,
+                    opted_out=False, created_at=now, updated_at=now)
+            .on_conflict_do_nothing()
         )  # fmt: skip
         contact = (await session.execute(query)).scalar_one()
     elif name and not contact.name:
@@ -178,11 +191,11 @@ async def _write(
     idempotency_key: str | None,
 ) -> SendOutcome:
     draft = draft_of(request)
-    wa_id = recipient_wa_id(request.to)
+    to = recipient_of(request.to)
     channel = await _channel(session, request.channel_id)
     team = await _team(session, request.team) if request.team else None
     assert channel.id is not None
-    contact = await _contact(session, channel.id, wa_id, request.name)
+    contact = await _contact(session, channel.id, to, request.name)
     if contact.opted_out:
         raise RoutingError(409, await _opt_out_reason(session, contact))
     if draft.kind != "template" and not window_open(contact):

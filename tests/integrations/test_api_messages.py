@@ -221,3 +221,19 @@ async def test_agents_cannot_send_as_the_api(
         "/api/v1/messages", json={"to": new_wa_id(), "template": ORDER_CONFIRMATION}, headers=admin
     )
     assert refused.status_code == 403
+
+
+async def test_a_bsuid_recipient_is_a_contact_without_a_number(
+    client: httpx.AsyncClient, sender: dict[str, Any], ctx: AppContext
+) -> None:
+    """The worker then writes to it with `recipient` (the send path's own tests cover that)."""
+    user_id = "US." + new_wa_id() + "0123456789"
+    response = await send(client, sender, {"to": user_id, "template": ORDER_CONFIRMATION})
+    assert response.status_code == 202, response.text
+    async with ctx.sessions() as session:
+        contact = (
+            await session.execute(select(Contact).where(col(Contact.user_id) == user_id))
+        ).scalar_one()
+    assert contact.wa_id is None
+    again = await send(client, sender, {"to": user_id, "template": ORDER_CONFIRMATION})
+    assert again.json()["conversation_id"] == response.json()["conversation_id"]
