@@ -16,10 +16,16 @@ from tests.support.servers import LiveWorker
 from tests.support.waiting import eventually
 from tests.support.whatsapp import customer_says, find_conversation, new_wa_id
 
+# An approved template of the sandbox's library (the channel's library is checked).
 ORDER_CONFIRMATION = {
-    "name": "order_confirmation",
-    "language": {"code": "en_US"},
-    "components": [{"type": "body", "parameters": [{"type": "text", "text": "A-1042"}]}],
+    "name": "order_update",
+    "language": {"code": "en"},
+    "components": [
+        {
+            "type": "body",
+            "parameters": [{"type": "text", "text": "Ada"}, {"type": "text", "text": "A-1042"}],
+        }
+    ],
 }
 
 
@@ -59,7 +65,7 @@ async def test_an_order_confirmation_reaches_a_new_customer_and_their_reply_join
     assert message["status"] == "queued" and message["type"] == "template"
     assert message["reference"] == "order-1042"
     [received] = await eventually(lambda: sandbox_received(client, wa_id), what="the send")
-    assert received["body"]["template"]["name"] == "order_confirmation"
+    assert received["body"]["template"]["name"] == "order_update"
 
     async def status() -> str | None:
         got = await client.get(f"/api/v1/messages/{message['id']}", headers=sender["headers"])
@@ -131,8 +137,10 @@ async def test_an_opted_out_customer_is_a_409_with_the_reason(
 @pytest.mark.parametrize(
     ("body", "reason"),
     [
-        ({"template": {"language": {"code": "en_US"}}}, "name"),
-        ({"template": {"name": "order_confirmation"}}, "language"),
+        ({"template": {"language": {"code": "en"}}}, "name"),
+        ({"template": {"name": "order_update"}}, "language"),
+        ({"template": {**ORDER_CONFIRMATION, "name": "no_such_template"}}, "no_such_template"),
+        ({"template": {**ORDER_CONFIRMATION, "components": []}}, "parameter"),
         ({"template": {**ORDER_CONFIRMATION, "components": "body"}}, "components"),
         ({"template": ORDER_CONFIRMATION, "text": "both"}, "exactly one"),
         ({}, "exactly one"),

@@ -1,7 +1,7 @@
 """integrations: api keys, their idempotency records, outgoing webhook endpoints and deliveries
 
 Revision ID: 0015
-Revises: 0009
+Revises: 0012
 Create Date: 2026-12-01 19:35:30
 """
 
@@ -15,7 +15,7 @@ from sqlalchemy.dialects import postgresql
 import backend.db.types
 
 revision: str = "0015"
-down_revision: str | None = "0009"
+down_revision: str | None = "0012"
 branch_labels: str | Sequence[str] | None = None
 depends_on: str | Sequence[str] | None = None
 
