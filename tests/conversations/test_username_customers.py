@@ -19,6 +19,8 @@ from backend.channels.sandbox.webhooks import new_wamid
 from backend.conversations.models import Contact
 from backend.core.context import AppContext
 from tests.conftest import login
+from tests.support.servers import LiveWorker
+from tests.support.waiting import eventually
 from tests.support.whatsapp import CHANNEL, new_wa_id, post_webhook
 
 
@@ -154,3 +156,102 @@ async def test_a_bsuid_held_by_another_number_stays_there(
     ).status_code == 200
     holders = await contacts_named(ctx, wa_id=second, user_id=user_id)
     assert [(c.wa_id, c.user_id) for c in holders] == [(first, user_id), (second, None)]
+
+
+async def sandbox_customer(client: httpx.AsyncClient, **body: Any) -> httpx.Response:
+    return await client.post("/sandbox/api/inbound", json={"name": "Una", "text": "hello", **body})
+
+
+@pytest.fixture
+async def held_by_bsuid(
+    ctx: AppContext, client: httpx.AsyncClient, make_agent: Any, worker: LiveWorker
+) -> dict[str, Any]:
+    """A username customer (no number) writes through the sandbox; an agent claims the chat."""
+    headers = await login(client, await make_agent("agent"))
+    user_id = new_bsuid()
+    response = await sandbox_customer(client, user_id=user_id, username="una_k")
+    assert response.status_code == 200 and response.json()["webhook_status"] == 200, response.text
+    [contact] = await contacts_named(ctx, user_id=user_id)
+    conversation = await conversation_of(client, headers, contact.id or 0)
+    assert (
+        conversation["contact"]["wa_id"] is None and conversation["contact"]["username"] == "una_k"
+    )
+    claimed = await client.post(
+        f"/api/v1/conversations/{conversation['id']}/claim", headers=headers
+    )
+    assert claimed.status_code == 200
+    return {"id": conversation["id"], "user_id": user_id, "headers": headers}
+
+
+async def outbound(
+    client: httpx.AsyncClient, held: dict[str, Any], message_id: int
+) -> dict[str, Any]:
+    response = await client.get(
+        f"/api/v1/conversations/{held['id']}/messages", headers=held["headers"]
+    )
+    found: dict[str, Any] = next(m for m in response.json()["items"] if m["id"] == message_id)
+    return found
+
+
+async def test_a_reply_to_a_customer_without_a_number_goes_to_recipient(
+    client: httpx.AsyncClient, held_by_bsuid: dict[str, Any]
+) -> None:
+    held = held_by_bsuid
+    sent = await client.post(f"/api/v1/conversations/{held['id']}/messages", json={"text": "Hi Una!"},
+                             headers=held["headers"])  # fmt: skip
+    assert sent.status_code == 202, sent.text
+
+    async def received() -> list[dict[str, Any]]:
+        response = await client.get("/sandbox/api/messages", params={"user_id": held["user_id"]})
+        items: list[dict[str, Any]] = response.json()
+        return items
+
+    [request] = await eventually(received, what="the send to the BSUID")
+    body = request["body"]
+    # The Cloud API's send body: no `to`, the BSUID in `recipient`.
+    assert "to" not in body and body["recipient"] == held["user_id"]
+    assert (body["messaging_product"], body["recipient_type"], body["type"]) == (
+        "whatsapp",
+        "individual",
+        "text",
+    )
+    assert body["text"]["body"] == "Hi Una!"
+
+    async def read() -> dict[str, Any] | None:
+        current = await outbound(client, held, sent.json()["id"])
+        return current if current["status"] == "read" else None
+
+    # The statuses name the customer by recipient_user_id only, and still move the message on.
+    assert (await eventually(read, what="read by BSUID"))["error"] is None
+
+
+async def test_131062_is_a_permanent_failure_with_a_clear_title(
+    client: httpx.AsyncClient, held_by_bsuid: dict[str, Any]
+) -> None:
+    held = held_by_bsuid
+    fault = await client.post(
+        "/sandbox/api/faults", json={"code": 131062, "count": 5, "wa_id": held["user_id"]}
+    )
+    assert fault.status_code == 201
+    sent = await client.post(f"/api/v1/conversations/{held['id']}/messages", json={"text": "code 1234"},
+                             headers=held["headers"])  # fmt: skip
+
+    async def failed() -> dict[str, Any] | None:
+        current = await outbound(client, held, sent.json()["id"])
+        return current if current["status"] == "failed" else None
+
+    final = await eventually(failed, what="131062 fails the message")
+    assert final["error"]["code"] == 131062
+    assert "Business-scoped user ID recipients not supported" in final["error"]["title"]
+    faults = (await client.get("/sandbox/api/faults")).json()
+    assert [f["remaining"] for f in faults if f.get("wa_id") == held["user_id"]] == [
+        4
+    ]  # tried once
+
+
+async def test_the_sandbox_refuses_a_customer_with_neither_number_nor_bsuid(
+    client: httpx.AsyncClient,
+) -> None:
+    for body in ({}, {"user_id": "not-a-bsuid"}, {"user_id": "US.123", "username": "bad name!"}):
+        response = await sandbox_customer(client, **body)
+        assert response.status_code == 422, body

@@ -28,7 +28,7 @@ from backend.channels.sandbox.templates import (
     review_later,
     status_webhook_body,
 )
-from backend.channels.sandbox.validation import graph_error, validate_send
+from backend.channels.sandbox.validation import BSUID, graph_error, validate_send
 from backend.channels.sandbox.webhooks import (
     customer_message_webhook,
     new_wamid,
@@ -103,30 +103,41 @@ async def graph_send(request: AnyRequest, version: str, phone_number_id: str) ->
         refused = await _templates(context).check_send(channel.business_account_id, body)
         if refused is not None:
             return _graph(graph_error(refused[0], refused[1]), 400)
-    wa_id = re.sub(r"\D", "", body["to"]) or body["to"]
+    customer = _customer_key(body)
+    contact = (
+        {"input": body["to"], "wa_id": customer}
+        if body.get("to")
+        else {"input": customer, "user_id": customer}
+    )
     store = SandboxStore(context.redis)
-    fault = await store.take_fault(wa_id)
+    fault = await store.take_fault(customer)
+    callback = body.get("biz_opaque_callback_data")
     if fault is not None and fault.get("delay_seconds"):
         # Accepted, but the answer is slow: a worker that dies meanwhile never learns the wamid.
         wamid = new_wamid()
-        await store.record_sent(wamid, wa_id, body.get("type", "text"), body)
-        _start(
-            _deliver_statuses(context, channel, wamid, wa_id, body.get("biz_opaque_callback_data"))
-        )
+        await store.record_sent(wamid, customer, body.get("type", "text"), body)
+        _start(_deliver_statuses(context, channel, wamid, customer, callback))
         await asyncio.sleep(float(fault["delay_seconds"]))
-        return _graph({"messaging_product": "whatsapp", "contacts": [{"input": body["to"], "wa_id": wa_id}],
+        return _graph({"messaging_product": "whatsapp", "contacts": [contact],
                        "messages": [{"id": wamid}]}, 200)  # fmt: skip
     if fault is not None:
         headers = {"Retry-After": str(fault["retry_after"])} if fault.get("retry_after") else None
         return _graph(graph_error(int(fault["code"])), int(fault["http_status"]), headers)
     wamid = new_wamid()
-    await store.record_sent(wamid, wa_id, body.get("type", "text"), body)
-    _start(_deliver_statuses(context, channel, wamid, wa_id, body.get("biz_opaque_callback_data")))
-    return _graph({
-        "messaging_product": "whatsapp",
-        "contacts": [{"input": body["to"], "wa_id": wa_id}],
-        "messages": [{"id": wamid}],
-    }, 200)  # fmt: skip
+    await store.record_sent(wamid, customer, body.get("type", "text"), body)
+    _start(_deliver_statuses(context, channel, wamid, customer, callback))
+    return _graph(
+        {"messaging_product": "whatsapp", "contacts": [contact], "messages": [{"id": wamid}]}, 200
+    )
+
+
+def _customer_key(body: dict[str, Any]) -> str:
+    """Whom a send is for: the number's digits (`to` wins, as at Meta), else the BSUID."""
+    to = body.get("to")
+    if isinstance(to, str) and to.strip():
+        return re.sub(r"\D", "", to) or to
+    recipient: str = body["recipient"]
+    return recipient
 
 
 def _start(coroutine: Any) -> None:
@@ -150,14 +161,11 @@ async def _deliver_statuses(
         async with httpx.AsyncClient(timeout=10) as http:
             for status, error in plan:
                 await asyncio.sleep(STATUS_GAP_SECONDS)
+                by_bsuid = BSUID.fullmatch(wa_id) is not None
                 webhook = status_webhook(
-                    channel.phone_number_id,
-                    wamid,
-                    status,
-                    wa_id,
-                    error,
-                    callback_data=callback_data,
-                )
+                    channel.phone_number_id, wamid, status, None if by_bsuid else wa_id, error,
+                    callback_data=callback_data, recipient_user_id=wa_id if by_bsuid else None,
+                )  # fmt: skip
                 await _post_webhook(http, context, webhook, channel.app_secret)
                 await store.set_status(wamid, status)
     except Exception:
@@ -207,12 +215,36 @@ def _inbound_message(data: dict[str, Any]) -> tuple[str, dict[str, Any]]:
 
 @post("/api/inbound", status_code=200)
 async def inbound(request: AnyRequest, data: dict[str, Any]) -> dict[str, Any]:
-    """A customer writes (or taps a button): deliver it to Switchboard as Meta would."""
-    wa_id, name = data.get("from"), data.get("name") or "Sandbox customer"
-    if not isinstance(wa_id, str) or not re.fullmatch(r"\d{5,20}", wa_id):
+    """A customer writes (or taps a button): deliver it to Switchboard as Meta would.
+
+    `user_id` (a BSUID) with `username` and no `from` is a customer whose number WhatsApp
+    withholds; `timestamp` (unix seconds) a message delivered late.
+    """
+    wa_id, user_id, name = (
+        data.get("from"),
+        data.get("user_id"),
+        data.get("name") or "Sandbox customer",
+    )
+    if wa_id is None and user_id is None:
+        raise HTTPException(status_code=422, detail="give from (a wa_id) or user_id (a BSUID)")
+    if wa_id is not None and (not isinstance(wa_id, str) or not re.fullmatch(r"\d{5,20}", wa_id)):
         raise HTTPException(status_code=422, detail="from must be a phone number in digits (wa_id)")
+    if user_id is not None and (not isinstance(user_id, str) or not BSUID.fullmatch(user_id)):
+        raise HTTPException(
+            status_code=422, detail="user_id must be a BSUID like US.13491208655302741918"
+        )
+    username = data.get("username")
+    if username is not None and (
+        not isinstance(username, str) or not re.fullmatch(r"[\w.]{1,35}", username)
+    ):
+        raise HTTPException(status_code=422, detail="username must be 1-35 letters, digits, _ or .")
     if not isinstance(name, str):
         raise HTTPException(status_code=422, detail="name must be a string")
+    timestamp = data.get("timestamp")
+    if timestamp is not None and (
+        not isinstance(timestamp, int) or isinstance(timestamp, bool) or timestamp <= 0
+    ):
+        raise HTTPException(status_code=422, detail="timestamp must be unix seconds")
     context_id = data.get("context_id")
     if context_id is not None and not isinstance(context_id, str):
         raise HTTPException(status_code=422, detail="context_id must be a wamid string")
@@ -224,8 +256,9 @@ async def inbound(request: AnyRequest, data: dict[str, Any]) -> dict[str, Any]:
         raise NotFoundException(f"no channel with phone_number_id {phone_number_id!r}")
     wamid = new_wamid()
     webhook = customer_message_webhook(
-        channel.phone_number_id, wa_id, name, kind, content, wamid=wamid, context_id=context_id
-    )
+        channel.phone_number_id, wa_id, name, kind, content, wamid=wamid, context_id=context_id,
+        user_id=user_id, username=username, timestamp=timestamp,
+    )  # fmt: skip
     async with httpx.AsyncClient(timeout=30) as http:
         status = await _post_webhook(http, context, webhook, channel.app_secret)
     if status is None:
@@ -234,9 +267,11 @@ async def inbound(request: AnyRequest, data: dict[str, Any]) -> dict[str, Any]:
 
 
 @get("/api/messages")
-async def sent_messages(request: AnyRequest, wa_id: str | None = None) -> list[dict[str, Any]]:
-    """What the business sent (to one customer, or the newest 200), oldest first."""
-    return await SandboxStore(_context(request).redis).sent_messages(wa_id or None)
+async def sent_messages(
+    request: AnyRequest, wa_id: str | None = None, user_id: str | None = None
+) -> list[dict[str, Any]]:
+    """What the business sent (to one customer — by number or BSUID — or the newest 200)."""
+    return await SandboxStore(_context(request).redis).sent_messages(wa_id or user_id or None)
 
 
 @post("/api/faults", status_code=201)

@@ -7,11 +7,14 @@ Shape and required fields are code 100 ("Invalid parameter"); limits on interact
 
 from __future__ import annotations
 
+import re
 import secrets
 from typing import Any
 
 from backend.channels.whatsapp.errors import CATALOG
 
+# A business-scoped user id: country code, a period, alphanumerics (a parent BSUID adds "ENT.").
+BSUID = re.compile(r"[A-Z]{2}\.(ENT\.)?[A-Za-z0-9]{1,128}")
 SUPPORTED_TYPES = ("text", "image", "audio", "document", "video", "sticker", "location",
                    "contacts", "interactive", "template", "reaction")  # fmt: skip
 MEDIA_TYPES = ("image", "audio", "document", "video", "sticker")
@@ -58,9 +61,12 @@ def _check(body: Any) -> None:
         )
     if body.get("recipient_type", "individual") != "individual":
         raise Invalid(100, "Param recipient_type must be one of {INDIVIDUAL}.")
-    to = body.get("to")
-    if not isinstance(to, str) or not to.strip():
-        raise Invalid(100, "The parameter to is required.")
+    to, recipient = body.get("to"), body.get("recipient")
+    if not (isinstance(to, str) and to.strip()):
+        if recipient is None:
+            raise Invalid(100, "The parameter to is required.")
+        if not (isinstance(recipient, str) and BSUID.fullmatch(recipient)):
+            raise Invalid(100, "Param recipient must be a business-scoped user ID.")
     kind = body.get("type", "text")
     if kind not in SUPPORTED_TYPES:
         raise Invalid(

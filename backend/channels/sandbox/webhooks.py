@@ -39,19 +39,27 @@ def _envelope(phone_number_id: str, value: dict[str, Any]) -> dict[str, Any]:
 
 
 def customer_message_webhook(
-    phone_number_id: str, wa_id: str, name: str, kind: str, content: dict[str, Any], *,
+    phone_number_id: str, wa_id: str | None, name: str, kind: str, content: dict[str, Any], *,
     wamid: str | None = None, timestamp: int | None = None, context_id: str | None = None,
+    user_id: str | None = None, username: str | None = None,
 ) -> dict[str, Any]:  # fmt: skip
+    """A customer's message; `user_id` (BSUID) and `username` as Meta sends them since usernames,
+    and no `from` when the number is withheld (`wa_id` None)."""
     message: dict[str, Any] = {
-        "from": wa_id, "id": wamid or new_wamid(),
+        "id": wamid or new_wamid(),
         "timestamp": str(timestamp if timestamp is not None else int(time.time())),
         "type": kind, kind: content,
     }  # fmt: skip
+    contact: dict[str, Any] = {"profile": {"name": name}}
+    if wa_id:
+        message["from"] = contact["wa_id"] = wa_id
+    if user_id:
+        message["from_user_id"] = contact["user_id"] = user_id
+    if username:
+        contact["profile"]["username"] = username
     if context_id:
         message["context"] = {"from": phone_number_id, "id": context_id}
-    return _envelope(phone_number_id, {
-        "contacts": [{"profile": {"name": name}, "wa_id": wa_id}], "messages": [message],
-    })  # fmt: skip
+    return _envelope(phone_number_id, {"contacts": [contact], "messages": [message]})
 
 
 def text_message_webhook(
@@ -77,19 +85,26 @@ def interactive_reply_webhook(
 
 
 def status_webhook(
-    phone_number_id: str, wamid: str, status: str, recipient_id: str,
+    phone_number_id: str, wamid: str, status: str, recipient_id: str | None,
     error: dict[str, Any] | None = None, timestamp: int | None = None,
-    callback_data: str | None = None,
+    callback_data: str | None = None, recipient_user_id: str | None = None,
 ) -> dict[str, Any]:  # fmt: skip
-    """`error` is `{"code", "title", "details"?}`, expanded to the Cloud API's error object."""
+    """`error` is `{"code", "title", "details"?}`, expanded to the Cloud API's error object.
+
+    A message sent to a BSUID is named by `recipient_user_id` (and no `recipient_id`)."""
     entry: dict[str, Any] = {
-        "id": wamid, "status": status, "recipient_id": recipient_id,
+        "id": wamid, "status": status,
         "timestamp": str(timestamp if timestamp is not None else int(time.time())),
     }  # fmt: skip
+    if recipient_id:
+        entry["recipient_id"] = recipient_id
+    if recipient_user_id:
+        entry["recipient_user_id"] = recipient_user_id
     if callback_data:
         entry["biz_opaque_callback_data"] = callback_data
     if status in ("sent", "delivered"):
-        entry["conversation"] = {"id": "sandbox-" + recipient_id, "origin": {"type": "service"}}
+        who = recipient_id or recipient_user_id or ""
+        entry["conversation"] = {"id": "sandbox-" + who, "origin": {"type": "service"}}
         entry["pricing"] = {"billable": True, "pricing_model": "PMP", "category": "service"}
     if error is not None:
         entry["errors"] = [{

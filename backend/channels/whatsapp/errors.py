@@ -43,6 +43,7 @@ CATALOG: dict[int, tuple[str, str]] = {
     131053: ("Media upload error", "Unable to upload the media used in the message."),
     131056: ("(Business Account, Consumer Account) pair rate limit hit", "Message failed to send because there were too many messages sent from this phone number to the same phone number in a short period of time."),
     131057: ("Account in maintenance mode", "Business Account is in maintenance mode"),
+    131062: ("Business-scoped user ID recipients not supported", "This message (e.g. an authentication template) cannot be sent to a business-scoped user ID; it needs the customer's phone number."),
     132000: ("Number of parameters does not match the expected number of params", "The number of variable parameter values included in the request did not match the number of variable parameters defined in the template."),
     132001: ("Template does not exist", "The template does not exist in the specified language or the template has not been approved."),
     132005: ("Template Hydrated Text Too Long", "Translated text is too long."),
