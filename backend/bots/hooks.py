@@ -9,7 +9,7 @@ from __future__ import annotations
 
 from arq.connections import ArqRedis
 
-from backend.bots.jobs import BOT_STEP_JOB
+from backend.bots.jobs import BOT_STEP_JOB, BOT_UNDELIVERED_JOB
 from backend.core.hooks import on_events
 from backend.realtime.models import Event
 
@@ -25,3 +25,17 @@ async def step_on_customer_message(queue: ArqRedis, events: list[Event]) -> None
         await queue.enqueue_job(
             BOT_STEP_JOB, event.conversation_id, message["id"], _job_id=f"bot:{message['id']}"
         )
+
+
+@on_events
+async def hand_off_when_a_bot_message_fails(queue: ArqRedis, events: list[Event]) -> None:
+    """A bot that cannot reach the customer (a permanent send error) must not keep the chat."""
+    for event in events:
+        if event.type != "message.status" or event.conversation_id is None:
+            continue
+        message = event.data.get("message") or {}
+        if message.get("sender") == "bot" and message.get("status") in ("failed", "dead"):
+            await queue.enqueue_job(
+                BOT_UNDELIVERED_JOB, event.conversation_id, message["id"],
+                _job_id=f"bot-undelivered:{message['id']}",
+            )  # fmt: skip

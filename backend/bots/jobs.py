@@ -4,13 +4,14 @@ from __future__ import annotations
 
 from typing import Any
 
-from backend.bots.services import process_messages
+from backend.bots.services import hand_off_undelivered, process_messages
 from backend.conversations.assignment import request_drain
 from backend.conversations.outbound import enqueue_send
 from backend.core.context import AppContext
 from backend.realtime.events import commit_and_publish
 
 BOT_STEP_JOB = "bot_step"
+BOT_UNDELIVERED_JOB = "bot_undelivered"
 
 
 async def bot_step(ctx: dict[str, Any], conversation_id: int, message_id: int) -> int:
@@ -31,3 +32,18 @@ async def bot_step(ctx: dict[str, Any], conversation_id: int, message_id: int) -
     if outcome.drain_team_ids:
         await request_drain(app.queue, outcome.drain_team_ids)
     return outcome.processed
+
+
+async def bot_undelivered(ctx: dict[str, Any], conversation_id: int, message_id: int) -> bool:
+    """A bot message failed for good: the conversation goes to its team's queue with a note.
+
+    Idempotent: a second run finds the conversation no longer with the bot and does nothing.
+    """
+    app: AppContext = ctx["app"]
+    lock = app.redis.lock(f"switchboard:bot:{conversation_id}", timeout=30, blocking_timeout=30)
+    async with lock, app.sessions() as session:
+        outcome = await hand_off_undelivered(session, app.settings, conversation_id, message_id)
+        await commit_and_publish(session, app.redis)
+    if outcome.drain_team_ids:
+        await request_drain(app.queue, outcome.drain_team_ids)
+    return bool(outcome.drain_team_ids)

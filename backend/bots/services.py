@@ -35,7 +35,7 @@ from backend.conversations.models import (
     Sender,
 )
 from backend.conversations.notes import write_note
-from backend.conversations.outbound import Draft, write_message
+from backend.conversations.outbound import Draft, window_open, write_message
 from backend.conversations.routing import RoutingError
 from backend.conversations.views import conversation_json
 from backend.db.types import utcnow
@@ -271,11 +271,15 @@ class _Step:
     """One run over a conversation's unseen messages, in the caller's transaction."""
 
     def __init__(self, session: AsyncSession, settings: Settings, conversation: Conversation,
-                 contact: Contact, outcome: StepOutcome) -> None:  # fmt: skip
+                 contact: Contact, outcome: StepOutcome, *, muted: bool = False) -> None:  # fmt: skip
         self.session, self.settings = session, settings
         self.conversation, self.contact, self.outcome = conversation, contact, outcome
+        self.muted = muted  # the customer cannot be reached: the bot writes notes, not messages
 
     async def say(self, draft: Draft) -> None:
+        """Writes a bot message — unless it could not be sent: then nothing, and no failed job."""
+        if self.muted or (draft.kind != "template" and not window_open(self.contact)):
+            return
         message = await write_message(self.session, self.conversation, draft, sender=Sender.bot)
         assert message.id is not None
         self.outcome.sends.append(message.id)
@@ -436,6 +440,46 @@ async def _new_state(
     return row
 
 
+WINDOW_CLOSED = (
+    "the bot cannot answer: the 24-hour customer-service window is closed (the customer's"
+    " message arrived late); only a template can reach them now"
+)
+
+
+async def hand_off_undelivered(
+    session: AsyncSession, settings: Settings, conversation_id: int, message_id: int
+) -> StepOutcome:
+    """A bot message failed for good (failed or dead): a person takes over, told why.
+
+    Nothing more is said to the customer — a message that could not be sent says nothing — and a
+    conversation already handed off, or held by a person, is left alone.
+    """
+    outcome = StepOutcome()
+    conversation = await session.get(Conversation, conversation_id)
+    message = await session.get(Message, message_id)
+    if (
+        conversation is None
+        or message is None
+        or conversation.status != ConversationStatus.bot.value
+    ):
+        return outcome
+    contact = await session.get(Contact, conversation.contact_id)
+    assert contact is not None
+    row = await session.get(BotState, conversation_id) or BotState(
+        conversation_id=conversation_id, flow_id=0
+    )
+    why = (
+        f"{message.error_code}: {message.error_title}"
+        if message.error_code
+        else message.error_title
+    )
+    step = _Step(session, settings, conversation, contact, outcome, muted=True)
+    reason = f"the bot's message could not be sent ({why or message.status})"
+    await step.handoff(row, Handoff(None, 0, None, None, reason), None)
+    await session.flush()
+    return outcome
+
+
 async def process_messages(
     session: AsyncSession, settings: Settings, conversation_id: int, message_id: int
 ) -> StepOutcome:
@@ -474,6 +518,10 @@ async def process_messages(
             if row is None:  # the flow was switched off since the conversation began
                 await step.handoff(BotState(conversation_id=conversation_id, flow_id=0),
                                    Handoff(None, 0, None, None, "no active bot flow"), None)  # fmt: skip
+            elif not window_open(contact):
+                # Delivered late (Meta retries for days), or written after the window closed:
+                # the bot may not answer, so a person must — with a template.
+                await step.handoff(row, Handoff(None, 0, None, None, WINDOW_CLOSED), None)
             else:
                 await step.bot_turn(row, message)
         elif status == ConversationStatus.queued.value and row is not None and row.handed_off_at:
