@@ -93,8 +93,8 @@ async def test_a_customer_with_only_a_bsuid_is_stored_and_shown_by_username(
     [contact] = await contacts_named(ctx, user_id=user_id)
     assert (contact.wa_id, contact.username, contact.parent_user_id) == (None, "una.k", parent)
     conversation = await conversation_of(client, lead_headers, contact.id or 0)
-    assert conversation["contact"] | {"id": 0} == {"id": 0, "wa_id": None, "user_id": user_id,
-                                                  "username": "una.k", "name": "Una User"}  # fmt: skip
+    expected = {"wa_id": None, "user_id": user_id, "username": "una.k", "name": "Una User"}
+    assert expected.items() <= conversation["contact"].items()
     assert await messages(client, lead_headers, conversation["id"]) == ["hi, no number"]
     search = await client.get("/api/v1/conversations", headers=lead_headers, params={"q": "@una.k"})
     assert conversation["id"] in [c["id"] for c in search.json()["items"]]
