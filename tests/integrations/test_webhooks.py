@@ -323,3 +323,28 @@ async def test_an_endpoint_failing_for_the_whole_window_is_disabled(
     ] == "active"
     seq = await record(ctx, "test.persistent")
     await soon(lambda: [r for r in receiver.received if r.body["seq"] == seq and r.verified_with])
+
+
+async def test_a_receiver_slower_than_10_seconds_is_retried(
+    client: httpx.AsyncClient, receiver: BusinessSystem, subscribe: Any, ctx: AppContext,
+    admin: dict[str, str],
+) -> None:  # fmt: skip
+    receiver.hang_seconds = 11
+    endpoint = await subscribe(receiver, ["test.slow"])
+    seq = await record(ctx, "test.slow")
+    path = f"/api/v1/webhook-endpoints/{endpoint['id']}/deliveries"
+
+    async def timed_out() -> dict[str, Any] | None:
+        items = (await client.get(path, headers=admin)).json()["items"]
+        return items[0] if items and items[0]["attempt_count"] >= 1 else None
+
+    item = await eventually(timed_out, within=30, what="the first, too slow, attempt")
+    assert item["error"] == "no answer within 10 s" and 10_000 <= item["duration_ms"] < 12_000
+    receiver.hang_seconds = 0
+
+    async def delivered() -> bool:
+        items = (await client.get(path, headers=admin)).json()["items"]
+        return bool(items) and items[0]["state"] == "delivered"
+
+    await eventually(delivered, within=30, what="the retry")
+    assert len({r.body["id"] for r in receiver.received if r.body["seq"] == seq}) == 1
