@@ -19,9 +19,15 @@ from backend.conversations import outbound, routing
 from backend.conversations.assignment import request_drain
 from backend.conversations.models import Contact, Conversation, ConversationStatus, Message
 from backend.conversations.views import conversation_json, message_json
+from backend.integrations.key_auth import API_SCOPE, reader_of
+from backend.integrations.keys import ApiKeyPrincipal
+from backend.integrations.models import Scope
 from backend.realtime.events import commit_and_publish
 
 AgentRequest = Request[CurrentAgent, Any, Any]
+ReaderRequest = Request[CurrentAgent | ApiKeyPrincipal, Any, Any]
+# Read routes that a business system's key with `conversations:read` may use too.
+_KEYS_READ = {API_SCOPE: Scope.conversations_read.value}
 
 
 class TransferBody(BaseModel):
@@ -55,14 +61,14 @@ class ConversationController(Controller):
     path = "/api/v1/conversations"
     tags = ["conversations"]
 
-    @get("/")
+    @get("/", opt=_KEYS_READ)
     async def list_conversations(
-        self, request: AgentRequest, db_session: AsyncSession,
+        self, request: ReaderRequest, db_session: AsyncSession,
         status: ConversationStatus | None = None, team: str | None = None,
         assignee: str | None = None, q: str | None = Parameter(default=None, max_length=100),
         limit: int = Parameter(default=100, ge=1, le=500),
     ) -> dict[str, list[dict[str, Any]]]:  # fmt: skip
-        agent = request.user
+        agent = reader_of(request.user)
         query = select(Conversation).where(_visible_to(agent))
         if status:
             query = query.where(col(Conversation.status) == status.value)
@@ -90,19 +96,21 @@ class ConversationController(Controller):
         await _preload(db_session, conversations)
         return {"items": [await conversation_json(db_session, c) for c in conversations]}
 
-    @get("/{conversation_id:int}")
+    @get("/{conversation_id:int}", opt=_KEYS_READ)
     async def get_conversation(
-        self, request: AgentRequest, db_session: AsyncSession, conversation_id: int
+        self, request: ReaderRequest, db_session: AsyncSession, conversation_id: int
     ) -> dict[str, Any]:
-        conversation = await routing.get_visible(db_session, request.user, conversation_id)
+        conversation = await routing.get_visible(
+            db_session, reader_of(request.user), conversation_id
+        )
         return await conversation_json(db_session, conversation)
 
-    @get("/{conversation_id:int}/messages")
+    @get("/{conversation_id:int}/messages", opt=_KEYS_READ)
     async def list_messages(
-        self, request: AgentRequest, db_session: AsyncSession, conversation_id: int,
+        self, request: ReaderRequest, db_session: AsyncSession, conversation_id: int,
         after: int | None = None, limit: int = Parameter(default=500, ge=1, le=2000),
     ) -> dict[str, list[dict[str, Any]]]:  # fmt: skip
-        await routing.get_visible(db_session, request.user, conversation_id)
+        await routing.get_visible(db_session, reader_of(request.user), conversation_id)
         query = select(Message).where(col(Message.conversation_id) == conversation_id)
         if after is not None:
             query = query.where(col(Message.id) > after)

@@ -88,3 +88,14 @@ def admin_or_key(connection: ASGIConnection[Any, Any, Any, Any], _: BaseRouteHan
 def key_only(connection: ASGIConnection[Any, Any, Any, Any], _: BaseRouteHandler) -> None:
     if not isinstance(connection.user, ApiKeyPrincipal):
         raise PermissionDeniedException("this route takes an API key (Authorization: Bearer sbk_…)")
+
+
+def reader_of(user: CurrentAgent | ApiKeyPrincipal) -> CurrentAgent:
+    """Who reads, for the routes a key with `conversations:read` shares with agents: the agent,
+    or for a key a reader that sees every conversation as a lead does (it can change nothing:
+    every writing route refuses keys)."""
+    if isinstance(user, CurrentAgent):
+        return user
+    return CurrentAgent(
+        id=0, email="", name=f"API key {user.name}", role=Role.lead.value, team_ids=()
+    )

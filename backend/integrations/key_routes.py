@@ -18,6 +18,7 @@ from backend.integrations.schemas import (
     ApiKeyCreated,
     ApiKeyList,
     ApiKeyView,
+    ScopeList,
 )
 
 
@@ -49,6 +50,11 @@ class ApiKeyController(Controller):
         )  # fmt: skip
         await db_session.commit()
         return ApiKeyCreated(**key_view(key).model_dump(), key=raw)
+
+    @get("/scopes")
+    async def list_scopes(self) -> ScopeList:
+        """The scopes a key may hold (for the admin console's form)."""
+        return ScopeList(items=list(keys.SCOPES))
 
     @get("/")
     async def list_keys(

@@ -39,6 +39,10 @@ class ApiKeyList(BaseModel):
     items: list[ApiKeyView]
 
 
+class ScopeList(BaseModel):
+    items: list[str]
+
+
 class ErrorBody(BaseModel):
     status_code: int
     detail: str

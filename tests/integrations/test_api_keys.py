@@ -101,3 +101,32 @@ async def test_each_key_has_its_own_rate_limit(client: httpx.AsyncClient, make_k
     assert limited.status_code == 429 and 1 <= int(limited.headers["Retry-After"]) <= 20
     assert "3 requests per minute" in limited.json()["detail"]
     assert (await client.get("/api/v1/messages/1", headers=fast["headers"])).status_code == 404
+
+
+async def test_a_key_with_conversations_read_reads_but_never_writes(
+    client: httpx.AsyncClient, admin: dict[str, str], make_key: Any
+) -> None:
+    from tests.support.whatsapp import customer_says, new_wa_id
+
+    scopes = (await client.get("/api/v1/api-keys/scopes", headers=admin)).json()["items"]
+    assert "conversations:read" in scopes and len(scopes) == 5
+    wa_id = new_wa_id()
+    await customer_says(client, wa_id, "Hello from a reader test")
+    reader = await make_key("conversations:read")
+    listed = await client.get(
+        "/api/v1/conversations", params={"q": wa_id}, headers=reader["headers"]
+    )
+    assert listed.status_code == 200, listed.text
+    [conversation] = listed.json()["items"]
+    one = await client.get(f"/api/v1/conversations/{conversation['id']}", headers=reader["headers"])
+    assert one.status_code == 200
+    messages = await client.get(
+        f"/api/v1/conversations/{conversation['id']}/messages", headers=reader["headers"]
+    )
+    assert [m["text"] for m in messages.json()["items"]] == ["Hello from a reader test"]
+    claim = await client.post(
+        f"/api/v1/conversations/{conversation['id']}/claim", headers=reader["headers"]
+    )
+    assert claim.status_code == 403
+    sender = await make_key("messages:send")
+    assert (await client.get("/api/v1/conversations", headers=sender["headers"])).status_code == 403
