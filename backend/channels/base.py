@@ -33,6 +33,31 @@ class InboundMessage:
     parent_user_id: str | None = None
     username: str | None = None
     unreadable: str | None = None
+    error_code: int | None = None  # e.g. 131052: WhatsApp could not download the customer's media
+    error_title: str | None = None
+
+
+@dataclass(frozen=True)
+class EchoMessage:
+    """What the business typed in the WhatsApp Business app on a coexistence number.
+
+    Stored as an outbound message (sender `business_app`). An `edit` names the message it changes
+    (`original_id`, with the new `type`/`text`/`payload`); a `revoke` the message it deletes.
+    """
+
+    phone_number_id: str
+    provider_message_id: str
+    wa_id: str | None
+    user_id: str | None
+    action: str  # send | edit | revoke
+    type: str
+    text: str | None
+    payload: dict[str, Any]
+    timestamp: datetime
+    original_id: str | None = None
+    contact_name: str | None = None
+    parent_user_id: str | None = None
+    username: str | None = None
 
 
 @dataclass(frozen=True)
@@ -48,6 +73,9 @@ class StatusUpdate:
     error_title: str | None = None
     callback_data: str | None = None  # what we sent as biz_opaque_callback_data
     recipient_user_id: str | None = None  # the BSUID, when the status names one
+    pricing_category: str | None = None  # Meta's `pricing`: service, marketing, utility, ...
+    pricing_model: str | None = None
+    billable: bool | None = None
 
 
 @dataclass(frozen=True)
@@ -80,6 +108,7 @@ class WebhookBatch:
     statuses: list[StatusUpdate] = field(default_factory=list)
     phone_number_ids: set[str] = field(default_factory=set)
     rejected: list[RejectedItem] = field(default_factory=list)
+    echoes: list[EchoMessage] = field(default_factory=list)
     template_changes: list[TemplateChange] = field(default_factory=list)
 
     @property

@@ -19,7 +19,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from sqlmodel import col, select
 
 from backend.bots.models import BotFlow
-from backend.channels.base import InboundMessage, StatusUpdate, WebhookBatch
+from backend.channels.base import EchoMessage, InboundMessage, StatusUpdate, WebhookBatch
 from backend.channels.models import Channel
 from backend.conversations.models import (
     Contact,
@@ -54,6 +54,7 @@ class IngestResult:
     duplicates: int = 0
     statuses_applied: int = 0
     statuses_pending: int = 0
+    echoes_unmatched: int = 0
     queued_team_ids: set[int] = field(default_factory=set)
 
 
@@ -87,8 +88,18 @@ def _insert(session: AsyncSession, model: Any) -> Any:
     return (pg_insert if dialect == "postgresql" else sqlite_insert)(model)
 
 
+async def _message_event(
+    session: AsyncSession, kind: str, message: Message, conversation: Conversation
+) -> None:
+    await record_event(
+        session, kind, {"message": await message_json(session, message)},
+        conversation_id=conversation.id, team_id=conversation.team_id,
+        assignee_id=conversation.assignee_id,
+    )  # fmt: skip
+
+
 async def upsert_contact(
-    session: AsyncSession, channel_id: int, inbound: InboundMessage
+    session: AsyncSession, channel_id: int, inbound: InboundMessage | EchoMessage
 ) -> Contact:
     """The customer's one contact: found by phone number, else by BSUID; created or linked.
 
@@ -128,14 +139,18 @@ async def upsert_contact(
     contact.username = inbound.username or contact.username
     if inbound.contact_name and contact.name != inbound.contact_name:
         contact.name = inbound.contact_name
-    if contact.last_inbound_at is None or inbound.timestamp > contact.last_inbound_at:
+    # The window runs from the customer's own messages; the business's echoes never open it.
+    customer_wrote = isinstance(inbound, InboundMessage)
+    if customer_wrote and (
+        contact.last_inbound_at is None or inbound.timestamp > contact.last_inbound_at
+    ):
         contact.last_inbound_at = inbound.timestamp
     contact.updated_at = utcnow()
     return contact
 
 
 def _classify(
-    found: list[Contact], inbound: InboundMessage
+    found: list[Contact], inbound: InboundMessage | EchoMessage
 ) -> tuple[Contact | None, Contact | None]:
     """(the contact with this phone number, the contact with this BSUID), either may be None."""
     by_phone = next((c for c in found if inbound.wa_id and c.wa_id == inbound.wa_id), None)
@@ -222,14 +237,17 @@ async def store_inbound(
     contact = await upsert_contact(session, channel.id, inbound)
     existing = await open_conversation(session, contact)
     existing = await _routed_reply(session, contact, inbound, existing) or existing
+    # A `system` message (the customer changed number) is WhatsApp speaking, not the customer.
+    sender = Sender.system.value if inbound.type == "system" else Sender.customer.value
 
     def values(conversation: Conversation) -> dict[str, Any]:
         now = utcnow()
         return {
             "conversation_id": conversation.id, "channel_id": channel.id,
-            "direction": Direction.inbound.value, "sender": Sender.customer.value,
+            "direction": Direction.inbound.value, "sender": sender,
             "type": inbound.type, "text": inbound.text, "payload": inbound.payload,
             "status": MessageStatus.received.value,
+            "error_code": inbound.error_code, "error_title": inbound.error_title,
             "provider_message_id": inbound.provider_message_id,
             "reply_to_provider_id": inbound.reply_to_provider_id,
             "provider_timestamp": inbound.timestamp, "attempts": 0,
@@ -243,6 +261,9 @@ async def store_inbound(
         # A savepoint only when a conversation is opened: a duplicate must not leave one behind.
         async with session.begin_nested() as savepoint:
             conversation = await start_conversation(session, channel, contact)
+            referral = inbound.payload.get("referral")
+            if isinstance(referral, dict):  # a click-to-WhatsApp ad opened this chat
+                conversation.source, conversation.referral = "ad", referral
             message = await _insert_message(session, values(conversation))
             if message is None:
                 await savepoint.rollback()
@@ -260,11 +281,7 @@ async def store_inbound(
     conversation.last_activity_at = conversation.updated_at = utcnow()
     conversation.unread_count += 1
     await session.flush()
-    await record_event(
-        session, "message.created", {"message": await message_json(session, message)},
-        conversation_id=conversation.id, team_id=conversation.team_id,
-        assignee_id=conversation.assignee_id,
-    )  # fmt: skip
+    await _message_event(session, "message.created", message, conversation)
     if existing is None and conversation.status == ConversationStatus.queued.value:
         if conversation.team_id is not None:
             result.queued_team_ids.add(conversation.team_id)
@@ -273,6 +290,90 @@ async def store_inbound(
             conversation_id=conversation.id, team_id=conversation.team_id,
         )  # fmt: skip
     result.stored.append(message_id)
+
+
+async def store_echo(
+    session: AsyncSession, channel: Channel, echo: EchoMessage, result: IngestResult
+) -> None:
+    """The business typed on its phone: an outbound `business_app` message, an edit or a delete.
+
+    It counts as a human reply (first response, SLA). Edits keep the old text in
+    `payload.edits`; a revoke sets `payload.deleted`. Each echo's own wamid is remembered, so a
+    retried webhook changes nothing twice.
+    """
+    assert channel.id is not None
+    if echo.action in ("edit", "revoke"):
+        await _change_by_echo(session, channel.id, echo, result)
+        return
+    contact = await upsert_contact(session, channel.id, echo)
+    conversation = await open_conversation(session, contact)
+    opened = conversation is None
+    now = utcnow()
+    values = {
+        "channel_id": channel.id, "direction": Direction.outbound.value,
+        "sender": Sender.business_app.value, "type": echo.type, "text": echo.text,
+        "payload": echo.payload, "status": MessageStatus.sent.value,
+        "provider_message_id": echo.provider_message_id, "provider_timestamp": echo.timestamp,
+        "attempts": 0, "created_at": now, "updated_at": now,
+    }  # fmt: skip
+    async with session.begin_nested() as savepoint:
+        if conversation is None:
+            conversation = await start_conversation(session, channel, contact)
+        message = await _insert_message(session, {**values, "conversation_id": conversation.id})
+        if message is None:
+            await savepoint.rollback()
+    if message is None:
+        result.duplicates += 1
+        return
+    if opened:
+        await record_event(
+            session, "conversation.created", {"conversation": await conversation_json(session, conversation)},
+            conversation_id=conversation.id, team_id=conversation.team_id,
+        )  # fmt: skip
+    conversation.last_message_id = message.id
+    conversation.first_response_at = conversation.first_response_at or now
+    conversation.last_activity_at = conversation.updated_at = now
+    await session.flush()
+    await _message_event(session, "message.created", message, conversation)
+    assert message.id is not None
+    result.stored.append(message.id)
+
+
+async def _change_by_echo(
+    session: AsyncSession, channel_id: int, echo: EchoMessage, result: IngestResult
+) -> None:
+    message = (
+        await session.execute(
+            select(Message).where(
+                col(Message.channel_id) == channel_id,
+                col(Message.provider_message_id) == echo.original_id,
+            )
+        )
+    ).scalar_one_or_none()
+    if message is None:
+        result.echoes_unmatched += 1  # the original is older than this desk: nothing to change
+        return
+    payload = dict(message.payload or {})
+    applied = list(payload.get("echo_ids") or [])
+    if echo.provider_message_id in applied:
+        result.duplicates += 1
+        return
+    payload["echo_ids"] = [*applied, echo.provider_message_id]
+    at = echo.timestamp.isoformat()
+    if echo.action == "edit":
+        edits = list(payload.get("edits") or [])
+        edits.append({"text": message.text, "type": message.type, "replaced_at": at})
+        new = {k: v for k, v in echo.payload.items() if k not in ("edits", "echo_ids")}
+        payload = {**payload, **new, "edits": edits}
+        message.text, message.type = echo.text, echo.type
+    else:
+        payload["deleted"] = {"at": at, "text": message.text}
+    message.payload = payload
+    message.updated_at = utcnow()
+    await session.flush()
+    conversation = await session.get(Conversation, message.conversation_id)
+    assert conversation is not None
+    await _message_event(session, "message.updated", message, conversation)
 
 
 async def _claim_by_callback(
@@ -320,6 +421,9 @@ async def apply_status(
     else:
         return False
     values: dict[str, Any] = {"status": status, "updated_at": utcnow()}
+    if isinstance(update_, StatusUpdate) and update_.pricing_category:
+        values |= {"pricing_category": update_.pricing_category,
+                   "pricing_model": update_.pricing_model, "billable": update_.billable}  # fmt: skip
     if status == MessageStatus.failed.value:
         values |= {"error_code": update_.error_code, "error_title": update_.error_title}
     moved = await session.execute(
@@ -333,11 +437,7 @@ async def apply_status(
     await session.refresh(message)
     conversation = await session.get(Conversation, message.conversation_id)
     assert conversation is not None
-    await record_event(
-        session, "message.status", {"message": await message_json(session, message)},
-        conversation_id=conversation.id, team_id=conversation.team_id,
-        assignee_id=conversation.assignee_id,
-    )  # fmt: skip
+    await _message_event(session, "message.status", message, conversation)
     return True
 
 
@@ -388,6 +488,8 @@ async def ingest_batch(
     ordered = sorted(enumerate(batch.messages), key=lambda pair: (pair[1].timestamp, pair[0]))
     for _, inbound in ordered:
         await store_inbound(session, channels[inbound.phone_number_id], inbound, result)
+    for echo in sorted(batch.echoes, key=lambda e: (e.timestamp, e.action != "send")):
+        await store_echo(session, channels[echo.phone_number_id], echo, result)
     for status in sorted(batch.statuses, key=lambda s: (s.timestamp, STATUS_RANK.get(s.status, 9))):
         await store_status(session, channels[status.phone_number_id], status, result)
     await session.flush()

@@ -30,6 +30,7 @@ class Sender(StrEnum):
     agent = "agent"
     system = "system"
     api = "api"
+    business_app = "business_app"  # typed on the phone of a coexistence number
 
 
 class MessageStatus(StrEnum):

@@ -103,6 +103,8 @@ async def conversation_json(session: AsyncSession, conversation: Conversation) -
             "language": contact.language,
         },
         "channel_id": conversation.channel_id,
+        "source": conversation.source,  # "ad" for a click-to-WhatsApp ad; its `referral` kept
+        "referral": conversation.referral,
         "priority": conversation.priority,
         "queued_at": iso(conversation.queued_at),
         "window_expires_at": iso(window_expires_at(contact)),

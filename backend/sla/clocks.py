@@ -321,7 +321,7 @@ async def apply_event(
         message: dict[str, Any] = event.data.get("message") or {}
         if message.get("sender") == "customer":
             await _customer_wrote(session, conversation, clocks, team_id, priority, at, changes)
-        elif message.get("sender") == "agent":
+        elif message.get("sender") in ("agent", "business_app"):  # a person answered
             agent = (message.get("sender_agent") or {}).get("id")
             await _agent_replied(session, clocks, at, agent, changes)
 

@@ -31,6 +31,7 @@ from backend.channels.sandbox.templates import (
 from backend.channels.sandbox.validation import BSUID, graph_error, validate_send
 from backend.channels.sandbox.webhooks import (
     customer_message_webhook,
+    echo_webhook,
     new_wamid,
     signed_post_headers,
     status_webhook,
@@ -218,7 +219,8 @@ async def inbound(request: AnyRequest, data: dict[str, Any]) -> dict[str, Any]:
     """A customer writes (or taps a button): deliver it to Switchboard as Meta would.
 
     `user_id` (a BSUID) with `username` and no `from` is a customer whose number WhatsApp
-    withholds; `timestamp` (unix seconds) a message delivered late.
+    withholds; `timestamp` (unix seconds) a message delivered late; `"echo": true` makes it
+    the business typing to that customer on its coexistence phone (`smb_message_echoes`).
     """
     wa_id, user_id, name = (
         data.get("from"),
@@ -255,10 +257,14 @@ async def inbound(request: AnyRequest, data: dict[str, Any]) -> dict[str, Any]:
     if channel is None:
         raise NotFoundException(f"no channel with phone_number_id {phone_number_id!r}")
     wamid = new_wamid()
-    webhook = customer_message_webhook(
-        channel.phone_number_id, wa_id, name, kind, content, wamid=wamid, context_id=context_id,
-        user_id=user_id, username=username, timestamp=timestamp,
-    )  # fmt: skip
+    if data.get("echo") is True:  # the business typing on its coexistence phone
+        webhook = echo_webhook(channel.phone_number_id, wa_id, kind, content, wamid=wamid,
+                               timestamp=timestamp, user_id=user_id)  # fmt: skip
+    else:
+        webhook = customer_message_webhook(
+            channel.phone_number_id, wa_id, name, kind, content, wamid=wamid,
+            context_id=context_id, user_id=user_id, username=username, timestamp=timestamp,
+        )  # fmt: skip
     async with httpx.AsyncClient(timeout=30) as http:
         status = await _post_webhook(http, context, webhook, channel.app_secret)
     if status is None:

@@ -62,6 +62,28 @@ def customer_message_webhook(
     return _envelope(phone_number_id, {"contacts": [contact], "messages": [message]})
 
 
+def echo_webhook(
+    phone_number_id: str, wa_id: str | None, kind: str, content: dict[str, Any], *,
+    wamid: str | None = None, timestamp: int | None = None, user_id: str | None = None,
+) -> dict[str, Any]:  # fmt: skip
+    """What the business typed in the WhatsApp Business app (coexistence): `smb_message_echoes`.
+
+    `kind` may be `edit` (`content`: `{"original_message_id", "message": {...}}`) or `revoke`
+    (`{"original_message_id"}`) as well as any message type."""
+    echo: dict[str, Any] = {
+        "from": SANDBOX_DISPLAY_NUMBER, "id": wamid or new_wamid(),
+        "timestamp": str(timestamp if timestamp is not None else int(time.time())),
+        "type": kind, kind: content,
+    }  # fmt: skip
+    if wa_id:
+        echo["to"] = wa_id
+    if user_id:
+        echo["to_user_id"] = user_id
+    body = _envelope(phone_number_id, {"message_echoes": [echo]})
+    body["entry"][0]["changes"][0]["field"] = "smb_message_echoes"
+    return body
+
+
 def text_message_webhook(
     phone_number_id: str, wa_id: str, name: str, text: str,
     wamid: str | None = None, timestamp: int | None = None, context_id: str | None = None,

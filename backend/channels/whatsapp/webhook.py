@@ -20,6 +20,7 @@ from __future__ import annotations
 
 import hashlib
 import json
+import re
 from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import UTC, datetime
@@ -27,6 +28,7 @@ from typing import Any
 
 from backend.channels import safe_json
 from backend.channels.base import (
+    EchoMessage,
     InboundMessage,
     RejectedItem,
     StatusUpdate,
@@ -77,6 +79,9 @@ def parse_webhook(raw: bytes, *, received_at: datetime | None = None) -> Webhook
                 continue
             if change.get("field") in TEMPLATE_FIELDS:
                 read_template_change(entry, change, batch)
+            if change.get("field") == "smb_message_echoes":
+                readable = reader.echoes_value(change["value"]) or readable
+                continue
             if change.get("field") != "messages":
                 readable = True  # template updates and the like: not for the inbox
                 continue
@@ -173,13 +178,62 @@ class _Reader:
             return
         wamid = _str(message, "id", MAX_ID) or _fingerprint(message)
         kind, text, payload, reply_to, unreadable = _read(message, value_errors)
+        code, title = _first_error(message.get("errors"))
         self.batch.messages.append(InboundMessage(
             phone_number_id=phone_number_id, provider_message_id=wamid, wa_id=customer.wa_id,
             contact_name=customer.name, type=kind, text=text, payload=payload,
             timestamp=_timestamp(message.get("timestamp"), self.received_at),
             reply_to_provider_id=reply_to, user_id=customer.user_id,
             parent_user_id=customer.parent_user_id, username=customer.username,
-            unreadable=unreadable,
+            unreadable=unreadable, error_code=code, error_title=title,
+        ))  # fmt: skip
+
+    def echoes_value(self, value: dict[str, Any]) -> bool:
+        """Reads one `smb_message_echoes` change: the business typing on its phone."""
+        echoes = value.get("message_echoes", [])
+        phone_number_id = _str(value.get("metadata"), "phone_number_id")
+        if not isinstance(echoes, list) or phone_number_id is None:
+            self.reject(
+                phone_number_id, "change", "echoes without a list or phone_number_id", value
+            )
+            return False
+        self.batch.phone_number_ids.add(phone_number_id)
+        contacts = _senders(value)
+        for echo in echoes:
+            self.echo(echo, phone_number_id, contacts)
+        return True
+
+    def echo(self, echo: Any, phone_number_id: str, contacts: list[_Customer]) -> None:
+        wamid = _str(echo, "id", MAX_ID)
+        to = _str(echo, "to", MAX_WA_ID)
+        user_id = _str(echo, "to_user_id", MAX_USER_ID)
+        if not isinstance(echo, dict) or wamid is None or not (to or user_id):
+            self.reject(
+                phone_number_id, "echo", "echo without id or customer (to, to_user_id)", echo
+            )
+            return
+        to = re.sub(r"\D", "", to) or to if to else None  # the app's "input" form: +1 650-555…
+        match = next(
+            (c for c in contacts if (to and c.wa_id == to) or (user_id and c.user_id == user_id)),
+            None,
+        )
+        action, original, message = "send", None, echo
+        kind = _str(echo, "type", 64)
+        if kind in ("edit", "revoke"):
+            content = echo.get(kind)
+            action, original = kind, _str(content, "original_message_id", MAX_ID)
+            inner = content.get("message") if isinstance(content, dict) else None
+            message = inner if isinstance(inner, dict) else {"type": "unsupported"}
+            if original is None:
+                self.reject(phone_number_id, "echo", f"{kind} without original_message_id", echo)
+                return
+        kind, text, payload, _, _ = _read(message, None)
+        self.batch.echoes.append(EchoMessage(
+            phone_number_id=phone_number_id, provider_message_id=wamid, wa_id=to, user_id=user_id,
+            action=action, type=kind, text=text, payload=payload,
+            timestamp=_timestamp(echo.get("timestamp"), self.received_at), original_id=original,
+            contact_name=match.name if match else None,
+            username=match.username if match else None,
         ))  # fmt: skip
 
     def status(self, status: Any, phone_number_id: str) -> None:
@@ -188,20 +242,31 @@ class _Reader:
         if wamid is None or state is None:
             self.reject(phone_number_id, "status", "status without id or status", status)
             return
-        errors = status.get("errors")
-        first = errors[0] if isinstance(errors, list) and errors else {}
-        first = first if isinstance(first, dict) else {}
-        code = first.get("code")
-        title = _str(first, "title") or _str(first, "message")
+        code, title = _first_error(status.get("errors"))
+        pricing = status.get("pricing")
+        billable = pricing.get("billable") if isinstance(pricing, dict) else None
         self.batch.statuses.append(StatusUpdate(
             phone_number_id=phone_number_id, provider_message_id=wamid, status=state,
             recipient_id=_str(status, "recipient_id", MAX_WA_ID),
             recipient_user_id=_str(status, "recipient_user_id", MAX_USER_ID),
             timestamp=_timestamp(status.get("timestamp"), self.received_at),
-            error_code=code if isinstance(code, int) and not isinstance(code, bool) else None,
-            error_title=title[:MAX_TITLE] if title else None,
+            error_code=code, error_title=title,
             callback_data=_str(status, "biz_opaque_callback_data"),
+            pricing_category=_str(pricing, "category", 32), pricing_model=_str(pricing, "pricing_model", 32),
+            billable=billable if isinstance(billable, bool) else None,
         ))  # fmt: skip
+
+
+def _first_error(errors: Any) -> tuple[int | None, str | None]:
+    """The code and title of the first of Meta's `errors`, when readable."""
+    first = errors[0] if isinstance(errors, list) and errors else {}
+    first = first if isinstance(first, dict) else {}
+    code = first.get("code")
+    title = _str(first, "title") or _str(first, "message")
+    return (
+        code if isinstance(code, int) and not isinstance(code, bool) else None,
+        title[:MAX_TITLE] if title else None,
+    )
 
 
 def _customer_of(message: dict[str, Any], contacts: list[_Customer]) -> _Customer | None:

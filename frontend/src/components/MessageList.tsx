@@ -24,6 +24,10 @@ function senderLabel(m: Message): string {
       return "System";
     case "agent":
       return m.sender_agent?.name ?? "Agent";
+    case "business_app":
+      return "WhatsApp Business app";
+    case "api":
+      return "API";
     default:
       return m.direction === "inbound" ? "Customer" : "Agent";
   }
@@ -147,6 +151,10 @@ function MessageItem({ m, canRetry, dispatch }: { m: Message; canRetry: boolean;
   const text = bodyText(m);
   const isInteractiveOut = outbound && (m.type === "interactive" || !!asObject(asObject(m.payload)?.action));
   const failed = m.status === "failed" || m.status === "dead";
+  const payload = asObject(m.payload);
+  const referral = asObject(payload?.referral);
+  const deleted = !!payload?.deleted;
+  const edited = Array.isArray(payload?.edits) && payload.edits.length > 0;
 
   const retry = async () => {
     setRetrying(true);
@@ -172,7 +180,24 @@ function MessageItem({ m, canRetry, dispatch }: { m: Message; canRetry: boolean;
           </time>
         </p>
         {reply && reply !== text && <p class="reply-chip">↩ {reply}</p>}
-        {text ? <p class="text">{text}</p> : !reply && <p class="text muted">[{m.type}]</p>}
+        {referral && (
+          <p class="referral">
+            From an ad: {str(referral.headline) ?? str(referral.source_url) ?? "click-to-WhatsApp"}
+          </p>
+        )}
+        {deleted ? (
+          <p class="text muted">Deleted in the WhatsApp Business app</p>
+        ) : text ? (
+          <p class="text">{text}</p>
+        ) : (
+          !reply && <p class="text muted">[{m.type}]</p>
+        )}
+        {edited && !deleted && <p class="edited muted small">edited</p>}
+        {!outbound && m.error && (
+          <p class="error-detail">
+            {m.error.title} <span class="code">(code {m.error.code})</span>
+          </p>
+        )}
         {isInteractiveOut && <Interactive payload={m.payload} />}
         {outbound && OUTBOUND_STATES.has(m.status) && (
           <p class="delivery">
