@@ -16,7 +16,7 @@ from backend.realtime.events import commit_and_publish
 from backend.templates import authoring, services, stats, testing
 from backend.templates.authoring import TemplateCreate, TemplateEdit
 from backend.templates.services import TemplateError
-from backend.templates.stats import TemplateStats
+from backend.templates.stats import TemplateReport, TemplateStats
 from backend.templates.testing import TemplateTestResult, TemplateTestSend
 from backend.templates.views import (
     LibraryList,
@@ -120,6 +120,15 @@ class TemplateController(Controller):
         settings = context_of(request).settings
         async with httpx.AsyncClient(timeout=GRAPH_TIMEOUT) as http:
             return await testing.send_test(db_session, template_id, data, settings, http)
+
+    @get("/stats", guards=[require_role(Role.lead, Role.admin)])
+    async def report(
+        self, db_session: AsyncSession, channel_id: int | None = None,
+        since: str | None = Parameter(default=None, description="ISO time, inclusive"),
+        until: str | None = Parameter(default=None, description="ISO time, exclusive"),
+    ) -> TemplateReport:  # fmt: skip
+        """Every template sent in the period with its figures: the table of the lead's reports."""
+        return await stats.template_report(db_session, since, until, channel_id)
 
     @get("/{template_id:int}/stats", guards=[require_role(Role.lead, Role.admin)])
     async def template_stats(

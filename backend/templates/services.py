@@ -17,6 +17,7 @@ from sqlmodel import col, select
 from backend.channels.models import Channel, ProviderKind
 from backend.config import Settings
 from backend.core.logging import get_logger
+from backend.db.engine import serialize_writes
 from backend.db.types import utcnow
 from backend.realtime.events import record_event
 from backend.templates.graph import GraphError, TemplatesApi
@@ -207,6 +208,8 @@ async def sync_channel(
         raise TemplateError(502 if error.status is None or error.status >= 500 else 422,
                             f"Meta refused the template sync: {error.message}",
                             code=error.code, message=error.message) from error  # fmt: skip
+    # Decisions below rest on what is read first: one sync (or webhook) at a time writes.
+    await serialize_writes(session)
     seen: set[int] = set()
     changed = 0
     for item in items:

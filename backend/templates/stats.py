@@ -11,10 +11,11 @@ from pydantic import BaseModel, Field
 from sqlalchemy import func
 from sqlalchemy import select as sa_select
 from sqlalchemy.ext.asyncio import AsyncSession
+from sqlalchemy.orm import aliased
 from sqlmodel import col, select
 
 from backend.conversations.models import Direction, Message, MessageStatus
-from backend.templates.models import TemplateSend
+from backend.templates.models import Template, TemplateSend
 from backend.templates.services import TemplateError, get_template, siblings_of
 
 REPLY_WINDOW = timedelta(hours=24)
@@ -60,56 +61,60 @@ def _when(value: str | None, what: str) -> datetime | None:
     return parsed
 
 
-async def figures(
-    session: AsyncSession, template_id: int, since: datetime | None, until: datetime | None
-) -> Figures:
-    query = (
-        sa_select(col(Message.id), col(Message.conversation_id), col(Message.status),
-               col(Message.error_code), col(TemplateSend.created_at))
-        .join(TemplateSend, col(TemplateSend.message_id) == col(Message.id))
-        .where(col(TemplateSend.template_id) == template_id)
-    )  # fmt: skip
-    if since is not None:
-        query = query.where(col(TemplateSend.created_at) >= since)
-    if until is not None:
-        query = query.where(col(TemplateSend.created_at) < until)
-    sends = (await session.execute(query)).all()
+def _replied_in_time(row: Any) -> bool:
+    return row.first_reply is not None and row.first_reply - row.created_at <= REPLY_WINDOW
+
+
+def _count(rows: Sequence[Any]) -> Figures:
     failed: dict[str, int] = {}
-    for row in sends:
+    for row in rows:
         if row.status in FAILED:
             key = str(row.error_code) if row.error_code is not None else "unknown"
             failed[key] = failed.get(key, 0) + 1
     return Figures(
-        sent=sum(row.status in SENT for row in sends),
-        delivered=sum(row.status in DELIVERED for row in sends),
-        read=sum(row.status in READ for row in sends),
-        replied=await _replied(session, sends),
+        sent=sum(row.status in SENT for row in rows),
+        delivered=sum(row.status in DELIVERED for row in rows),
+        read=sum(row.status in READ for row in rows),
+        replied=sum(_replied_in_time(row) for row in rows),
         failed=failed,
-        pending=sum(row.status not in SENT and row.status not in FAILED for row in sends),
+        pending=sum(row.status not in SENT and row.status not in FAILED for row in rows),
     )
 
 
-async def _replied(session: AsyncSession, sends: Sequence[Any]) -> int:
-    """Sends followed by a customer message in their conversation within 24 hours."""
-    if not sends:
-        return 0
-    first_after: dict[int, datetime] = {}
-    for row in sends:
-        found = (
-            await session.execute(
-                select(func.min(Message.created_at)).where(
-                    col(Message.conversation_id) == row.conversation_id,
-                    col(Message.direction) == Direction.inbound.value,
-                    col(Message.created_at) > row.created_at,
-                )
-            )
-        ).scalar_one_or_none()
-        if found is not None:
-            first_after[row.id] = found
-    return sum(
-        1 for row in sends
-        if row.id in first_after and first_after[row.id] - row.created_at <= REPLY_WINDOW
-    )  # fmt: skip
+async def figures_by_template(
+    session: AsyncSession, template_ids: list[int] | None, since: datetime | None,
+    until: datetime | None,
+) -> dict[int, Figures]:  # fmt: skip
+    """One query for every send of the templates in the period, each with the time of the
+    customer's first message after it (a correlated subquery on the conversation's messages)."""
+    inbound = aliased(Message)
+    first_reply = (
+        select(func.min(inbound.created_at))
+        .where(
+            col(inbound.conversation_id) == col(Message.conversation_id),
+            col(inbound.direction) == Direction.inbound.value,
+            col(inbound.created_at) > col(TemplateSend.created_at),
+        )
+        .correlate(Message, TemplateSend)
+        .scalar_subquery()
+    )
+    query = sa_select(
+        col(TemplateSend.template_id), col(Message.status), col(Message.error_code),
+        col(TemplateSend.created_at), first_reply.label("first_reply"),
+    ).join(TemplateSend, col(TemplateSend.message_id) == col(Message.id))  # fmt: skip
+    if template_ids is not None:
+        query = query.where(col(TemplateSend.template_id).in_(template_ids))
+    if since is not None:
+        query = query.where(col(TemplateSend.created_at) >= since)
+    if until is not None:
+        query = query.where(col(TemplateSend.created_at) < until)
+    grouped: dict[int, list[Any]] = {}
+    for row in (await session.execute(query)).all():
+        grouped.setdefault(row.template_id, []).append(row)
+    return {template_id: _count(rows) for template_id, rows in grouped.items()}
+
+
+NOTHING = Figures(sent=0, delivered=0, read=0, replied=0, failed={}, pending=0)
 
 
 async def template_stats(
@@ -118,17 +123,51 @@ async def template_stats(
     template = await get_template(session, template_id)
     start, end = _when(since, "since"), _when(until, "until")
     family = (await siblings_of(session, [template])).get((template.channel_id, template.name), [])
-    by_language = []
-    for sibling in sorted(family, key=lambda t: t.language):
-        assert sibling.id is not None
-        counted = await figures(session, sibling.id, start, end)
-        by_language.append(
-            LanguageFigures(
-                template_id=sibling.id, language=sibling.language, **counted.model_dump()
-            )
-        )
-    own = await figures(session, template_id, start, end)
+    ids = [t.id for t in family if t.id is not None] or [template_id]
+    counted = await figures_by_template(session, ids, start, end)
+    by_language = [
+        LanguageFigures(template_id=sibling.id, language=sibling.language,
+                        **counted.get(sibling.id, NOTHING).model_dump())
+        for sibling in sorted(family, key=lambda t: t.language)
+        if sibling.id is not None
+    ]  # fmt: skip
+    own = counted.get(template_id, NOTHING)
     return TemplateStats(
         template_id=template_id, name=template.name, language=template.language,
         since=start, until=end, by_language=by_language, **own.model_dump(),
     )  # fmt: skip
+
+
+class TemplateRow(Figures):
+    template_id: int
+    channel_id: int
+    name: str
+    language: str
+    category: str
+    status: str
+
+
+class TemplateReport(BaseModel):
+    since: datetime | None
+    until: datetime | None
+    items: list[TemplateRow] = Field(description="templates sent in the period, most sent first")
+
+
+async def template_report(
+    session: AsyncSession, since: str | None, until: str | None, channel_id: int | None
+) -> TemplateReport:
+    """The lead's table: every template that was sent in the period, with its figures."""
+    start, end = _when(since, "since"), _when(until, "until")
+    counted = await figures_by_template(session, None, start, end)
+    rows = []
+    for template_id, figures in counted.items():
+        template = await session.get(Template, template_id)
+        if template is None or (channel_id is not None and template.channel_id != channel_id):
+            continue
+        rows.append(TemplateRow(
+            template_id=template_id, channel_id=template.channel_id, name=template.name,
+            language=template.language, category=template.category, status=template.status,
+            **figures.model_dump(),
+        ))  # fmt: skip
+    rows.sort(key=lambda r: (-(r.sent + sum(r.failed.values()) + r.pending), r.name, r.language))
+    return TemplateReport(since=start, until=end, items=rows)

@@ -17,6 +17,7 @@ import type {
   ReportRow,
   Team,
   Template,
+  TemplateFigures,
 } from "./types";
 
 export const CSRF_COOKIE = "sb_csrf";
@@ -222,6 +223,7 @@ export const api = {
       headers: { "Idempotency-Key": idempotencyKey },
     }),
   templates: (query: Query) => request<Items<Template>>("GET", "/api/v1/templates", { query }),
+  templateReport: (query: Query) => request<Items<TemplateFigures>>("GET", "/api/v1/templates/stats", { query }),
   retryMessage: (id: Id) => request<Message | null>("POST", `/api/v1/messages/${enc(id)}/retry`),
 
   teams: () => request<Items<Team>>("GET", "/api/v1/teams"),

@@ -196,6 +196,19 @@ export interface Template {
   languages: Array<{ id: Id; language: string; status: string }>;
 }
 
+export interface TemplateFigures {
+  template_id: Id;
+  name: string;
+  language: string;
+  status: string;
+  sent: number;
+  delivered: number;
+  read: number;
+  replied: number;
+  pending: number;
+  failed: Record<string, number>;
+}
+
 export interface Team {
   id: Id;
   name: string;

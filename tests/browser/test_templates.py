@@ -37,7 +37,8 @@ async def test_a_silent_chat_is_reopened_with_a_template_from_the_composer(
     ctx: AppContext,
     worker: LiveWorker,
 ) -> None:
-    lead = await bearer(client, await make_agent("lead", name="Lena Lead"))
+    lena = await make_agent("lead", name="Lena Lead")
+    lead = await bearer(client, lena)
     assert (await client.post("/api/v1/templates/sync", headers=lead)).status_code == 200
     agent = await make_agent(name="Mira Okafor", teams=["General"])
     jonas = new_wa_id()
@@ -87,3 +88,13 @@ async def test_a_silent_chat_is_reopened_with_a_template_from_the_composer(
     assert received["body"]["type"] == "template"
     assert received["body"]["template"] == {"name": "order_update", "language": {"code": "de"}, "components": [
         {"type": "body", "parameters": [{"type": "text", "text": "Jonas"}, {"type": "text", "text": "A-4711"}]}]}  # fmt: skip
+
+    # The lead's reports list the template with its figures for the period.
+    board = await new_page("lead")
+    await sign_in(board, lena)
+    await board.get_by_role("button", name="Dashboard").click()
+    table = board.get_by_role("region", name="Templates")
+    row = table.get_by_role("row").filter(has=board.get_by_role("rowheader", name="order_update"))
+    row = row.filter(has=board.get_by_role("cell", name="de", exact=True))
+    await expect(row).to_have_count(1)
+    await expect(row.get_by_role("cell").nth(1)).to_have_text("1")  # sent

@@ -78,6 +78,17 @@ async def test_figures_count_each_outcome_in_the_period(
     )
     everything = (await client.get(f"/api/v1/templates/{english_id}/stats", headers=lead)).json()
     assert everything["sent"] == 5 and everything["replied"] == 2
+    report = await client.get("/api/v1/templates/stats", params={**period, "channel_id": sandbox_channel["id"]},
+                              headers=lead)  # fmt: skip
+    assert report.status_code == 200, report.text
+    rows = {row["language"]: row for row in report.json()["items"]}
+    assert [row["language"] for row in report.json()["items"]] == ["en", "de"]
+    assert (rows["en"]["sent"], rows["en"]["replied"], rows["en"]["failed"]) == (
+        4,
+        1,
+        {"131026": 2, "130429": 1},
+    )
+    assert rows["de"]["name"] == "seeded_figures" and rows["de"]["read"] == 1
     naive = await client.get(f"/api/v1/templates/{english_id}/stats", params={"since": "2026-11-02T00:00:00"},
                              headers=lead)  # fmt: skip
     assert naive.status_code == 400

@@ -14,7 +14,7 @@ import { useEffect, useMemo, useRef, useState } from "preact/hooks";
 import { api, buildUrl, errorDetail, type Query } from "../api";
 import { formatDuration } from "../format";
 import { useNow } from "../hooks";
-import type { ChartBucket, Id, QueueStat, Report, ReportRow } from "../types";
+import type { ChartBucket, Id, QueueStat, Report, ReportRow, TemplateFigures } from "../types";
 
 Chart.register(BarController, BarElement, CategoryScale, LinearScale, Tooltip);
 
@@ -234,6 +234,7 @@ function Reports({ onOpen }: { onOpen: (id: Id) => void }) {
           </div>
         </>
       )}
+      <TemplateTable since={String(query.start)} until={String(query.end)} />
       {selection && (
         <section class="drilldown" aria-label="Conversations behind the bar">
           <h3>{selection.title}</h3>
@@ -257,6 +258,63 @@ function Reports({ onOpen }: { onOpen: (id: Id) => void }) {
             </ul>
           )}
         </section>
+      )}
+    </section>
+  );
+}
+
+/** Per-template figures of the period (GET /api/v1/templates/stats). */
+function TemplateTable({ since, until }: { since: string; until: string }) {
+  const [rows, setRows] = useState<TemplateFigures[] | null>(null);
+  const [error, setError] = useState<string | null>(null);
+  useEffect(() => {
+    let cancelled = false;
+    api.templateReport({ since, until }).then(
+      (r) => !cancelled && (setRows(r.items ?? []), setError(null)),
+      (err) => !cancelled && setError(errorDetail(err)),
+    );
+    return () => {
+      cancelled = true;
+    };
+  }, [since, until]);
+  const failed = (row: TemplateFigures) =>
+    Object.entries(row.failed)
+      .map(([code, n]) => `${n} × ${code}`)
+      .join(", ") || "0";
+  return (
+    <section class="template-report" aria-label="Templates">
+      <h3>Templates</h3>
+      {error && <p class="muted small">Template figures unavailable: {error}</p>}
+      {rows !== null && rows.length === 0 && !error && <p class="muted small">No templates sent in this period.</p>}
+      {rows !== null && rows.length > 0 && (
+        <div class="table-scroll">
+          <table>
+            <thead>
+              <tr>
+                <th scope="col">Template</th>
+                <th scope="col">Language</th>
+                <th scope="col">Sent</th>
+                <th scope="col">Delivered</th>
+                <th scope="col">Read</th>
+                <th scope="col">Replied in 24 h</th>
+                <th scope="col">Failed (code)</th>
+              </tr>
+            </thead>
+            <tbody>
+              {rows.map((row) => (
+                <tr key={String(row.template_id)}>
+                  <th scope="row">{row.name}</th>
+                  <td>{row.language}</td>
+                  <td>{row.sent}</td>
+                  <td>{row.delivered}</td>
+                  <td>{row.read}</td>
+                  <td>{row.replied}</td>
+                  <td>{failed(row)}</td>
+                </tr>
+              ))}
+            </tbody>
+          </table>
+        </div>
       )}
     </section>
   );
