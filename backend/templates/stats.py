@@ -33,6 +33,10 @@ class Figures(BaseModel):
     replied: int = Field(description="the customer wrote within 24 hours of the send")
     failed: dict[str, int] = Field(description="failed or dead messages by Cloud API error code")
     pending: int = Field(description="written, not sent yet")
+    pricing: dict[str, int] = Field(
+        default_factory=dict,
+        description="sends by the cost category Meta's statuses named (`pricing.category`)",
+    )
 
 
 class LanguageFigures(Figures):
@@ -78,7 +82,16 @@ def _count(rows: Sequence[Any]) -> Figures:
         replied=sum(_replied_in_time(row) for row in rows),
         failed=failed,
         pending=sum(row.status not in SENT and row.status not in FAILED for row in rows),
+        pricing=_by_pricing(rows),
     )
+
+
+def _by_pricing(rows: Sequence[Any]) -> dict[str, int]:
+    counted: dict[str, int] = {}
+    for row in rows:
+        if row.pricing_category:
+            counted[row.pricing_category] = counted.get(row.pricing_category, 0) + 1
+    return counted
 
 
 async def figures_by_template(
@@ -100,7 +113,7 @@ async def figures_by_template(
     )
     query = sa_select(
         col(TemplateSend.template_id), col(Message.status), col(Message.error_code),
-        col(TemplateSend.created_at), first_reply.label("first_reply"),
+        col(Message.pricing_category), col(TemplateSend.created_at), first_reply.label("first_reply"),
     ).join(TemplateSend, col(TemplateSend.message_id) == col(Message.id))  # fmt: skip
     if template_ids is not None:
         query = query.where(col(TemplateSend.template_id).in_(template_ids))

@@ -45,7 +45,8 @@ async def test_figures_count_each_outcome_in_the_period(
             await session.flush()
             message = Message(conversation_id=conversation.id, channel_id=sandbox_channel["id"],
                               direction="outbound", sender="agent", type="template", status=status,
-                              error_code=code, created_at=at, updated_at=at)  # fmt: skip
+                              error_code=code, created_at=at, updated_at=at,
+                              pricing_category="utility" if status in ("read", "delivered") else None)  # fmt: skip
             session.add(message)
             await session.flush()
             session.add(TemplateSend(message_id=message.id, template_id=templates[language].id, version=1,
@@ -69,6 +70,7 @@ async def test_figures_count_each_outcome_in_the_period(
     assert stats["replied"] == 1  # the second reply came after 30 hours
     assert stats["failed"] == {"131026": 2, "130429": 1}
     assert stats["pending"] == 1
+    assert stats["pricing"] == {"utility": 3}
     languages = {row["language"]: row for row in stats["by_language"]}
     assert languages["de"]["template_id"] == german_id
     assert (languages["de"]["sent"], languages["de"]["read"], languages["de"]["replied"]) == (
