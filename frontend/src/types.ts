@@ -168,6 +168,8 @@ export interface Message {
   error: MessageError | null;
   provider_message_id?: string | null;
   created_at: string;
+  /** Which template, version and language a template message used. */
+  template?: { id: Id; name: string | null; version: number; language: string } | null;
 }
 
 export interface TemplateParameter {

@@ -79,6 +79,7 @@ async def test_a_silent_chat_is_reopened_with_a_template_from_the_composer(
     await expect(picker).to_be_hidden()
     sent = message_item(page, preview)
     await expect(sent.locator(".delivery")).to_have_text("read", timeout=10_000)
+    await expect(sent.locator(".template-ref")).to_have_text("Template order_update · v1 · de")
 
     async def at_the_phone() -> Any:
         items = (await client.get("/sandbox/api/messages", params={"wa_id": jonas})).json()

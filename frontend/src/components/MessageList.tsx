@@ -199,6 +199,11 @@ function MessageItem({ m, canRetry, dispatch }: { m: Message; canRetry: boolean;
           </p>
         )}
         {isInteractiveOut && <Interactive payload={m.payload} />}
+        {m.template && (
+          <p class="template-ref muted small">
+            Template {m.template.name ?? ""} · v{m.template.version} · {m.template.language}
+          </p>
+        )}
         {outbound && OUTBOUND_STATES.has(m.status) && (
           <p class="delivery">
             <Tick status={m.status} />
