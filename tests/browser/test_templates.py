@@ -41,13 +41,13 @@ async def test_a_silent_chat_is_reopened_with_a_template_from_the_composer(
     lead = await bearer(client, lena)
     assert (await client.post("/api/v1/templates/sync", headers=lead)).status_code == 200
     agent = await make_agent(name="Mira Okafor", teams=["General"])
-    jonas = new_wa_id()
-    await customer_says(client, jonas, "Jonas Weber", "Wann kommt mein Paket?")
+    ingrid = new_wa_id()
+    await customer_says(client, ingrid, "Ingrid Halvorsen", "Wann kommt mein Paket?")
     as_mira = await bearer(client, agent)
-    await claim(client, as_mira, (await conversation_of(client, as_mira, jonas))["id"])
+    await claim(client, as_mira, (await conversation_of(client, as_mira, ingrid))["id"])
     async with ctx.sessions() as session:
         await session.execute(
-            update(Contact).where(col(Contact.wa_id) == jonas)
+            update(Contact).where(col(Contact.wa_id) == ingrid)
             .values(last_inbound_at=utcnow() - timedelta(hours=26), language="de")
         )  # fmt: skip
         await session.commit()
@@ -55,12 +55,12 @@ async def test_a_silent_chat_is_reopened_with_a_template_from_the_composer(
     page = await new_page("agent")
     await sign_in(page, agent)
     pane = conversation_pane(page)
-    await conversation_item(page, "Jonas Weber").click()
+    await conversation_item(page, "Ingrid Halvorsen").click()
     await expect(pane.get_by_text("Template required", exact=True)).to_be_visible()
     await expect(pane.get_by_role("button", name="Send", exact=True)).to_be_disabled()
 
     await pane.get_by_role("button", name="Template", exact=True).click()
-    picker = page.get_by_role("dialog", name="Send a template to Jonas Weber")
+    picker = page.get_by_role("dialog", name="Send a template to Ingrid Halvorsen")
     await expect(picker).to_be_visible()
     await picker.get_by_label("Search templates").fill("bestellung")
     await expect(picker.get_by_role("radio")).to_have_count(1)
@@ -69,10 +69,10 @@ async def test_a_silent_chat_is_reopened_with_a_template_from_the_composer(
     send = picker.get_by_role("button", name="Send template")
     await expect(send).to_be_disabled()
     await expect(picker.get_by_label("Still missing")).to_contain_text("Body {{1}} is required")
-    await picker.get_by_label("Body {{1}}").fill("Jonas")
+    await picker.get_by_label("Body {{1}}").fill("Ingrid")
     await picker.get_by_label("Body {{2}}").fill("A-4711")
     preview = (
-        "Hallo Jonas, deine Bestellung A-4711 ist unterwegs. Antworte hier, wenn du Fragen hast."
+        "Hallo Ingrid, deine Bestellung A-4711 ist unterwegs. Antworte hier, wenn du Fragen hast."
     )
     await expect(picker.get_by_role("region", name="Preview")).to_have_text(preview)
     await send.click()
@@ -82,13 +82,13 @@ async def test_a_silent_chat_is_reopened_with_a_template_from_the_composer(
     await expect(sent.locator(".template-ref")).to_have_text("Template order_update · v1 · de")
 
     async def at_the_phone() -> Any:
-        items = (await client.get("/sandbox/api/messages", params={"wa_id": jonas})).json()
+        items = (await client.get("/sandbox/api/messages", params={"wa_id": ingrid})).json()
         return items or None
 
     [received] = await eventually(at_the_phone, within=10, what="the template at the phone")
     assert received["body"]["type"] == "template"
     assert received["body"]["template"] == {"name": "order_update", "language": {"code": "de"}, "components": [
-        {"type": "body", "parameters": [{"type": "text", "text": "Jonas"}, {"type": "text", "text": "A-4711"}]}]}  # fmt: skip
+        {"type": "body", "parameters": [{"type": "text", "text": "Ingrid"}, {"type": "text", "text": "A-4711"}]}]}  # fmt: skip
 
     # The lead's reports list the template with its figures for the period.
     board = await new_page("lead")

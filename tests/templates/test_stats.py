@@ -9,6 +9,7 @@ import httpx
 
 from backend.conversations.models import Contact, Conversation, Message
 from backend.core.context import AppContext
+from backend.db.types import utcnow
 from backend.templates.models import Template, TemplateSend
 from tests.conftest import login, unique
 
@@ -46,7 +47,9 @@ async def test_figures_count_each_outcome_in_the_period(
             message = Message(conversation_id=conversation.id, channel_id=sandbox_channel["id"],
                               direction="outbound", sender="agent", type="template", status=status,
                               error_code=code, created_at=at, updated_at=at,
-                              pricing_category="utility" if status in ("read", "delivered") else None)  # fmt: skip
+                              pricing_category="utility" if status in ("read", "delivered") else None,
+                              # not due: the session's worker must not send the pending one
+                              next_attempt_at=utcnow() + timedelta(days=1) if status == "queued" else None)  # fmt: skip
             session.add(message)
             await session.flush()
             session.add(TemplateSend(message_id=message.id, template_id=templates[language].id, version=1,
