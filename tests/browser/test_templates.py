@@ -3,6 +3,7 @@ with the preview in sight, and the customer's phone receives it as a template.""
 
 from __future__ import annotations
 
+import re
 from datetime import timedelta
 from typing import Any
 
@@ -98,4 +99,5 @@ async def test_a_silent_chat_is_reopened_with_a_template_from_the_composer(
     row = table.get_by_role("row").filter(has=board.get_by_role("rowheader", name="order_update"))
     row = row.filter(has=board.get_by_role("cell", name="de", exact=True))
     await expect(row).to_have_count(1)
-    await expect(row.get_by_role("cell").nth(1)).to_have_text("1")  # sent
+    # sent: at least this one (other tests of the session send it too)
+    await expect(row.get_by_role("cell").nth(1)).to_have_text(re.compile(r"^[1-9]\d*$"))
