@@ -12,7 +12,7 @@ from pathlib import Path
 from typing import Any
 
 import httpx
-from playwright.async_api import Locator, Request, expect
+from playwright.async_api import Locator, Page, Request, expect
 
 from tests.browser.conftest import NewPage
 from tests.browser.helpers import (
@@ -34,6 +34,11 @@ from tests.support.servers import LiveServer, LiveWorker
 from tests.support.whatsapp import new_wa_id
 
 LIVE_TIMEOUT = 2_000  # ms: the promise is "within a second"; the rest is headroom for slow CI
+
+
+def reconnect_banner(page: Page) -> Locator:
+    """The connection banner; other live regions (who else is viewing) are `status` too."""
+    return page.locator(".reconnect-banner[role=status]")
 
 
 async def _seen_after(locator: Locator, started: float) -> float:
@@ -147,7 +152,7 @@ async def test_two_agents_work_one_conversation_live(
 
     page_b.on("request", on_request)
     await cutter.cut(page_b)
-    await expect(page_b.get_by_role("status")).to_have_text("Reconnecting…")
+    await expect(reconnect_banner(page_b)).to_have_text("Reconnecting…")
 
     jonas, jonas_name = new_wa_id(), "Jonas Weber"
     priya, priya_name = new_wa_id(), "Priya Nair"
@@ -159,7 +164,7 @@ async def test_two_agents_work_one_conversation_live(
     await expect(conversation_item(page_b, jonas_name)).to_have_count(0)
 
     await cutter.restore(page_b)
-    await expect(page_b.get_by_role("status")).to_have_text("", timeout=5_000)
+    await expect(reconnect_banner(page_b)).to_have_text("", timeout=5_000)
     jonas_b, priya_b = conversation_item(page_b, jonas_name), conversation_item(page_b, priya_name)
     await expect(jonas_b).to_contain_text("Both charges are from 12 March, €49.90 each.")
     await expect(jonas_b).to_contain_text("Amira Haddad")
