@@ -14,6 +14,8 @@ from litestar.openapi import OpenAPIConfig
 from sqlalchemy.exc import DBAPIError
 from sqlalchemy.ext.asyncio import AsyncSession
 
+# The reacting domains register at import; the web needs their ingest hooks (the survey reply router).
+from backend import reactions as _reactions  # noqa: F401
 from backend.agents.auth import CSRF_COOKIE, CSRF_HEADER, CookieCSRFMiddleware, build_jwt_auth
 from backend.agents.routes import AgentsController, AuthController
 from backend.agents.teams import list_teams, update_team
@@ -25,7 +27,6 @@ from backend.config import Settings, get_settings
 from backend.conversations.routes import ConversationController, MessageController
 from backend.conversations.routing import RoutingError
 from backend.core.context import AppContext
-from backend.core.hooks import load_hooks
 from backend.core.logging import configure_logging, get_logger
 from backend.core.request_id import RequestIdMiddleware
 from backend.db.migrate import ensure_current
@@ -103,7 +104,6 @@ def route_handlers(settings: Settings) -> list[Any]:
 def create_app(settings: Settings | None = None, context: AppContext | None = None) -> Litestar:
     settings = settings or get_settings()
     configure_logging(settings.effective_log_format, settings.log_level)
-    load_hooks()
     jwt_auth = build_jwt_auth(settings, SessionOrKeyAuthMiddleware)
     own_context = context is None
     ctx = context or AppContext.build(settings)

@@ -2,20 +2,25 @@
 
 from __future__ import annotations
 
+import asyncio
+import contextlib
+import time
 from typing import Any
 
 import httpx
 from arq import cron
-from arq.worker import run_worker as arq_run_worker
+from arq.worker import Worker, create_worker
+from redis.exceptions import RedisError
 
 from backend.channels.ratelimit import ChannelRateLimiter
 from backend.config import Settings
 from backend.core.context import QUEUE_NAME, AppContext, arq_redis_settings
-from backend.core.hooks import load_hooks
 from backend.core.logging import configure_logging, get_logger
 from backend.db.types import utcnow
 from backend.integrations.jobs import build_webhook_client, webhook_sweep
 from backend.metrics.jobs import instrumented
+from backend.reactions import reactions
+from backend.realtime.reactions import ReactionConsumer
 from backend.sla.jobs import sla_reconcile
 from backend.surveys.jobs import survey_sweep
 from backend.templates.jobs import sync_all_templates
@@ -42,20 +47,22 @@ def build_http_client() -> httpx.AsyncClient:
 
 
 def worker_settings(settings: Settings) -> dict[str, Any]:
-    load_hooks()
-
     async def startup(ctx: dict[str, Any]) -> None:
         app = AppContext.build(settings)
         app.extras["http"] = build_http_client()
         app.extras["webhook_http"] = build_webhook_client()
         app.extras["rate_limiter"] = ChannelRateLimiter(app.redis)
         ctx["app"] = app
+        consumer = ReactionConsumer(app, reactions())
+        consumer.start()
+        app.extras["reactions"] = consumer
         await heartbeat(ctx)
         log.info("worker started")
 
     async def shutdown(ctx: dict[str, Any]) -> None:
         app: AppContext | None = ctx.get("app")
         if app:
+            await app.extras["reactions"].stop()
             await app.extras["http"].aclose()
             await app.extras["webhook_http"].aclose()
             await app.close()
@@ -93,8 +100,29 @@ def settings_class(settings: Settings) -> type:
 
 
 def run_worker(settings: Settings) -> None:
+    """arq's worker ends when Redis goes away; this one waits and starts again, so an outage
+    pauses the work (reactions wait in the event log, sends in the outbox) instead of ending it.
+    A signal (SIGTERM, SIGINT) still stops it for good."""
     configure_logging(settings.effective_log_format, settings.log_level)
-    arq_run_worker(settings_class(settings))
+    while True:
+        asyncio.set_event_loop(asyncio.new_event_loop())
+        worker = create_worker(settings_class(settings))
+        try:
+            worker.run()
+            return
+        except (RedisError, OSError) as error:
+            log.warning("worker lost Redis; starting again", error=type(error).__name__)
+            _abandon(worker)
+            time.sleep(1.0)
+
+
+def _abandon(worker: Worker) -> None:
+    """What arq's close could not do without Redis: stop our tasks, drop the old loop."""
+    with contextlib.suppress(Exception):
+        if worker.on_shutdown is not None and "app" in worker.ctx:
+            worker.loop.run_until_complete(worker.on_shutdown(worker.ctx))
+    with contextlib.suppress(Exception):
+        worker.loop.close()
 
 
 CRON_JOBS: list[Any] = [

@@ -274,15 +274,3 @@ async def mark_read(ctx: dict[str, Any], message_id: int) -> str:
         log.info("mark read refused", code=error.code)
         return "refused"
     return "read"
-
-
-async def drain_queue(ctx: dict[str, Any], team_id: int) -> int:
-    """Auto-assign for one team; a Redis lock keeps two workers from draining it at once."""
-    from backend.conversations.assignment import drain_team
-
-    app: AppContext = ctx["app"]
-    lock = app.redis.lock(f"switchboard:drain:{team_id}", timeout=30, blocking_timeout=30)
-    async with lock, app.sessions() as session:
-        assigned = await drain_team(session, team_id)
-        await commit_and_publish(session, app.redis)
-    return assigned

@@ -17,7 +17,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from backend.agents import services
 from backend.agents.auth import CurrentAgent, context_of, new_token_id, require_role
 from backend.agents.models import Agent, Presence, Role
-from backend.conversations.assignment import request_drain
+from backend.realtime.events import commit_and_publish
 
 
 class LoginBody(BaseModel):
@@ -121,7 +121,5 @@ class AgentsController(Controller):
         self, request: Request[CurrentAgent, Any, Any], db_session: AsyncSession, data: PresenceBody
     ) -> dict[str, Any]:
         agent = await services.set_presence(db_session, request.user.id, data.presence)
-        await db_session.commit()
-        if data.presence == Presence.online:
-            await request_drain(context_of(request).queue, request.user.team_ids)
+        await commit_and_publish(db_session, context_of(request).redis)
         return (await services.view(db_session, agent)).as_dict()

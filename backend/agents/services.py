@@ -12,9 +12,10 @@ from sqlalchemy.exc import IntegrityError
 from sqlalchemy.ext.asyncio import AsyncSession
 from sqlmodel import col, select
 
-from backend.agents.models import Agent, AgentTeam, RevokedToken, Role, Team
+from backend.agents.models import Agent, AgentTeam, Presence, RevokedToken, Role, Team
 from backend.agents.passwords import hash_password, verify_password
 from backend.db.types import utcnow
+from backend.realtime.events import record_event
 
 
 class AgentError(Exception):
@@ -164,10 +165,22 @@ async def list_agents(session: AsyncSession) -> list[AgentView]:
     return [await view(session, agent) for agent in agents]
 
 
-async def set_presence(session: AsyncSession, agent_id: int, presence: str) -> Agent:
+async def set_presence(
+    session: AsyncSession, agent_id: int, presence: str, only_from: set[str] | None = None
+) -> Agent:
+    """Changes presence (only from one of `only_from`, when given) and records `agent.presence`,
+    which the wallboard shows and auto-assign reacts to. The caller commits."""
     agent = await session.get(Agent, agent_id)
     if agent is None:
         raise AgentError("no such agent")
-    agent.presence = presence
+    value = Presence(presence).value
+    if agent.presence == value or (only_from is not None and agent.presence not in only_from):
+        return agent
+    agent.presence = value
     await session.flush()
+    await record_event(
+        session,
+        "agent.presence",
+        {"agent": {"id": agent.id, "name": agent.name, "presence": value}},
+    )
     return agent

@@ -14,9 +14,9 @@ from sqlmodel import col, select
 
 from backend.agents.auth import CurrentAgent, context_of, require_role
 from backend.agents.models import Agent, AgentTeam, Presence, Role, Team
-from backend.conversations.assignment import request_drain
 from backend.conversations.models import Conversation, ConversationStatus
 from backend.db.types import utcnow
+from backend.realtime.events import commit_and_publish, record_event
 
 
 async def queue_figures(session: AsyncSession) -> list[dict[str, Any]]:
@@ -86,9 +86,12 @@ async def update_team(
     team = await db_session.get(Team, team_id)
     if team is None:
         raise NotFoundException("no such team")
-    if data.auto_assign is not None:
+    if data.auto_assign is not None and data.auto_assign != team.auto_assign:
         team.auto_assign = data.auto_assign
-    await db_session.commit()
-    if team.auto_assign:
-        await request_drain(context_of(request).queue, [team_id])
+        await record_event(db_session, "team.updated", {"team": _team_json(team)}, team_id=team.id)
+    await commit_and_publish(db_session, context_of(request).redis)
+    return _team_json(team)
+
+
+def _team_json(team: Team) -> dict[str, Any]:
     return {"id": team.id, "name": team.name, "auto_assign": team.auto_assign}

@@ -5,7 +5,6 @@ from __future__ import annotations
 from typing import Any
 
 from backend.bots.services import hand_off_undelivered, process_messages
-from backend.conversations.assignment import request_drain
 from backend.conversations.outbound import enqueue_send
 from backend.core.context import AppContext
 from backend.realtime.events import commit_and_publish
@@ -20,7 +19,7 @@ async def bot_step(ctx: dict[str, Any], conversation_id: int, message_id: int) -
     A per-conversation Redis lock keeps two jobs of one chat from interleaving, and the state's
     `last_message_id` makes a re-run (arq is at-least-once) or a job that finds its message
     already handled by an earlier job a no-op. Everything is written in one transaction; sends and
-    the queue drain are requested only after the commit.
+    auto-assign (a reaction to `conversation.queued`) follow the commit.
     """
     app: AppContext = ctx["app"]
     lock = app.redis.lock(f"switchboard:bot:{conversation_id}", timeout=30, blocking_timeout=30)
@@ -29,8 +28,6 @@ async def bot_step(ctx: dict[str, Any], conversation_id: int, message_id: int) -
         await commit_and_publish(session, app.redis)
     for send_id in outcome.sends:
         await enqueue_send(app.queue, send_id, "bot")
-    if outcome.drain_team_ids:
-        await request_drain(app.queue, outcome.drain_team_ids)
     return outcome.processed
 
 
@@ -44,6 +41,4 @@ async def bot_undelivered(ctx: dict[str, Any], conversation_id: int, message_id:
     async with lock, app.sessions() as session:
         outcome = await hand_off_undelivered(session, app.settings, conversation_id, message_id)
         await commit_and_publish(session, app.redis)
-    if outcome.drain_team_ids:
-        await request_drain(app.queue, outcome.drain_team_ids)
-    return bool(outcome.drain_team_ids)
+    return bool(outcome.processed)  # auto-assign reacts to the handoff's conversation.queued

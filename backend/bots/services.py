@@ -3,7 +3,7 @@
 `process_messages` is what the worker's `bot_step` job runs for a conversation: it takes every
 customer message the bot has not seen yet, in order, and for each one applies the engine's `Turn`
 in the caller's transaction (bot messages written as `queued`, notes, state, events). The caller
-commits, then enqueues the sends and the queue drain that the returned `StepOutcome` lists.
+commits, then enqueues the sends that the returned `StepOutcome` lists.
 """
 
 from __future__ import annotations
@@ -244,7 +244,6 @@ async def queue_estimate(session: AsyncSession, conversation: Conversation) -> Q
 @dataclass
 class StepOutcome:
     sends: list[int] = field(default_factory=list)
-    drain_team_ids: set[int] = field(default_factory=set)
     processed: int = 0
 
 
@@ -367,8 +366,6 @@ class _Step:
             await self.say(
                 text_draft(talk("queue", position=estimate.position, minutes=estimate.minutes))
             )
-            if conversation.team_id is not None:
-                self.outcome.drain_team_ids.add(conversation.team_id)
         lines = [f"Bot handoff to {team_name} (priority {handoff.priority}): {handoff.reason}."]
         if handoff.topic or row.topic:
             lines.append(f"Topic: {handoff.topic or row.topic}")
@@ -477,6 +474,7 @@ async def hand_off_undelivered(
     reason = f"the bot's message could not be sent ({why or message.status})"
     await step.handoff(row, Handoff(None, 0, None, None, reason), None)
     await session.flush()
+    outcome.processed = 1
     return outcome
 
 

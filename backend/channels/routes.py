@@ -20,7 +20,6 @@ from backend.channels.base import WebhookError
 from backend.channels.models import Channel, ProviderKind
 from backend.channels.ultramsg.webhook import parse_webhook as parse_ultramsg
 from backend.channels.whatsapp.routes import MAX_WEBHOOK_BYTES
-from backend.conversations.assignment import request_drain
 from backend.conversations.ingest import ingest_batch
 from backend.db.types import utcnow
 from backend.realtime.events import commit_and_publish
@@ -165,7 +164,5 @@ async def receive_ultramsg(
         raise ClientException(f"not an Ultramsg webhook: {error}") from None
     result = await ingest_batch(db_session, {channel.phone_number_id: channel}, batch)
     await commit_and_publish(db_session, context_of(request).redis)
-    if result.queued_team_ids:
-        await request_drain(context_of(request).queue, result.queued_team_ids)
     return Response({"status": "ok", "messages": len(result.stored), "duplicates": result.duplicates,
                      "statuses": result.statuses_applied + result.statuses_pending})  # fmt: skip

@@ -1,16 +1,14 @@
 """Auto-assign: a team's queue drains into its online agents the moment capacity frees.
 
 Event-driven, not swept: whatever can change the balance (a conversation queued, released,
-transferred or resolved, an agent coming online) asks the worker to drain that team, with one job
-per team at a time. Each assignment is the same conditional UPDATE as a manual claim, so an
+transferred or resolved, an agent coming online) is an event, and the `drain_on_events` reaction
+(`conversations/hooks.py`) asks the worker to drain the teams concerned, one job per team at a
+time. Each assignment is the same conditional UPDATE as a manual claim, so an
 agent clicking Claim at the same moment cannot collide with it.
 """
 
 from __future__ import annotations
 
-from collections.abc import Iterable
-
-from arq.connections import ArqRedis
 from sqlalchemy import func, update
 from sqlalchemy.ext.asyncio import AsyncSession
 from sqlmodel import col, select
@@ -25,6 +23,7 @@ from backend.realtime.events import record_event
 log = get_logger(__name__)
 
 DRAIN_JOB = "drain_queue"
+DRAIN_AGENT_JOB = "drain_agent"
 
 
 async def _next_agent(session: AsyncSession, team_id: int) -> int | None:
@@ -94,17 +93,6 @@ async def drain_team(session: AsyncSession, team_id: int, limit: int = 200) -> i
         )  # fmt: skip
         assigned += 1
     return assigned
-
-
-async def request_drain(queue: ArqRedis, team_ids: Iterable[int | None]) -> None:
-    """Asks the worker to drain these teams (best effort: the next event asks again)."""
-    for team_id in {t for t in team_ids if t is not None}:
-        try:
-            await queue.enqueue_job(
-                DRAIN_JOB, team_id, _job_id=f"drain:{team_id}:{utcnow().timestamp():.3f}"
-            )
-        except Exception as error:
-            log.warning("drain request failed", team_id=team_id, error=type(error).__name__)
 
 
 async def teams_of(session: AsyncSession, agent_id: int) -> list[int]:

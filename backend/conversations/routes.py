@@ -16,7 +16,6 @@ from sqlmodel import col, select
 from backend.agents.auth import CurrentAgent, context_of
 from backend.agents.models import Agent, Team
 from backend.conversations import outbound, routing
-from backend.conversations.assignment import request_drain
 from backend.conversations.models import Contact, Conversation, ConversationStatus, Message
 from backend.conversations.views import conversation_json, message_json
 from backend.integrations.key_auth import API_SCOPE, reader_of
@@ -125,11 +124,8 @@ class ConversationController(Controller):
     async def _act(
         self, request: AgentRequest, db_session: AsyncSession, outcome: routing.Outcome
     ) -> dict[str, Any]:
+        # Auto-assign reacts to the events (a chat back in a queue, an agent with room again).
         await commit_and_publish(db_session, context_of(request).redis)
-        if outcome.changed:
-            # A conversation back in a queue, or an agent with room again: let auto-assign look.
-            teams = {outcome.conversation.team_id, *request.user.team_ids}
-            await request_drain(context_of(request).queue, teams)
         return await conversation_json(db_session, outcome.conversation)
 
     @post("/{conversation_id:int}/claim", status_code=HTTP_200_OK)

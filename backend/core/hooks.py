@@ -1,60 +1,39 @@
-"""After-commit reactions to events, so domains react to each other without importing each other.
+"""Reactions to committed events, so domains react to each other without importing each other.
 
-`commit_and_publish` runs every registered hook with the events it just committed. Hooks must be
-quick and must not fail the caller: they enqueue worker jobs (a bot's next step, an SLA timer)
-rather than doing the work. Domain modules register with `@on_events` and are listed in
-`HOOK_MODULES` so that the web process and the worker load the same set.
+A reaction is `async def reaction(queue, events)`: it gets committed events in `seq` order and
+starts work for them, usually by enqueueing an idempotent worker job (a bot's next step, an SLA
+timer). Decorate it with `@on_events`; the module that defines it is imported by the assembly
+(`backend.reactions`), and the worker's event-log consumer (`backend.realtime.reactions`) calls
+it with every committed event from that reaction's stored cursor on — at least once, so a
+reaction must be safe to repeat (deterministic job ids, jobs that check state).
 """
 
 from __future__ import annotations
 
-import importlib
 from collections.abc import Awaitable, Callable
 from typing import TYPE_CHECKING
 
 from arq.connections import ArqRedis
-from redis.asyncio import Redis
-
-from backend.core.logging import get_logger
 
 if TYPE_CHECKING:
     from backend.realtime.models import Event
 
-log = get_logger(__name__)
-
 Hook = Callable[[ArqRedis, list["Event"]], Awaitable[None]]
-
-# Modules whose import registers hooks; add a domain here when it reacts to events.
-HOOK_MODULES: list[str] = [
-    "backend.bots.hooks", "backend.surveys.hooks", "backend.sla.hooks", "backend.integrations.hooks",
-]  # fmt: skip
 
 _HOOKS: list[Hook] = []
 
 
 def on_events(hook: Hook) -> Hook:
+    """Registers a reaction; the function is returned unchanged (so it stays testable alone)."""
     if hook not in _HOOKS:
         _HOOKS.append(hook)
     return hook
 
 
-def load_hooks() -> None:
-    for module in HOOK_MODULES:
-        importlib.import_module(module)
+def registered() -> list[Hook]:
+    return list(_HOOKS)
 
 
-def queue_for(redis: Redis) -> ArqRedis:
-    from backend.core.context import QUEUE_NAME
-
-    return ArqRedis(connection_pool=redis.connection_pool, default_queue_name=QUEUE_NAME)
-
-
-async def run_hooks(redis: Redis, events: list[Event]) -> None:
-    if not events or not _HOOKS:
-        return
-    queue = queue_for(redis)
-    for hook in _HOOKS:
-        try:
-            await hook(queue, events)
-        except Exception as error:
-            log.warning("event hook failed", hook=hook.__qualname__, error=type(error).__name__)
+def hook_name(hook: Hook) -> str:
+    """The reaction's cursor name: renaming a reaction starts it afresh at the log's head."""
+    return f"{hook.__module__}.{hook.__qualname__}"

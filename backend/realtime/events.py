@@ -15,7 +15,6 @@ from typing import Any
 from redis.asyncio import Redis
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from backend.core.hooks import run_hooks
 from backend.core.logging import get_logger
 from backend.db.engine import serialize_writes
 from backend.realtime.models import Event
@@ -92,9 +91,10 @@ def take_pending(session: AsyncSession) -> list[Event]:
 
 
 async def commit_and_publish(session: AsyncSession, redis: Redis) -> list[Event]:
-    """Commits, then sends the transaction's events live and to the after-commit hooks."""
+    """Commits, then sends the transaction's events live. Reactions are not run here: the worker
+    reads them from the events table (`realtime.reactions`), so no crash after this commit and no
+    Redis outage can lose them; the live publish also wakes that consumer."""
     await session.commit()
     events = take_pending(session)
     await publish(redis, events)
-    await run_hooks(redis, events)
     return events

@@ -26,3 +26,16 @@ class Event(SQLModel, table=True):
     assignee_id: int | None = Field(default=None)
     at: datetime = Field(default_factory=utcnow, sa_type=UTCDateTime)
     data: dict[str, Any] = Field(default_factory=dict, sa_column=Column(JSONColumn))
+
+
+class EventCursor(SQLModel, table=True):
+    """How far one reaction has read the event log: every event up to `seq` has been handed to it.
+
+    Advanced only after the reaction returned, so a crash in between repeats (never skips) events.
+    """
+
+    __tablename__ = "event_cursors"
+
+    name: str = Field(primary_key=True, max_length=200)
+    seq: int = Field(default=0)
+    updated_at: datetime = Field(default_factory=utcnow, sa_type=UTCDateTime)

@@ -7,10 +7,11 @@ process cannot pin an agent online forever); the database keeps the presence its
 
 from __future__ import annotations
 
-from backend.agents.models import Agent, Presence
-from backend.conversations.assignment import request_drain, teams_of
+from backend.agents.models import Presence
+from backend.agents.services import AgentError, set_presence
 from backend.core.context import AppContext
 from backend.core.logging import get_logger
+from backend.realtime.events import commit_and_publish
 
 log = get_logger(__name__)
 
@@ -23,10 +24,11 @@ def _key(agent_id: int) -> str:
 
 async def _set(app: AppContext, agent_id: int, presence: Presence, only_from: set[str]) -> None:
     async with app.sessions() as session:
-        agent = await session.get(Agent, agent_id)
-        if agent is not None and agent.presence in only_from:
-            agent.presence = presence.value
-            await session.commit()
+        try:
+            await set_presence(session, agent_id, presence.value, only_from)
+        except AgentError:
+            return
+        await commit_and_publish(session, app.redis)
 
 
 async def connected(app: AppContext, agent_id: int) -> None:
@@ -38,8 +40,6 @@ async def connected(app: AppContext, agent_id: int) -> None:
         count = 1
     if count == 1:
         await _set(app, agent_id, Presence.online, {Presence.offline.value})
-        async with app.sessions() as session:
-            await request_drain(app.queue, await teams_of(session, agent_id))
 
 
 async def disconnected(app: AppContext, agent_id: int) -> None:

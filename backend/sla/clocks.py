@@ -534,27 +534,3 @@ async def overdue_timers(session: AsyncSession, now: datetime, grace: timedelta)
         .limit(500)
     )
     return [timer for clock in rows.scalars() for timer in timers_for(clock) if timer.at <= before]
-
-
-async def unapplied_conversations(
-    session: AsyncSession, now: datetime, window: timedelta, grace: timedelta
-) -> list[int]:
-    """Safety net: conversations with recent events the clocks have not seen (a lost hook)."""
-    last = (
-        select(col(SlaCursor.last_seq))
-        .where(col(SlaCursor.conversation_id) == col(Event.conversation_id))
-        .scalar_subquery()
-    )
-    rows = await session.execute(
-        select(col(Event.conversation_id))
-        .where(
-            col(Event.type).in_(RELEVANT),
-            col(Event.conversation_id).is_not(None),
-            col(Event.at) >= now - window,
-            col(Event.at) <= now - grace,
-            col(Event.seq) > func.coalesce(last, 0),
-        )
-        .distinct()
-        .limit(200)
-    )
-    return [int(value) for value in rows.scalars() if value is not None]

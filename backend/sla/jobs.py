@@ -1,5 +1,5 @@
 """The worker's SLA jobs: apply a conversation's events to its clocks, fire timers, and a safety
-net for timers or hooks that Redis lost.
+net for timers that Redis lost.
 
 Timers are arq jobs deferred to the exact moment (`_defer_until`), with ids that name the clock's
 version. arq cannot reliably cancel a deferred job, so nothing is cancelled: a clock that moved
@@ -15,7 +15,6 @@ from arq.connections import ArqRedis
 from sqlmodel import select
 
 from backend.agents.models import Team
-from backend.conversations.assignment import request_drain
 from backend.core.context import AppContext
 from backend.core.logging import get_logger
 from backend.db.types import utcnow
@@ -27,7 +26,6 @@ from backend.sla.clocks import (
     apply_pending,
     fire,
     overdue_timers,
-    unapplied_conversations,
 )
 from backend.sla.models import SlaClock
 
@@ -110,24 +108,16 @@ async def sla_timer(ctx: dict[str, Any], clock_id: int, version: int, point: str
             await count(app.redis, "switchboard_sla_warnings", {"team": team, "kind": clock.kind})
     elif fired.outcome == "breached":
         await _count_breaches(app, fired.changes, await _team_names(app))
-    if fired.moved_to_team_id is not None:
-        await request_drain(app.queue, [fired.moved_to_team_id])
     return fired.outcome
 
 
 async def sla_reconcile(ctx: dict[str, Any]) -> int:
-    """Safety net, not the mechanism: re-enqueues timers whose moment passed unnoticed and
-    applies events whose hook never reached the worker (Redis was down)."""
+    """Safety net for deferred timers that Redis lost: re-enqueues those whose moment passed
+    unnoticed. (Events always reach the clocks: `sla_apply` is a reaction read from the log.)"""
     app: AppContext = ctx["app"]
-    now = utcnow()
     async with app.sessions() as session:
-        timers = await overdue_timers(session, now, grace=timedelta(seconds=5))
-        pending = await unapplied_conversations(
-            session, now, window=timedelta(minutes=30), grace=timedelta(seconds=10)
-        )
+        timers = await overdue_timers(session, utcnow(), grace=timedelta(seconds=5))
     await schedule(app.queue, timers)
-    for conversation_id in pending:
-        await request_apply(app.queue, conversation_id, 0)
-    if timers or pending:
-        log.info("sla reconciled", timers=len(timers), conversations=len(pending))
-    return len(timers) + len(pending)
+    if timers:
+        log.info("sla reconciled", timers=len(timers))
+    return len(timers)

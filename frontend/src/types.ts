@@ -251,7 +251,9 @@ export type FrameType =
   | "message.status"
   | "sla.warning"
   | "sla.breached"
-  | "sla.updated";
+  | "sla.updated"
+  | "agent.presence"
+  | "team.updated";
 
 /** One websocket frame. */
 export interface Frame {

@@ -8,7 +8,6 @@ import asyncio
 import os
 import signal
 import subprocess
-import sys
 from collections.abc import AsyncIterator
 from dataclasses import dataclass
 from datetime import datetime, timedelta
@@ -26,7 +25,7 @@ from backend.core.embedded_redis import EmbeddedRedis
 from backend.db.migrate import upgrade
 from backend.db.types import utcnow
 from tests.conftest import PASSWORD, login
-from tests.support.servers import LiveServer, start_server, start_worker
+from tests.support.servers import LiveServer, start_server, start_worker, worker_process
 from tests.support.waiting import eventually
 from tests.support.whatsapp import find_conversation, new_wa_id
 
@@ -49,7 +48,7 @@ class Stack:
                "PUBLIC_BASE_URL": s.public_base_url, "SECRET_KEY": str(s.secret_key), "VAR_DIR": str(s.var_dir),
                "SEND_LEASE_SECONDS": str(s.send_lease_seconds), "LOG_LEVEL": "WARNING",
                "SEND_RECONCILE_GRACE_SECONDS": str(s.send_reconcile_grace_seconds)}  # fmt: skip
-        return subprocess.Popen([sys.executable, "-m", "backend.cli", "worker"], env=env)
+        return worker_process(env)
 
     async def conversation(self, capacity_for: int = 1) -> dict[str, Any]:
         wa_id = new_wa_id()

@@ -8,6 +8,8 @@ real process tree elsewhere.
 from __future__ import annotations
 
 import asyncio
+import subprocess
+import sys
 import threading
 import time
 from dataclasses import dataclass
@@ -16,11 +18,12 @@ from typing import Any
 import httpx
 import uvicorn
 from arq.worker import Worker
+from redis import Redis as SyncRedis
 
 from backend.app import create_app
 from backend.config import Settings
 from backend.core.embedded_redis import free_port
-from worker.main import worker_settings
+from worker.main import HEARTBEAT_KEY, worker_settings
 
 
 @dataclass
@@ -100,3 +103,21 @@ def start_worker(settings: Settings, **overrides: Any) -> LiveWorker:
     thread.start()
     started.wait(10)
     return LiveWorker(holder["worker"], loop, thread)
+
+
+def worker_process(env: dict[str, str], within: float = 120.0) -> subprocess.Popen[bytes]:
+    """`switchboard worker` as a real process (env names REDIS_URL), returned once it has started:
+    its imports alone take many seconds on a busy machine, which must not eat a test's timeouts."""
+    redis = SyncRedis.from_url(env["REDIS_URL"])
+    try:
+        redis.delete(HEARTBEAT_KEY)  # a previous worker's beat must not count
+        process = subprocess.Popen([sys.executable, "-m", "backend.cli", "worker"], env=env)
+        deadline = time.monotonic() + within
+        while not redis.exists(HEARTBEAT_KEY):
+            if process.poll() is not None or time.monotonic() > deadline:
+                process.kill()
+                raise RuntimeError("the worker process did not start")
+            time.sleep(0.1)
+        return process
+    finally:
+        redis.close()

@@ -21,7 +21,6 @@ from backend.channels.models import Channel, ProviderKind
 from backend.channels.services import keep_rejects
 from backend.channels.whatsapp.signature import verify
 from backend.channels.whatsapp.webhook import parse_webhook
-from backend.conversations.assignment import request_drain
 from backend.conversations.ingest import ingest_batch
 from backend.core.logging import get_logger
 from backend.metrics.web import INBOUND_MESSAGES, UNREADABLE_ITEMS
@@ -111,8 +110,6 @@ async def receive_webhook(
     await commit_and_publish(db_session, context_of(request).redis)
     INBOUND_MESSAGES.inc(len(result.stored))
     _count_unreadable(batch)
-    if result.queued_team_ids:
-        await request_drain(context_of(request).queue, result.queued_team_ids)
     log.info(
         "webhook stored", messages=len(result.stored), duplicates=result.duplicates,
         statuses=result.statuses_applied, pending_statuses=result.statuses_pending,

@@ -49,7 +49,7 @@ function Wallboard({ lastSeq }: { lastSeq: number | null }) {
       (err) => setError(`Could not load the wallboard: ${errorDetail(err)}`),
     );
 
-  // Re-read shortly after each event (coalescing bursts); presence has no events, so poll too.
+  // Re-read shortly after each event (coalescing bursts), presence changes (`agent.presence`) included.
   useEffect(() => {
     if (timer.current) clearTimeout(timer.current);
     timer.current = setTimeout(() => void load(), stats ? 150 : 0);
@@ -57,10 +57,6 @@ function Wallboard({ lastSeq }: { lastSeq: number | null }) {
       if (timer.current) clearTimeout(timer.current);
     };
   }, [lastSeq]);
-  useEffect(() => {
-    const poll = setInterval(() => void load(), 15_000);
-    return () => clearInterval(poll);
-  }, []);
 
   const now = useNow(1000, true);
   return (

@@ -104,7 +104,7 @@ export function Inbox({ agent, onSignOut, onSessionEnded }: Props) {
     if (!listLoadedOnce) return undefined;
     const onFrame = (frame: Frame) => {
       dispatch({ type: "frame", frame });
-      if (frame.type.startsWith("conversation.")) scheduleTeams();
+      if (frame.type.startsWith("conversation.") || frame.type === "agent.presence") scheduleTeams();
       const fresh = Date.now() - Date.parse(frame.at) < FRESH_EVENT_MS;
       if (frame.type === "conversation.queued" && notifyRef.current && fresh) {
         const c = frame.data.conversation;
