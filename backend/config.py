@@ -57,6 +57,7 @@ class Settings(BaseSettings):
     allowed_origins: list[str] = Field(default_factory=list)
     websocket_compression: bool = False
     survey_delay_seconds: float = Field(default=60.0, ge=0)
+    event_retention_days: int = Field(default=30, ge=1, le=3650)
     consent_stop_words: list[str] = Field(
         default_factory=lambda: ["stop", "unsubscribe", "stopp", "baja"]
     )

@@ -1,26 +1,36 @@
-"""The arq worker: sends messages, retries them, and runs the periodic safety nets."""
+"""The worker process: two arq workers on two queues, the reaction consumer, the safety nets.
+
+Sends to customers (`send_message`, `mark_read`) have a queue and job slots of their own
+(`SEND_QUEUE`), so an agent's reply never waits behind a backlog of background work (bot steps,
+surveys, SLA, auto-assign) on `QUEUE_NAME`: after a 10,000-message webhook batch the reply still
+leaves at once. Both workers share the process's database pool, Redis client and HTTP client.
+Every job is registered on both queues, so a job that lands on the other queue (enqueued by an
+older release) still runs.
+"""
 
 from __future__ import annotations
 
 import asyncio
 import contextlib
+import signal
 import time
 from typing import Any
 
 import httpx
 from arq import cron
-from arq.worker import Worker, create_worker
+from arq.worker import Worker
 from redis.exceptions import RedisError
 
 from backend.channels.ratelimit import ChannelRateLimiter
 from backend.config import Settings
-from backend.core.context import QUEUE_NAME, AppContext, arq_redis_settings
+from backend.core.context import QUEUE_NAME, SEND_QUEUE, AppContext, arq_redis_settings
 from backend.core.logging import configure_logging, get_logger
 from backend.db.types import utcnow
 from backend.integrations.jobs import build_webhook_client, webhook_sweep
 from backend.metrics.jobs import instrumented
 from backend.reactions import reactions
 from backend.realtime.reactions import ReactionConsumer
+from backend.realtime.retention import prune_events
 from backend.sla.jobs import sla_reconcile
 from backend.surveys.jobs import survey_sweep
 from backend.templates.jobs import sync_all_templates
@@ -46,45 +56,55 @@ def build_http_client() -> httpx.AsyncClient:
     )
 
 
-def worker_settings(settings: Settings) -> dict[str, Any]:
-    async def startup(ctx: dict[str, Any]) -> None:
-        app = AppContext.build(settings)
-        app.extras["http"] = build_http_client()
-        app.extras["webhook_http"] = build_webhook_client()
-        app.extras["rate_limiter"] = ChannelRateLimiter(app.redis)
-        ctx["app"] = app
-        consumer = ReactionConsumer(app, reactions())
-        consumer.start()
-        app.extras["reactions"] = consumer
-        await heartbeat(ctx)
-        log.info("worker started")
+class Shared:
+    """The process's one AppContext and reaction consumer, opened by the first arq worker to
+    start and closed by the last to stop."""
 
-    async def shutdown(ctx: dict[str, Any]) -> None:
-        app: AppContext | None = ctx.get("app")
-        if app:
-            await app.extras["reactions"].stop()
+    def __init__(self, settings: Settings) -> None:
+        self.settings = settings
+        self.app: AppContext | None = None
+        self.users = 0
+
+    async def acquire(self, ctx: dict[str, Any]) -> None:
+        if self.app is None:
+            app = AppContext.build(self.settings)
+            app.extras["http"] = build_http_client()
+            app.extras["webhook_http"] = build_webhook_client()
+            app.extras["rate_limiter"] = ChannelRateLimiter(app.redis)
+            consumer = ReactionConsumer(app, reactions())
+            consumer.start()
+            app.extras["reactions"] = consumer
+            self.app = app
+            log.info("worker started")
+        self.users += 1
+        ctx["app"] = self.app
+        await heartbeat(ctx)
+
+    async def release(self, _ctx: dict[str, Any]) -> None:
+        self.users -= 1
+        if self.users <= 0:
+            await self.close()
+
+    async def close(self) -> None:
+        app, self.app, self.users = self.app, None, 0
+        if app is not None:
+            with contextlib.suppress(Exception):
+                await app.extras["reactions"].stop()
             await app.extras["http"].aclose()
             await app.extras["webhook_http"].aclose()
-            await app.close()
+            with contextlib.suppress(Exception):
+                await app.close()
 
+
+def worker_settings(settings: Settings, shared: Shared | None = None) -> list[dict[str, Any]]:
+    """arq's options for the process's two workers: sends first, then background work."""
+    shared = shared or Shared(settings)
     assert settings.redis_url is not None
-    return {
+    common: dict[str, Any] = {
         "functions": [instrumented(job) for job in JOBS],
-        "cron_jobs": [
-            cron(heartbeat, second={0, 10, 20, 30, 40, 50}, run_at_startup=False),
-            *CRON_JOBS,
-            cron(
-                sync_all_templates,
-                minute=set(range(0, 60, settings.template_sync_minutes)),
-                second={40},
-                run_at_startup=True,
-                unique=True,
-            ),
-        ],
-        "on_startup": startup,
-        "on_shutdown": shutdown,
+        "on_startup": shared.acquire,
+        "on_shutdown": shared.release,
         "redis_settings": arq_redis_settings(settings.redis_url),
-        "queue_name": QUEUE_NAME,
         "max_jobs": 20,
         "job_timeout": 60,
         "keep_result": 1,
@@ -92,42 +112,86 @@ def worker_settings(settings: Settings) -> dict[str, Any]:
         "handle_signals": True,
         "health_check_interval": 10,
     }
+    sends = {**common, "queue_name": SEND_QUEUE, "cron_jobs": SEND_CRON_JOBS}
+    template_sync = cron(
+        sync_all_templates, minute=set(range(0, 60, settings.template_sync_minutes)),
+        second={40}, run_at_startup=True, unique=True,
+    )  # fmt: skip
+    background = {
+        **common, "queue_name": QUEUE_NAME, "cron_jobs": [*BACKGROUND_CRON_JOBS, template_sync],
+    }  # fmt: skip
+    return [sends, background]
 
 
-def settings_class(settings: Settings) -> type:
-    """arq wants a class with attributes; this one is made from our validated settings."""
-    return type("WorkerSettings", (), worker_settings(settings))
+def settings_class(settings: Settings, queue_name: str = QUEUE_NAME) -> type:
+    """arq's CLI wants a class with attributes: one per queue (see worker/settings.py)."""
+    for options in worker_settings(settings):
+        if options["queue_name"] == queue_name:
+            return type("WorkerSettings", (), options)
+    raise ValueError(f"no worker for queue {queue_name}")
+
+
+async def run_together(workers: list[Worker]) -> None:
+    """Runs the workers until a signal; an error (Redis gone) ends them all and propagates."""
+    try:
+        await asyncio.gather(*(worker.async_run() for worker in workers))
+    except asyncio.CancelledError:
+        pass  # a signal stopped them
+    for worker in workers:
+        await worker.close()
+
+
+def _stop_all(workers: list[Worker], signum: signal.Signals) -> None:
+    for worker in workers:
+        worker.handle_sig(signum)
+
+
+REDIS_PATIENCE_SECONDS = 300.0
 
 
 def run_worker(settings: Settings) -> None:
     """arq's worker ends when Redis goes away; this one waits and starts again, so an outage
     pauses the work (reactions wait in the event log, sends in the outbox) instead of ending it.
-    A signal (SIGTERM, SIGINT) still stops it for good."""
+    A signal (SIGTERM, SIGINT) still stops it for good, and so do five minutes without Redis
+    (exit status 1: the supervisor, not an endless loop, decides what happens next)."""
     configure_logging(settings.effective_log_format, settings.log_level)
+    failing_since: float | None = None
     while True:
-        asyncio.set_event_loop(asyncio.new_event_loop())
-        worker = create_worker(settings_class(settings))
+        began = time.monotonic()
+        loop = asyncio.new_event_loop()
+        asyncio.set_event_loop(loop)
+        shared = Shared(settings)
+        workers = [
+            Worker(**{**options, "handle_signals": False})
+            for options in worker_settings(settings, shared)
+        ]
+        for signum in (signal.SIGINT, signal.SIGTERM):
+            loop.add_signal_handler(signum, _stop_all, workers, signum)
         try:
-            worker.run()
+            loop.run_until_complete(run_together(workers))
             return
         except (RedisError, OSError) as error:
+            with contextlib.suppress(Exception):
+                loop.run_until_complete(shared.close())
+            with contextlib.suppress(Exception):
+                loop.close()
+            now = time.monotonic()
+            if failing_since is None or now - began > 30:
+                failing_since = began  # it had been running: a new outage starts now
+            if now - failing_since > REDIS_PATIENCE_SECONDS:
+                log.error("no Redis for five minutes; the worker stops", error=type(error).__name__)
+                raise SystemExit(1) from None
             log.warning("worker lost Redis; starting again", error=type(error).__name__)
-            _abandon(worker)
             time.sleep(1.0)
 
 
-def _abandon(worker: Worker) -> None:
-    """What arq's close could not do without Redis: stop our tasks, drop the old loop."""
-    with contextlib.suppress(Exception):
-        if worker.on_shutdown is not None and "app" in worker.ctx:
-            worker.loop.run_until_complete(worker.on_shutdown(worker.ctx))
-    with contextlib.suppress(Exception):
-        worker.loop.close()
-
-
-CRON_JOBS: list[Any] = [
+SEND_CRON_JOBS: list[Any] = [
+    cron(heartbeat, second={0, 10, 20, 30, 40, 50}, run_at_startup=False),
     cron(reconcile_outbox, second={5, 15, 25, 35, 45, 55}, run_at_startup=True, unique=True),
+]
+BACKGROUND_CRON_JOBS: list[Any] = [
     cron(survey_sweep, second={20, 50}, run_at_startup=False, unique=True),
     cron(sla_reconcile, second={2, 17, 32, 47}, run_at_startup=True, unique=True),
     cron(webhook_sweep, second=set(range(1, 60, 5)), run_at_startup=True, unique=True),
+    cron(prune_events, minute={7, 37}, second=0, run_at_startup=True, unique=True),
 ]

@@ -13,6 +13,7 @@ enqueued.
 
 from __future__ import annotations
 
+import asyncio
 import random
 from datetime import datetime, timedelta
 from typing import Any
@@ -147,7 +148,7 @@ async def _kick_next(app: AppContext, conversation_id: int, settled_id: int) -> 
     async with app.sessions() as session:
         following = (
             await session.execute(
-                select(Message.id, Message.attempts)
+                select(Message.id, Message.sender)
                 .where(
                     col(Message.conversation_id) == conversation_id,
                     col(Message.direction) == "outbound",
@@ -158,7 +159,42 @@ async def _kick_next(app: AppContext, conversation_id: int, settled_id: int) -> 
             )
         ).first()
     if following is not None:
-        await enqueue_send(app.queue, following[0], f"after-{settled_id}")
+        await enqueue_send(
+            app.queue, following[0], f"after-{settled_id}", urgent=following[1] == "agent"
+        )
+
+
+async def _token_for(app: AppContext, channel: Channel, message_id: int) -> bool:
+    """A rate-limit token for a message that holds its lease, so only sends that go take one.
+
+    A short wait is slept through; a long one (a backlog far beyond the limit) gives the message
+    back as `queued`, due when a token will be free, so the job's slot and the lease are not held
+    while it waits."""
+    assert channel.id is not None
+    limiter: ChannelRateLimiter = app.extras["rate_limiter"]
+    budget = min(2.0, app.settings.send_lease_seconds / 4)
+    waited = 0.0
+    while (wait := await limiter.try_take(channel.id, channel.rate_per_second)) > 0:
+        if waited + wait > budget:
+            await _give_back(app, message_id, wait)
+            return False
+        await asyncio.sleep(wait)
+        waited += wait
+    return True
+
+
+async def _give_back(app: AppContext, message_id: int, delay: float) -> None:
+    due = utcnow() + timedelta(seconds=delay)
+    async with app.sessions() as session:
+        await session.execute(
+            update(Message)
+            .where(col(Message.id) == message_id, col(Message.status) == MessageStatus.sending.value)
+            .values(status=MessageStatus.queued.value, lease_until=None, next_attempt_at=due,
+                    attempts=col(Message.attempts) - 1, updated_at=utcnow())
+            .execution_options(synchronize_session=False)
+        )  # fmt: skip
+        await session.commit()
+    await enqueue_send(app.queue, message_id, f"rate-{due.timestamp():.3f}", delay)
 
 
 async def send_message(ctx: dict[str, Any], message_id: int) -> str:
@@ -172,12 +208,12 @@ async def send_message(ctx: dict[str, Any], message_id: int) -> str:
         assert channel is not None and channel.id is not None and conversation is not None
         contact = await session.get(Contact, conversation.contact_id)
         assert contact is not None
-    limiter: ChannelRateLimiter = app.extras["rate_limiter"]
-    await limiter.take(channel.id, channel.rate_per_second)
     if not await _take_lease(app, message_id):
-        return (
-            "not mine"  # sent already, held by another worker, not due yet, or an earlier one waits
-        )
+        # Sent already, held by another worker, not due yet, or an earlier one waits (it hands
+        # this one on when it settles): no rate-limit token is spent on it.
+        return "not mine"
+    if not await _token_for(app, channel, message_id):
+        return "deferred"
     attempt = message.attempts + 1
     request = OutboundRequest(
         to=contact.wa_id, kind=message.type, body=message.payload, recipient=contact.user_id

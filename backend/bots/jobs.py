@@ -26,8 +26,9 @@ async def bot_step(ctx: dict[str, Any], conversation_id: int, message_id: int) -
     async with lock, app.sessions() as session:
         outcome = await process_messages(session, app.settings, conversation_id, message_id)
         await commit_and_publish(session, app.redis)
-    for send_id in outcome.sends:
-        await enqueue_send(app.queue, send_id, "bot")
+    if outcome.sends:
+        # The conversation's messages leave in order: each one hands on the next when it settles.
+        await enqueue_send(app.queue, min(outcome.sends), "bot")
     return outcome.processed
 
 

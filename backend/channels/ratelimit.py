@@ -6,8 +6,6 @@ how long to wait for the next token instead of sleeping itself.
 
 from __future__ import annotations
 
-import asyncio
-
 from redis.asyncio import Redis
 
 _TAKE = """
@@ -48,7 +46,3 @@ class ChannelRateLimiter(TokenBuckets):
         """0 when a token was taken; else the seconds until one is available (nothing taken)."""
         # A burst of one spaces sends evenly: no one-second window ever holds more than `rate`.
         return await self.try_take_from(str(channel_id), rate, burst if burst is not None else 1.0)
-
-    async def take(self, channel_id: int, rate: float, burst: float | None = None) -> None:
-        while (wait := await self.try_take(channel_id, rate, burst)) > 0:  # noqa: ASYNC110
-            await asyncio.sleep(wait)

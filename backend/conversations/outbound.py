@@ -29,6 +29,7 @@ from backend.conversations.models import (
 )
 from backend.conversations.routing import RoutingError, get_visible
 from backend.conversations.views import SERVICE_WINDOW, message_json
+from backend.core.context import SEND_QUEUE
 from backend.core.logging import get_logger
 from backend.db.types import utcnow
 from backend.realtime.events import record_event
@@ -200,19 +201,29 @@ async def agent_reply(
     return message, True
 
 
+# arq takes the due jobs of a queue lowest score (due time) first: an urgent send is filed as
+# due this long ago, so it goes before every automated send already waiting.
+URGENT_LEAD = timedelta(hours=1)
+SEND_JOB_EXPIRES = timedelta(days=1)
+
+
 async def enqueue_send(
-    queue: ArqRedis, message_id: int, attempt: int | str = 0, delay: float | None = None
-) -> bool:
+    queue: ArqRedis, message_id: int, attempt: int | str = 0, delay: float | None = None,
+    *, urgent: bool = False,
+) -> bool:  # fmt: skip
     """Asks the worker to send; False when Redis is unreachable (reconcile will pick it up).
 
     The job id names the attempt (or its cause), so a duplicate enqueue of the same attempt is
     dropped by arq while a manual retry or a kick after the previous message is a new job; the
-    send lease makes any duplicate that slips through harmless.
+    send lease makes any duplicate that slips through harmless. `urgent` (a person wrote it and
+    waits: an agent's reply, a manual retry) puts it ahead of bot and survey sends.
     """
+    due = (utcnow() - URGENT_LEAD) if urgent and not delay else None
     try:
         await queue.enqueue_job(
-            SEND_JOB, message_id, _job_id=f"send:{message_id}:{attempt}",
-            _defer_by=timedelta(seconds=delay) if delay else None,
+            SEND_JOB, message_id, _job_id=f"send:{message_id}:{attempt}", _queue_name=SEND_QUEUE,
+            _defer_by=timedelta(seconds=delay) if delay else None, _defer_until=due,
+            _expires=SEND_JOB_EXPIRES + (timedelta(seconds=delay) if delay else timedelta(0)),
         )  # fmt: skip
         return True
     except Exception as error:
@@ -274,6 +285,8 @@ async def mark_conversation_read(session: AsyncSession, conversation: Conversati
 
 async def enqueue_mark_read(queue: ArqRedis, message_id: int) -> None:
     try:
-        await queue.enqueue_job(MARK_READ_JOB, message_id, _job_id=f"read:{message_id}")
+        await queue.enqueue_job(
+            MARK_READ_JOB, message_id, _job_id=f"read:{message_id}", _queue_name=SEND_QUEUE
+        )
     except Exception as error:
         log.warning("mark-read enqueue failed", error=type(error).__name__)

@@ -184,7 +184,7 @@ class ConversationController(Controller):
         if created:
             await commit_and_publish(db_session, context_of(request).redis)
             assert message.id is not None
-            await outbound.enqueue_send(context_of(request).queue, message.id)
+            await outbound.enqueue_send(context_of(request).queue, message.id, urgent=True)
         return Response(await message_json(db_session, message), status_code=HTTP_202_ACCEPTED)
 
     @post("/{conversation_id:int}/read", status_code=HTTP_200_OK)
@@ -211,6 +211,6 @@ class MessageController(Controller):
         await commit_and_publish(db_session, context_of(request).redis)
         assert message.id is not None
         await outbound.enqueue_send(
-            context_of(request).queue, message.id, attempt=f"retry-{uuid.uuid4().hex}"
+            context_of(request).queue, message.id, attempt=f"retry-{uuid.uuid4().hex}", urgent=True
         )
         return await message_json(db_session, message)

@@ -47,7 +47,8 @@ class AppContext:
             yield session
 
 
-QUEUE_NAME = "switchboard:queue"
+QUEUE_NAME = "switchboard:queue"  # background work: bot steps, surveys, SLA, auto-assign
+SEND_QUEUE = "switchboard:send"  # sends to customers, never behind background work
 
 
 def arq_redis_settings(url: str) -> RedisSettings:

@@ -23,7 +23,9 @@ def instrumented(function: JobFunction) -> JobFunction:
     async def run(ctx: dict[str, Any], *args: Any, **kwargs: Any) -> Any:
         name = function.__name__
         started = time.time()
-        score = ctx.get("score")
+        # An urgent send is filed as due in the past (conversations.outbound): its delay counts from enqueueing.
+        enqueued = ctx.get("enqueue_time")
+        score = max(ctx.get("score") or 0, enqueued.timestamp() * 1000 if enqueued else 0)
         redis: Redis | None = getattr(ctx.get("app"), "redis", None)
         try:
             return await function(ctx, *args, **kwargs)

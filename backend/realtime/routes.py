@@ -31,12 +31,14 @@ from backend.realtime.events import EVENTS_CHANNEL, envelope
 from backend.realtime.hub import BoundedSubscriber
 from backend.realtime.models import Event
 from backend.realtime.presence import connected, disconnected
+from backend.realtime.retention import pruned_through
 
 log = get_logger(__name__)
 
 CLOSE_UNAUTHORIZED = 4401
 CLOSE_FORBIDDEN_ORIGIN = 4403
 CLOSE_TOO_SLOW = 4408
+CLOSE_PRUNED = 4409
 REPLAY_BATCH = 500
 
 
@@ -163,6 +165,14 @@ async def events_socket(socket: WebSocket[Any, Any, Any], channels: ChannelsPlug
     after_param = socket.query_params.get("after")
     if after_param is not None and after_param.isdigit():
         start = int(after_param)
+        async with context_of(socket).sessions() as session:
+            pruned = await pruned_through(session)
+        if start < pruned:
+            await socket.accept()
+            await socket.close(
+                code=CLOSE_PRUNED, reason=f"events up to {pruned} were pruned: reload, then resume"
+            )
+            return
     else:
         start = await _latest_seq(socket)  # read before subscribing; catch_up covers the interval
     subscriber = await channels.subscribe([EVENTS_CHANNEL])
@@ -231,4 +241,5 @@ async def list_events(
     return {
         "items": [envelope(e) for e in rows if visible(agent, e.team_id, e.assignee_id)],
         "latest_seq": latest,
+        "pruned_through": await pruned_through(db_session),
     }

@@ -6,13 +6,17 @@
 //   server replays every event missed while disconnected;
 // - drops frames with seq <= last seq (replays overlapping live events);
 // - reconnects with exponential backoff (0.5 s doubling to 10 s, with jitter);
-// - close code 4401 means "not signed in": it stops and reports it.
+// - close code 4401 means "not signed in": it stops and reports it;
+// - close code 4409 means "the events after your seq were pruned": it forgets the
+//   seq and reconnects without one, so the inbox reloads its state (onOpen says
+//   `resumed: false`) and goes on from there.
 
 import type { Frame } from "./types";
 
 export type ConnectionState = "connecting" | "open" | "reconnecting" | "stopped";
 
 export const UNAUTHORIZED_CLOSE_CODE = 4401;
+export const RESUME_TOO_OLD_CLOSE_CODE = 4409;
 
 export interface SocketLike {
   onopen: ((ev: unknown) => void) | null;
@@ -186,6 +190,7 @@ export class RealtimeClient {
         this.options.onUnauthorized?.();
         return;
       }
+      if (ev.code === RESUME_TOO_OLD_CLOSE_CODE) this.seq = null;
       this.scheduleReconnect();
     };
   }

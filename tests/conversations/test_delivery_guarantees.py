@@ -110,6 +110,7 @@ async def stack(settings: Settings, tmp_path: Path) -> AsyncIterator[Stack]:
     redis.stop()
 
 
+@pytest.mark.timeout(400)  # worker processes start slowly on a busy machine
 async def test_a_worker_killed_while_whatsapp_accepts_does_not_send_twice(stack: Stack) -> None:
     conversation = await stack.conversation()
     # The provider accepts the message but answers slowly; the worker dies before the answer.
@@ -145,6 +146,7 @@ async def test_a_worker_killed_while_whatsapp_accepts_does_not_send_twice(stack:
         second.wait(15)
 
 
+@pytest.mark.timeout(400)  # worker processes start slowly on a busy machine
 async def test_a_send_that_died_before_reaching_whatsapp_is_sent_once_after_its_lease(
     stack: Stack,
 ) -> None:
@@ -168,6 +170,7 @@ async def test_a_send_that_died_before_reaching_whatsapp_is_sent_once_after_its_
         worker.wait(15)
 
 
+@pytest.mark.timeout(400)  # worker processes start slowly on a busy machine
 async def test_a_message_written_while_redis_is_down_is_sent_when_it_returns(stack: Stack) -> None:
     conversation = await stack.conversation()
     stack.redis.stop()

@@ -67,13 +67,16 @@ def start_server(settings: Settings, port: int | None = None) -> LiveServer:
 
 @dataclass
 class LiveWorker:
-    worker: Worker
+    """The worker process's arq workers (sends, background), on one loop in a thread."""
+
+    workers: list[Worker]
     loop: asyncio.AbstractEventLoop
     thread: threading.Thread
 
     def stop(self) -> None:
         async def close() -> None:
-            await self.worker.close()
+            for worker in self.workers:
+                await worker.close()
 
         future = asyncio.run_coroutine_threadsafe(close(), self.loop)
         try:
@@ -86,23 +89,24 @@ class LiveWorker:
 
 def start_worker(settings: Settings, **overrides: Any) -> LiveWorker:
     loop = asyncio.new_event_loop()
-    options = {**worker_settings(settings), "handle_signals": False, **overrides}
     started = threading.Event()
     holder: dict[str, Any] = {}
 
     def run() -> None:
         asyncio.set_event_loop(loop)
-        worker = Worker(**options)
-        holder["worker"] = worker
+        workers = [
+            Worker(**{**options, "handle_signals": False, **overrides})
+            for options in worker_settings(settings)
+        ]
+        holder["workers"] = workers
         started.set()
-        task = loop.create_task(worker.async_run())
-        holder["task"] = task  # type: ignore[assignment]
+        holder["tasks"] = [loop.create_task(worker.async_run()) for worker in workers]
         loop.run_forever()
 
     thread = threading.Thread(target=run, name="arq-worker", daemon=True)
     thread.start()
     started.wait(10)
-    return LiveWorker(holder["worker"], loop, thread)
+    return LiveWorker(holder["workers"], loop, thread)
 
 
 def worker_process(env: dict[str, str], within: float = 120.0) -> subprocess.Popen[bytes]:
