@@ -245,7 +245,9 @@ def _interrupt(*_: object) -> None:
     raise KeyboardInterrupt
 
 
-def wait_http(url: str, process: subprocess.Popen[bytes], tail: Any, timeout: float = 30.0) -> None:
+def wait_http(
+    url: str, process: subprocess.Popen[bytes], tail: Any, timeout: float = 120.0
+) -> None:
     deadline = time.monotonic() + timeout
     while time.monotonic() < deadline:
         if process.poll() is not None:

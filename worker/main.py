@@ -141,7 +141,8 @@ async def run_together(workers: list[Worker]) -> None:
         await worker.close()
 
 
-def _stop_all(workers: list[Worker], signum: signal.Signals) -> None:
+def _stop_all(workers: list[Worker], signum: signal.Signals, stopping: list[bool]) -> None:
+    stopping.append(True)
     for worker in workers:
         worker.handle_sig(signum)
 
@@ -156,6 +157,7 @@ def run_worker(settings: Settings) -> None:
     (exit status 1: the supervisor, not an endless loop, decides what happens next)."""
     configure_logging(settings.effective_log_format, settings.log_level)
     failing_since: float | None = None
+    stopping: list[bool] = []  # set by a signal: whatever happens next, do not start again
     while True:
         began = time.monotonic()
         loop = asyncio.new_event_loop()
@@ -166,7 +168,7 @@ def run_worker(settings: Settings) -> None:
             for options in worker_settings(settings, shared)
         ]
         for signum in (signal.SIGINT, signal.SIGTERM):
-            loop.add_signal_handler(signum, _stop_all, workers, signum)
+            loop.add_signal_handler(signum, _stop_all, workers, signum, stopping)
         try:
             loop.run_until_complete(run_together(workers))
             return
@@ -175,6 +177,8 @@ def run_worker(settings: Settings) -> None:
                 loop.run_until_complete(shared.close())
             with contextlib.suppress(Exception):
                 loop.close()
+            if stopping:  # asked to stop, and Redis went first (`switchboard run` stops both)
+                return
             now = time.monotonic()
             if failing_since is None or now - began > 30:
                 failing_since = began  # it had been running: a new outage starts now

@@ -15,8 +15,9 @@ from backend.realtime.models import Event
 from backend.realtime.reactions import ReactionConsumer, ReactionsBehind
 
 
-def reaction(seen: list[int], fail_times: int = 0) -> Hook:
-    failures = {"left": fail_times}
+def reaction(seen: list[int], failures: dict[str, int] | None = None) -> Hook:
+    """Records what it is handed; raises while `failures["left"]` is above zero."""
+    failures = failures if failures is not None else {"left": 0}
 
     async def react(_queue: ArqRedis, events: list[Event]) -> None:
         if failures["left"] > 0:
@@ -46,8 +47,12 @@ async def test_each_reaction_gets_every_event_in_order_and_a_failing_one_is_retr
 ) -> None:
     good: list[int] = []
     flaky: list[int] = []
-    consumer = ReactionConsumer(ctx, [reaction(good), reaction(flaky, fail_times=1)], batch=7)
+    failures = {"left": 0}
+    consumer = ReactionConsumer(ctx, [reaction(good), reaction(flaky, failures)], batch=7)
     await drain(consumer)  # both cursors start level with the log's front
+    good.clear()
+    flaky.clear()
+    failures["left"] = 1  # Redis goes away for one round
     written = await emit(ctx, 12)
     with pytest.raises(ReactionsBehind):
         await consumer.step()
