@@ -13,7 +13,9 @@ BOT_STEP_JOB = "bot_step"
 BOT_UNDELIVERED_JOB = "bot_undelivered"
 
 
-async def bot_step(ctx: dict[str, Any], conversation_id: int, message_id: int) -> int:
+async def bot_step(
+    ctx: dict[str, Any], conversation_id: int, message_id: int, until_id: int | None = None
+) -> int:
     """Answers the conversation's new customer messages; returns how many it looked at.
 
     A per-conversation Redis lock keeps two jobs of one chat from interleaving, and the state's
@@ -24,7 +26,9 @@ async def bot_step(ctx: dict[str, Any], conversation_id: int, message_id: int) -
     app: AppContext = ctx["app"]
     lock = app.redis.lock(f"switchboard:bot:{conversation_id}", timeout=30, blocking_timeout=30)
     async with lock, app.sessions() as session:
-        outcome = await process_messages(session, app.settings, conversation_id, message_id)
+        outcome = await process_messages(
+            session, app.settings, conversation_id, message_id, until_id
+        )
         await commit_and_publish(session, app.redis)
     if outcome.sends:
         # The conversation's messages leave in order: each one hands on the next when it settles.

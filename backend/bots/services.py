@@ -479,9 +479,13 @@ async def hand_off_undelivered(
 
 
 async def process_messages(
-    session: AsyncSession, settings: Settings, conversation_id: int, message_id: int
-) -> StepOutcome:
-    """Handles the conversation's customer messages the bot has not seen, oldest first."""
+    session: AsyncSession, settings: Settings, conversation_id: int, message_id: int,
+    until_id: int | None = None,
+) -> StepOutcome:  # fmt: skip
+    """Handles the conversation's customer messages the bot has not seen, oldest first.
+
+    Without a bot (no state row) only consent keywords matter, in the messages `message_id` to
+    `until_id` (one webhook batch's messages of this conversation)."""
     outcome = StepOutcome()
     conversation = await session.get(Conversation, conversation_id)
     if conversation is None:
@@ -498,7 +502,9 @@ async def process_messages(
     if row is not None:
         query = query.where(col(Message.id) > row.last_message_id)
     else:
-        query = query.where(col(Message.id) == message_id)  # no bot here: consent only
+        query = query.where(  # no bot here: consent only
+            col(Message.id) >= message_id, col(Message.id) <= (until_id or message_id)
+        )
     step = _Step(session, settings, conversation, contact, outcome)
     for message in (await session.execute(query.order_by(col(Message.id)))).scalars():
         assert message.id is not None
