@@ -36,6 +36,7 @@ from backend.integrations.key_auth import SessionOrKeyAuthMiddleware, api_key_sc
 from backend.integrations.key_routes import ApiKeyController
 from backend.integrations.message_routes import ApiMessageController
 from backend.integrations.webhook_routes import WebhookEndpointController
+from backend.media.routes import MEDIA_HANDLERS
 from backend.metrics.web import WebhookMetricsMiddleware
 from backend.quick_replies.routes import QuickReplyController
 from backend.realtime.hub import ListenerWatchdog, build_channels
@@ -92,7 +93,7 @@ def route_handlers(settings: Settings) -> list[Any]:
         MessageController, verify_subscription, receive_webhook, events_socket, list_events,
         ChannelController, receive_ultramsg, i_am_viewing, who_is_viewing,
         QuickReplyController, ApiKeyController, ApiMessageController, WebhookEndpointController,
-        *BOT_HANDLERS, *SURVEY_HANDLERS, *SLA_HANDLERS, *TEMPLATE_HANDLERS,
+        *BOT_HANDLERS, *SURVEY_HANDLERS, *SLA_HANDLERS, *TEMPLATE_HANDLERS, *MEDIA_HANDLERS,
     ]  # fmt: skip
     if settings.sandbox_is_enabled:
         from backend.channels.sandbox.routes import sandbox_router

@@ -67,6 +67,15 @@ class Settings(BaseSettings):
     outgoing_webhook_retry_base_seconds: float = Field(default=30.0, gt=0)
     outgoing_webhook_retry_window_seconds: float = Field(default=72 * 3600.0, gt=0)
 
+    media_storage_url: str = "file://./var/media"
+    s3_endpoint_url: str | None = None
+    aws_access_key_id: str | None = None
+    aws_secret_access_key: str | None = None
+    aws_region: str | None = None
+    media_download_max_attempts: int = Field(default=12, ge=1, le=50)
+    media_retry_base_seconds: float = Field(default=30.0, gt=0)
+    media_retry_cap_seconds: float = Field(default=3600.0, gt=0)
+
     @field_validator("database_url")
     @classmethod
     def _async_driver(cls, value: str) -> str:
@@ -88,7 +97,14 @@ class Settings(BaseSettings):
             raise ValueError("must start with redis://, rediss:// or unix://")
         return value
 
-    @field_validator("whatsapp_api_base_url", "public_base_url")
+    @field_validator("media_storage_url")
+    @classmethod
+    def _storage_scheme(cls, value: str) -> str:
+        if not value.startswith(("file://", "s3://")) or value in ("file://", "s3://"):
+            raise ValueError("must be file://path or s3://bucket/prefix")
+        return value
+
+    @field_validator("whatsapp_api_base_url", "public_base_url", "s3_endpoint_url")
     @classmethod
     def _http_url(cls, value: str | None) -> str | None:
         if value in (None, ""):

@@ -68,6 +68,8 @@ def settings(
         send_retry_cap_seconds=0.5, sandbox_template_review_seconds=0.5,
         outgoing_webhooks_allow_private_networks=True, outgoing_webhook_retry_base_seconds=0.2,
         outgoing_webhook_retry_window_seconds=15,
+        media_storage_url=f"file://{tmp_path_factory.mktemp('media')}",
+        media_retry_base_seconds=0.05, media_retry_cap_seconds=0.3, media_download_max_attempts=3,
     )  # fmt: skip
 
 

@@ -7,6 +7,7 @@ from typing import Any
 from backend.bots.jobs import bot_step, bot_undelivered
 from backend.conversations.jobs import drain_agent, drain_queue
 from backend.integrations.jobs import deliver_webhook, webhook_fan_out, webhook_sweep
+from backend.media.jobs import download_media, media_sweep
 from backend.realtime.retention import prune_events
 from backend.sla.jobs import sla_apply, sla_reconcile, sla_timer
 from backend.surveys.jobs import send_survey, survey_reply, survey_sweep
@@ -16,4 +17,5 @@ from worker.sending import mark_read, reconcile_outbox, send_message
 JOBS: list[Any] = [prune_events, send_message, reconcile_outbox, mark_read, drain_queue, drain_agent,
                    bot_step, bot_undelivered, send_survey, survey_reply, survey_sweep, sla_apply,
                    sla_timer, sla_reconcile, sync_all_templates, webhook_fan_out, deliver_webhook,
-                   webhook_sweep]  # fmt: skip
+                   webhook_sweep,
+                   download_media, media_sweep]  # fmt: skip

@@ -27,6 +27,7 @@ from backend.core.context import QUEUE_NAME, SEND_QUEUE, AppContext, arq_redis_s
 from backend.core.logging import configure_logging, get_logger
 from backend.db.types import utcnow
 from backend.integrations.jobs import build_webhook_client, webhook_sweep
+from backend.media.jobs import media_sweep
 from backend.metrics.jobs import instrumented
 from backend.reactions import reactions
 from backend.realtime.reactions import ReactionConsumer
@@ -198,4 +199,5 @@ BACKGROUND_CRON_JOBS: list[Any] = [
     cron(sla_reconcile, second={2, 17, 32, 47}, run_at_startup=True, unique=True),
     cron(webhook_sweep, second=set(range(1, 60, 5)), run_at_startup=True, unique=True),
     cron(prune_events, minute={7, 37}, second=0, run_at_startup=True, unique=True),
+    cron(media_sweep, second={8, 38}, run_at_startup=True, unique=True),
 ]

@@ -34,6 +34,8 @@ from backend.conversations.views import message_json
 from backend.core.context import AppContext
 from backend.core.logging import get_logger
 from backend.db.types import utcnow
+from backend.media.kinds import MEDIA_KINDS
+from backend.media.outbound import outbound_media_body
 from backend.metrics.jobs import record_send
 from backend.realtime.events import commit_and_publish, record_event
 
@@ -215,13 +217,15 @@ async def send_message(ctx: dict[str, Any], message_id: int) -> str:
     if not await _token_for(app, channel, message_id):
         return "deferred"
     attempt = message.attempts + 1
-    request = OutboundRequest(
-        to=contact.wa_id, kind=message.type, body=message.payload, recipient=contact.user_id
-    )
+    provider = provider_for(app, channel)
     try:
-        provider_id = await provider_for(app, channel).send(
-            request, idempotency_key=f"sb-{message_id}"
+        body = message.payload
+        if message.type in MEDIA_KINDS:  # an agent's file: uploaded once, then sent by its id
+            body = await outbound_media_body(app, provider, message)
+        request = OutboundRequest(
+            to=contact.wa_id, kind=message.type, body=body, recipient=contact.user_id
         )
+        provider_id = await provider.send(request, idempotency_key=f"sb-{message_id}")
     except SendError as error:
         outcome = await _handle_error(app, message, conversation.id, attempt, error)
         await record_send(app.redis, outcome, error.code)

@@ -8,7 +8,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field
 from datetime import datetime
-from typing import Any, Protocol
+from typing import Any, BinaryIO, Protocol
 
 
 @dataclass(frozen=True)
@@ -148,7 +148,7 @@ class OutboundRequest:
     """
 
     to: str | None
-    kind: str  # text | interactive | template | image | document
+    kind: str  # text | interactive | template | image | audio | video | document | sticker
     body: dict[str, Any]
     reply_to_provider_id: str | None = None
     recipient: str | None = None
@@ -161,4 +161,8 @@ class Provider(Protocol):
 
     async def mark_read(self, provider_message_id: str) -> None:
         """Tell the customer's phone that we read their message (blue ticks)."""
+        ...
+
+    async def upload_media(self, file: BinaryIO, mime_type: str, filename: str) -> str:
+        """Hand a file to the provider before sending it; returns its media id. Raises SendError."""
         ...

@@ -32,6 +32,8 @@ from backend.conversations.views import SERVICE_WINDOW, message_json
 from backend.core.context import SEND_QUEUE
 from backend.core.logging import get_logger
 from backend.db.types import utcnow
+from backend.media.kinds import MEDIA_KINDS
+from backend.media.uploads import attach_upload, draft_media
 from backend.realtime.events import record_event
 from backend.templates.services import (
     CheckedTemplate,
@@ -49,7 +51,7 @@ SEND_JOB = "send_message"
 class Draft:
     """What an agent (or a bot, or a survey) wants to send: a Cloud API message type and object."""
 
-    kind: str  # text | interactive | template
+    kind: str  # text | interactive | template | image | audio | video | document | sticker
     body: dict[str, Any]
     text: str | None
 
@@ -153,6 +155,8 @@ async def write_message(
     if checked is not None:
         assert message.id is not None
         await record_template_send(session, message.id, checked)
+    if draft.kind in MEDIA_KINDS and "upload_id" in draft.body:
+        await attach_upload(session, message)  # before the event, which shows the file
     conversation.last_message_id = message.id
     conversation.last_activity_at = conversation.updated_at = now
     if sender == Sender.agent and conversation.first_response_at is None:
@@ -183,7 +187,12 @@ async def agent_reply(
         raise RoutingError(
             409, "only the agent who holds the conversation may reply: claim it first"
         )
-    draft = Draft.from_request(data)
+    if data.get("media") is not None:  # an uploaded file (POST /api/v1/uploads)
+        if any(data.get(key) is not None for key in ("text", "interactive", "template")):
+            raise RoutingError(422, "give exactly one of text, interactive, template or media")
+        draft = Draft(*await draft_media(session, data["media"]))
+    else:
+        draft = Draft.from_request(data)
     try:
         async with session.begin_nested():
             message = await write_message(

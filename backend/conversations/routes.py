@@ -21,6 +21,8 @@ from backend.conversations.views import conversation_json, message_json
 from backend.integrations.key_auth import API_SCOPE, reader_of
 from backend.integrations.keys import ApiKeyPrincipal
 from backend.integrations.models import Scope
+from backend.media.routes import retry_inbound_media
+from backend.media.views import has_media, preload_media
 from backend.realtime.events import commit_and_publish
 
 AgentRequest = Request[CurrentAgent, Any, Any]
@@ -119,6 +121,7 @@ class ConversationController(Controller):
         agents = {m.sender_agent_id for m in messages if m.sender_agent_id is not None}
         if agents:
             await db_session.execute(select(Agent).where(col(Agent.id).in_(agents)))
+        await preload_media(db_session, [m.id for m in messages if m.id and has_media(m.type)])
         return {"items": [await message_json(db_session, m) for m in messages]}
 
     async def _act(
@@ -207,6 +210,9 @@ class MessageController(Controller):
     async def retry(
         self, request: AgentRequest, db_session: AsyncSession, message_id: int
     ) -> dict[str, Any]:
+        inbound = await db_session.get(Message, message_id)
+        if inbound is not None and inbound.direction == "inbound" and has_media(inbound.type):
+            return await retry_inbound_media(request, db_session, message_id)  # fetch it again
         message = await outbound.retry_message(db_session, request.user, message_id)
         await commit_and_publish(db_session, context_of(request).redis)
         assert message.id is not None

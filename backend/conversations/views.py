@@ -10,6 +10,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from backend.agents.models import Agent, Team
 from backend.conversations.models import Contact, Conversation, Message
 from backend.integrations.models import ApiKey
+from backend.media.views import media_json
 from backend.sla.summary import sla_summary
 from backend.templates.services import template_of_message
 
@@ -21,7 +22,8 @@ def iso(value: datetime | None) -> str | None:
 
 
 def message_view(
-    message: Message, agent_name: str | None = None, api_key_name: str | None = None
+    message: Message, agent_name: str | None = None, api_key_name: str | None = None,
+    media: dict[str, Any] | None = None,
 ) -> dict[str, Any]:
     error = (
         {"code": message.error_code, "title": message.error_title}
@@ -53,6 +55,7 @@ def message_view(
         "attempts": message.attempts,
         "next_attempt_at": iso(message.next_attempt_at),
         "created_at": iso(message.created_at),
+        "media": media,
     }
 
 
@@ -65,7 +68,8 @@ async def message_json(session: AsyncSession, message: Message) -> dict[str, Any
     if message.sender_api_key_id is not None:
         key = await session.get(ApiKey, message.sender_api_key_id)
         key_name = key.name if key else None
-    view = message_view(message, name, key_name)
+    media = await media_json(session, message.id, message.type, message.payload)
+    view = message_view(message, name, key_name, media)
     if message.type == "template" and message.id is not None:
         view["template"] = await template_of_message(session, message.id)
     return view

@@ -7,6 +7,7 @@ from backend.bots import models as _bots
 from backend.channels import models as _channels
 from backend.conversations import models as _conversations
 from backend.integrations import models as _integrations
+from backend.media import models as _media
 from backend.quick_replies import models as _quick_replies
 from backend.realtime import models as _realtime
 from backend.sla import models as _sla
@@ -21,6 +22,7 @@ __all__ = [
     "_channels",
     "_conversations",
     "_integrations",
+    "_media",
     "_quick_replies",
     "_realtime",
     "_sla",

@@ -65,6 +65,22 @@ def start_server(settings: Settings, port: int | None = None) -> LiveServer:
     return LiveServer(settings, port, server, thread)
 
 
+def serve_standin(app: Any, name: str) -> tuple[int, uvicorn.Server, threading.Thread]:
+    """A stand-in for an outside service (Graph API, Ultramsg), served on a loopback port."""
+    port = free_port()
+    config = uvicorn.Config(app, host="127.0.0.1", port=port, log_config=None,
+                            access_log=False, lifespan="off")  # fmt: skip
+    server = uvicorn.Server(config)
+    thread = threading.Thread(target=server.run, name=f"{name}-{port}", daemon=True)
+    thread.start()
+    deadline = time.monotonic() + 10
+    while not server.started:
+        if time.monotonic() > deadline or not thread.is_alive():
+            raise RuntimeError(f"the {name} stand-in did not start")
+        time.sleep(0.02)
+    return port, server, thread
+
+
 @dataclass
 class LiveWorker:
     """The worker process's arq workers (sends, background), on one loop in a thread."""

@@ -4,7 +4,6 @@ form-encoded requests), so the provider is tested over a real socket without an 
 from __future__ import annotations
 
 import threading
-import time
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -12,7 +11,7 @@ import httpx
 import uvicorn
 from litestar import Litestar, Request, Response, post
 
-from backend.core.embedded_redis import free_port
+from tests.support.servers import serve_standin
 
 INSTANCE = "instance1150"
 TOKEN = "standin-token"
@@ -68,17 +67,6 @@ def _app(state: dict[str, UltramsgStandin]) -> Litestar:
 
 def start_ultramsg_standin() -> UltramsgStandin:
     state: dict[str, UltramsgStandin] = {}
-    port = free_port()
-    config = uvicorn.Config(_app(state), host="127.0.0.1", port=port, log_config=None,
-                            access_log=False, lifespan="off")  # fmt: skip
-    server = uvicorn.Server(config)
-    thread = threading.Thread(target=server.run, name=f"ultramsg-{port}", daemon=True)
-    standin = state["standin"] = UltramsgStandin(port, server, thread)
-    thread.start()
-    deadline = time.monotonic() + 10
-    while not server.started:
-        if time.monotonic() > deadline or not thread.is_alive():
-            raise RuntimeError("the Ultramsg stand-in did not start")
-        time.sleep(0.02)
+    standin = state["standin"] = UltramsgStandin(*serve_standin(_app(state), "Ultramsg"))
     httpx.post(f"{standin.base_url}/{INSTANCE}/messages/none", timeout=5)
     return standin

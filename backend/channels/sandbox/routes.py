@@ -9,6 +9,8 @@ outbox, receipts — runs for real with no Meta account, and faults can be injec
 from __future__ import annotations
 
 import asyncio
+import base64
+import binascii
 import hmac
 import json
 import re
@@ -17,9 +19,11 @@ from typing import Any
 
 import httpx
 from litestar import Request, Response, Router, delete, get, post
+from litestar.datastructures import UploadFile
 from litestar.exceptions import HTTPException, NotFoundException
 
 from backend.channels.models import Channel
+from backend.channels.sandbox.media import SandboxMedia, download_url, url_is_valid
 from backend.channels.sandbox.store import SandboxStore
 from backend.channels.sandbox.templates import (
     PAGE_DEFAULT,
@@ -28,7 +32,7 @@ from backend.channels.sandbox.templates import (
     review_later,
     status_webhook_body,
 )
-from backend.channels.sandbox.validation import BSUID, graph_error, validate_send
+from backend.channels.sandbox.validation import BSUID, MEDIA_TYPES, graph_error, validate_send
 from backend.channels.sandbox.webhooks import (
     customer_message_webhook,
     echo_webhook,
@@ -48,6 +52,9 @@ STATUS_GAP_SECONDS = 0.15
 UNDELIVERABLE_PREFIX = "999"  # test numbers that never receive anything (error 131026)
 _HTTP_STATUS = {190: 401, 1: 500, 2: 503, 131000: 500, 131016: 503, 133004: 503}
 _deliveries: set[asyncio.Task[None]] = set()
+INBOUND_MEDIA_LIMIT = 16 * 1024 * 1024
+INBOUND_BODY_LIMIT = 24 * 1024 * 1024  # base64 of the largest file, and the JSON around it
+UPLOAD_BODY_LIMIT = 101 * 1024 * 1024
 
 AnyRequest = Request[Any, Any, Any]
 
@@ -79,13 +86,9 @@ async def graph_send(request: AnyRequest, version: str, phone_number_id: str) ->
             " be loaded due to missing permissions, or does not support this operation."
         )
         return _graph(graph_error(100, details, error_subcode=33), 400)
-    scheme, _, token = request.headers.get("authorization", "").partition(" ")
-    if scheme.lower() != "bearer" or not hmac.compare_digest(
-        token.encode(), channel.access_token.encode()
-    ):
-        error = graph_error(190)
-        error["error"]["message"] = "Invalid OAuth access token - Cannot parse access token"
-        return _graph(error, 401)
+    refused = _unauthorized(request, channel)
+    if refused is not None:
+        return refused
     try:
         body = json.loads(await request.body())
     except ValueError:
@@ -139,6 +142,18 @@ def _customer_key(body: dict[str, Any]) -> str:
         return re.sub(r"\D", "", to) or to
     recipient: str = body["recipient"]
     return recipient
+
+
+def _unauthorized(request: AnyRequest, channel: Channel) -> Response[Any] | None:
+    """Graph's 401 (code 190) unless the request carries the channel's Bearer token."""
+    scheme, _, token = request.headers.get("authorization", "").partition(" ")
+    if scheme.lower() == "bearer" and hmac.compare_digest(
+        token.encode(), channel.access_token.encode()
+    ):
+        return None
+    error = graph_error(190)
+    error["error"]["message"] = "Invalid OAuth access token - Cannot parse access token"
+    return _graph(error, 401)
 
 
 def _start(coroutine: Any) -> None:
@@ -195,12 +210,14 @@ async def _post_webhook(
 
 def _inbound_message(data: dict[str, Any]) -> tuple[str, dict[str, Any]]:
     """Which customer message the body describes, or a 422 saying what is wrong with it."""
-    given = [key for key in ("text", "button_reply", "list_reply") if key in data]
+    given = [key for key in ("text", "button_reply", "list_reply", "media") if key in data]
     if len(given) != 1:
         raise HTTPException(
-            status_code=422, detail="give exactly one of text, button_reply, list_reply"
+            status_code=422, detail="give exactly one of text, button_reply, list_reply, media"
         )
     key = given[0]
+    if key == "media":
+        return "media", inbound_media(data["media"])
     if key == "text":
         if not isinstance(data["text"], str) or not data["text"].strip():
             raise HTTPException(status_code=422, detail="text must be a non-empty string")
@@ -214,7 +231,145 @@ def _inbound_message(data: dict[str, Any]) -> tuple[str, dict[str, Any]]:
     return "interactive", {"type": key, key: shown}
 
 
-@post("/api/inbound", status_code=200)
+def inbound_media(media: Any) -> dict[str, Any]:
+    """`{"type", "mime_type", "data" (base64), "filename"?, "caption"?, "voice"?}`, checked."""
+    if not isinstance(media, dict):
+        raise HTTPException(status_code=422, detail="media must be an object")
+    kind, mime = media.get("type"), media.get("mime_type")
+    if kind not in MEDIA_TYPES:
+        raise HTTPException(
+            status_code=422, detail=f"media.type must be one of {', '.join(MEDIA_TYPES)}"
+        )
+    if not isinstance(mime, str) or "/" not in mime:
+        raise HTTPException(
+            status_code=422, detail="media.mime_type must be a MIME type like image/jpeg"
+        )
+    try:
+        data = base64.b64decode(str(media.get("data") or ""), validate=True)
+    except (binascii.Error, ValueError):
+        raise HTTPException(status_code=422, detail="media.data must be base64") from None
+    if not data:
+        raise HTTPException(status_code=422, detail="media.data is empty")
+    if len(data) > INBOUND_MEDIA_LIMIT:
+        raise HTTPException(
+            status_code=413,
+            detail=f"the sandbox takes files up to {INBOUND_MEDIA_LIMIT // 2**20} MB",
+        )
+    for key in ("filename", "caption"):
+        if media.get(key) is not None and not isinstance(media[key], str):
+            raise HTTPException(status_code=422, detail=f"media.{key} must be a string")
+    return {"type": kind, "mime_type": mime, "data": data, "filename": media.get("filename"),
+            "caption": media.get("caption"), "voice": media.get("voice") is True}  # fmt: skip
+
+
+async def _keep_inbound_media(
+    context: AppContext, channel: Channel, media: dict[str, Any]
+) -> tuple[str, dict[str, Any]]:
+    """Stores the file as Meta would and describes it the way Meta's webhook does."""
+    kind = media["type"]
+    kept = await SandboxMedia(context.redis).keep(
+        channel.phone_number_id, media["mime_type"], media["data"], media["filename"]
+    )
+    content: dict[str, Any] = {
+        "mime_type": kept.mime_type,
+        "sha256": kept.sha256_b64,
+        "id": kept.media_id,
+    }
+    if media["caption"] and kind in ("image", "video", "document"):
+        content["caption"] = media["caption"]
+    if kind == "document":
+        content["filename"] = media["filename"] or "file"
+    if kind == "audio":
+        content["voice"] = media["voice"]
+    if kind == "sticker":
+        content["animated"] = False
+    return kind, content
+
+
+@get("/graph/{version:str}/{media_id:str}")
+async def graph_media_object(request: AnyRequest, version: str, media_id: str) -> Response[Any]:
+    """The Cloud API's `GET /{media_id}`: the media object with a URL that lives five minutes."""
+    context = _context(request)
+    kept = await SandboxMedia(context.redis).get(media_id)
+    channel = await _channel(context, kept.phone_number_id) if kept else None
+    if kept is None or channel is None:
+        details = f"Unsupported get request. Object with ID '{media_id}' does not exist, cannot be loaded due to missing permissions, or does not support this operation."
+        return _graph(graph_error(100, details, error_subcode=33), 400)
+    refused = _unauthorized(request, channel)
+    if refused is not None:
+        return refused
+    url = download_url(context.settings.public_base_url, context.settings.signing_key(), media_id)
+    return _graph(kept.media_object(url), 200)
+
+
+@get("/media-download/{media_id:str}")
+async def media_download(
+    request: AnyRequest, media_id: str, exp: str = "", hash: str = ""
+) -> Response[Any]:
+    """The short-lived URL: only with the owning number's Bearer token, only until it expires."""
+    context = _context(request)
+    kept = await SandboxMedia(context.redis).get(media_id)
+    channel = await _channel(context, kept.phone_number_id) if kept else None
+    if (
+        kept is None
+        or channel is None
+        or not url_is_valid(context.settings.signing_key(), media_id, exp, hash)
+    ):
+        return Response({"error": "URL signature expired"}, status_code=404)
+    refused = _unauthorized(request, channel)
+    if refused is not None:
+        return refused
+    return Response(
+        kept.data, media_type=kept.mime_type, headers={"Content-Length": str(len(kept.data))}
+    )
+
+
+@post(
+    "/graph/{version:str}/{phone_number_id:str}/media",
+    status_code=200,
+    request_max_body_size=UPLOAD_BODY_LIMIT,
+)
+async def graph_upload(request: AnyRequest, version: str, phone_number_id: str) -> Response[Any]:
+    """The Cloud API's `POST /{phone_number_id}/media` (multipart `file`, `type`, `messaging_product`)."""
+    context = _context(request)
+    channel = await _channel(context, phone_number_id)
+    if channel is None:
+        return _graph(
+            graph_error(
+                100, f"Object with ID '{phone_number_id}' does not exist", error_subcode=33
+            ),
+            400,
+        )
+    refused = _unauthorized(request, channel)
+    if refused is not None:
+        return refused
+    form = await request.form()
+    upload = form.get("file")
+    if form.get("messaging_product") != "whatsapp":
+        return _graph(graph_error(100, "The parameter messaging_product is required."), 400)
+    if not isinstance(upload, UploadFile):
+        return _graph(graph_error(100, "The parameter file is required."), 400)
+    data = await upload.read()
+    mime = str(form.get("type") or upload.content_type or "")
+    if not data or "/" not in mime:
+        return _graph(graph_error(100, "Param type must be a MIME type, e.g. image/jpeg."), 400)
+    kept = await SandboxMedia(context.redis).keep(phone_number_id, mime, data, upload.filename)
+    return _graph({"id": kept.media_id}, 200)
+
+
+@get("/api/media/{media_id:str}")
+async def phone_media(request: AnyRequest, media_id: str) -> Response[Any]:
+    """A file as the customer's phone sees it (what the business sent, or what the customer sent)."""
+    kept = await SandboxMedia(_context(request).redis).get(media_id)
+    if kept is None:
+        raise NotFoundException("no such media (expired?)")
+    return Response(kept.data, media_type=kept.mime_type, headers={
+        "X-Content-Type-Options": "nosniff", "Content-Security-Policy": "sandbox",
+        "Content-Disposition": "inline" if kept.mime_type.startswith(("image/", "audio/", "video/")) else "attachment",
+    })  # fmt: skip
+
+
+@post("/api/inbound", status_code=200, request_max_body_size=INBOUND_BODY_LIMIT)
 async def inbound(request: AnyRequest, data: dict[str, Any]) -> dict[str, Any]:
     """A customer writes (or taps a button): deliver it to Switchboard as Meta would.
 
@@ -256,6 +411,8 @@ async def inbound(request: AnyRequest, data: dict[str, Any]) -> dict[str, Any]:
     channel = await _channel(context, str(phone_number_id))
     if channel is None:
         raise NotFoundException(f"no channel with phone_number_id {phone_number_id!r}")
+    if kind == "media":
+        kind, content = await _keep_inbound_media(context, channel, content)
     wamid = new_wamid()
     if data.get("echo") is True:  # the business typing on its coexistence phone
         webhook = echo_webhook(channel.phone_number_id, wa_id, kind, content, wamid=wamid,
@@ -449,5 +606,6 @@ async def phone() -> Response[bytes]:
 sandbox_router = Router(
     path="/sandbox", opt={"exclude_from_auth": True}, tags=["sandbox"],
     route_handlers=[graph_send, inbound, sent_messages, add_fault, list_faults, clear_faults, phone,
-                    list_templates, create_template, edit_template, set_template_status],
+                    list_templates, create_template, edit_template, set_template_status,
+                    graph_media_object, media_download, graph_upload, phone_media],
 )  # fmt: skip

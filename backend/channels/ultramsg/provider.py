@@ -7,7 +7,7 @@ permanently rather than degraded into text the bot could not map back to a choic
 
 from __future__ import annotations
 
-from typing import Any
+from typing import Any, BinaryIO
 
 import httpx
 
@@ -56,6 +56,10 @@ class UltramsgProvider:
         parts = provider_message_id.split("_")
         if len(parts) >= 3 and parts[1].endswith("@c.us"):
             await self._post("chats/read", {"token": self._token, "chatId": parts[1]})
+
+    async def upload_media(self, file: BinaryIO, mime_type: str, filename: str) -> str:
+        """Ultramsg sends files by public link only; Switchboard's files are private."""
+        raise SendError(None, "Ultramsg channels cannot send uploaded files yet", retryable=False)
 
     async def _post(self, path: str, fields: dict[str, Any]) -> dict[str, Any]:
         try:

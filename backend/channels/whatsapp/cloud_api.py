@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from typing import Any
+from typing import Any, BinaryIO
 
 import httpx
 
@@ -26,6 +26,7 @@ class CloudApiProvider:
         self, base_url: str, phone_number_id: str, access_token: str, client: httpx.AsyncClient
     ) -> None:
         self._url = f"{base_url.rstrip('/')}/{phone_number_id}/messages"
+        self._media_url = f"{base_url.rstrip('/')}/{phone_number_id}/media"
         self._headers = {"Authorization": f"Bearer {access_token}"}
         self._client = client
 
@@ -63,11 +64,33 @@ class CloudApiProvider:
             {"messaging_product": "whatsapp", "status": "read", "message_id": provider_message_id}
         )
 
+    async def upload_media(self, file: BinaryIO, mime_type: str, filename: str) -> str:
+        """`POST /{phone_number_id}/media` (multipart `file`, `type`, `messaging_product`): the
+        file streams from disk; the id it returns is what the message names (and a retry reuses)."""
+        try:
+            response = await self._client.post(
+                self._media_url, headers=self._headers,
+                data={"messaging_product": "whatsapp", "type": mime_type},
+                files={"file": (filename, file, mime_type)},
+            )  # fmt: skip
+        except httpx.TransportError as error:
+            raise classify_transport(error) from error
+        answer = self._answer(response)
+        media_id = answer.get("id")
+        if not isinstance(media_id, str | int) or not str(media_id):
+            raise SendError(None, "media upload answered no id", retryable=True,
+                            details={"response": answer})  # fmt: skip
+        return str(media_id)
+
     async def _post(self, body: dict[str, Any]) -> dict[str, Any]:
         try:
             response = await self._client.post(self._url, json=body, headers=self._headers)
         except httpx.TransportError as error:
             raise classify_transport(error) from error
+        return self._answer(response)
+
+    @staticmethod
+    def _answer(response: httpx.Response) -> dict[str, Any]:
         try:
             answer = response.json()
         except ValueError:
