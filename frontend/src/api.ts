@@ -18,6 +18,7 @@ import type {
   Team,
   Template,
   TemplateFigures,
+  UploadedFile,
 } from "./types";
 
 export const CSRF_COOKIE = "sb_csrf";
@@ -102,6 +103,8 @@ export interface RequestOptions {
   quiet401?: boolean;
   /** Skip the CSRF header (sign-in is exempt: there is no session yet). */
   noCsrf?: boolean;
+  /** A multipart body (uploads) instead of JSON. */
+  form?: FormData;
 }
 
 export function buildUrl(path: string, query?: Query): string {
@@ -142,7 +145,7 @@ export async function request<T>(method: string, path: string, options: RequestO
   const verb = method.toUpperCase();
   const send = async (forceCsrf: boolean): Promise<Response> => {
     const headers: Record<string, string> = { accept: "application/json", ...options.headers };
-    if (options.body !== undefined) headers["content-type"] = "application/json";
+    if (options.body !== undefined && !options.form) headers["content-type"] = "application/json";
     if (UNSAFE.has(verb) && !options.noCsrf) {
       const token = await ensureCsrfCookie(forceCsrf);
       if (token) headers[CSRF_HEADER] = token;
@@ -152,7 +155,7 @@ export async function request<T>(method: string, path: string, options: RequestO
         method: verb,
         headers,
         credentials: "same-origin",
-        body: options.body === undefined ? undefined : JSON.stringify(options.body),
+        body: options.form ?? (options.body === undefined ? undefined : JSON.stringify(options.body)),
         signal: options.signal,
       });
     } catch (err) {
@@ -225,6 +228,17 @@ export const api = {
   templates: (query: Query) => request<Items<Template>>("GET", "/api/v1/templates", { query }),
   templateReport: (query: Query) => request<Items<TemplateFigures>>("GET", "/api/v1/templates/stats", { query }),
   retryMessage: (id: Id) => request<Message | null>("POST", `/api/v1/messages/${enc(id)}/retry`),
+  retryMedia: (id: Id) => request<Message>("POST", `/api/v1/messages/${enc(id)}/media/retry`),
+  upload: (file: File) => {
+    const form = new FormData();
+    form.append("file", file, file.name || "pasted-image.png");
+    return request<UploadedFile>("POST", "/api/v1/uploads", { form });
+  },
+  sendMedia: (id: Id, uploadId: Id, caption: string, idempotencyKey: string) =>
+    request<Message>("POST", `/api/v1/conversations/${enc(id)}/messages`, {
+      body: { media: caption ? { upload_id: uploadId, caption } : { upload_id: uploadId } },
+      headers: { "Idempotency-Key": idempotencyKey },
+    }),
 
   teams: () => request<Items<Team>>("GET", "/api/v1/teams"),
   agents: () => request<Items<AgentSummary>>("GET", "/api/v1/agents"),

@@ -155,6 +155,29 @@ export interface MessageError {
   title: string;
 }
 
+/** A message's file (CONTRACT.md): `url` once stored; `pending` while it is fetched. */
+export interface MessageMedia {
+  kind: "image" | "audio" | "video" | "document" | "sticker" | string;
+  mime_type: string | null;
+  filename: string | null;
+  caption: string | null;
+  voice?: boolean;
+  size: number | null;
+  sha256: string | null;
+  state: "pending" | "stored" | "failed" | string;
+  error: string | null;
+  url: string | null;
+}
+
+/** What `POST /api/v1/uploads` answers. */
+export interface UploadedFile {
+  id: Id;
+  filename: string;
+  mime_type: string;
+  size: number;
+  kind: string;
+}
+
 export interface Message {
   id: Id;
   conversation_id: Id;
@@ -170,6 +193,7 @@ export interface Message {
   created_at: string;
   /** Which template, version and language a template message used. */
   template?: { id: Id; name: string | null; version: number; language: string } | null;
+  media?: MessageMedia | null;
 }
 
 export interface TemplateParameter {

@@ -426,7 +426,10 @@ async def inbound(request: AnyRequest, data: dict[str, Any]) -> dict[str, Any]:
         status = await _post_webhook(http, context, webhook, channel.app_secret)
     if status is None:
         raise HTTPException(status_code=502, detail="the webhook endpoint did not answer")
-    return {"message_id": wamid, "webhook_status": status}
+    answer: dict[str, Any] = {"message_id": wamid, "webhook_status": status}
+    if isinstance(content.get("id"), str) and kind in MEDIA_TYPES:
+        answer["media_id"] = content["id"]  # what the phone page shows the customer's file by
+    return answer
 
 
 @get("/api/messages")

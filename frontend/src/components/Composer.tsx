@@ -5,6 +5,7 @@ import { useNow } from "../hooks";
 import { type Action, key } from "../store";
 import type { Conversation, Message, QuickReply } from "../types";
 import { TemplatePicker } from "./TemplatePicker";
+import { AttachButton, AttachmentChip, firstFile, useAttachment } from "./Attachment";
 
 interface Props {
   conversation: Conversation;
@@ -40,6 +41,8 @@ export function Composer({ conversation, quickReplies, dispatch, isLead = false 
   const [picking, setPicking] = useState(false);
   const textarea = useRef<HTMLTextAreaElement>(null);
   const now = useNow(15_000);
+  const { attachment, attach, clear } = useAttachment();
+  const fileReady = attachment?.uploaded ?? null;
 
   useEffect(() => {
     drafts.set(cid, text);
@@ -69,10 +72,12 @@ export function Composer({ conversation, quickReplies, dispatch, isLead = false 
 
   const submit = async () => {
     const body = text.trim();
-    if (!body || sending || closed) return;
+    if ((!body && !fileReady) || attachment?.uploading || sending || closed) return;
+    // The key names what is sent: the same text (and file) after a failure reuses it.
+    const what = fileReady ? `file:${String(fileReady.id)}:${body}` : body;
     let pending = pendingKeys.get(cid);
-    if (!pending || pending.text !== body) {
-      pending = { text: body, key: newIdempotencyKey() };
+    if (!pending || pending.text !== what) {
+      pending = { text: what, key: newIdempotencyKey() };
       pendingKeys.set(cid, pending);
     }
     setSending(true);
@@ -82,7 +87,9 @@ export function Composer({ conversation, quickReplies, dispatch, isLead = false 
       // Retry transient failures with the same key: the server never sends twice.
       for (let attempt = 0; ; attempt++) {
         try {
-          message = await api.sendText(conversation.id, body, pending.key);
+          message = fileReady
+            ? await api.sendMedia(conversation.id, fileReady.id, body, pending.key)
+            : await api.sendText(conversation.id, body, pending.key);
           break;
         } catch (err) {
           if (err instanceof ApiError && err.transient && attempt < 3) {
@@ -97,6 +104,7 @@ export function Composer({ conversation, quickReplies, dispatch, isLead = false 
         dispatch({ type: "message/upsert", message, source: "local" });
       }
       setText("");
+      clear();
       drafts.delete(cid);
       textarea.current?.focus();
     } catch (err) {
@@ -152,6 +160,15 @@ export function Composer({ conversation, quickReplies, dispatch, isLead = false 
         e.preventDefault();
         void submit();
       }}
+      onDragOver={(e) => {
+        if (!closed && e.dataTransfer?.types.includes("Files")) e.preventDefault();
+      }}
+      onDrop={(e) => {
+        const file = firstFile(e.dataTransfer?.files);
+        if (!file || closed) return;
+        e.preventDefault();
+        void attach(file);
+      }}
     >
       <div class="window-info">
         {closed ? (
@@ -202,6 +219,13 @@ export function Composer({ conversation, quickReplies, dispatch, isLead = false 
             setQrIndex(0);
           }}
           onKeyDown={onKeyDown}
+          onPaste={(e) => {
+            const file = firstFile(e.clipboardData?.files);
+            if (file && file.type.startsWith("image/") && !closed) {
+              e.preventDefault();
+              void attach(file);
+            }
+          }}
         />
         <button
           type="button"
@@ -211,10 +235,17 @@ export function Composer({ conversation, quickReplies, dispatch, isLead = false 
         >
           Template
         </button>
-        <button type="submit" class="btn primary" disabled={closed || sending || !text.trim()} aria-busy={sending}>
+        <AttachButton disabled={closed || sending} onFile={(file) => void attach(file)} />
+        <button
+          type="submit"
+          class="btn primary"
+          disabled={closed || sending || !!attachment?.uploading || (!text.trim() && !fileReady)}
+          aria-busy={sending}
+        >
           Send
         </button>
       </div>
+      {attachment && <AttachmentChip attachment={attachment} onRemove={clear} />}
       {picking && (
         <TemplatePicker
           conversation={conversation}

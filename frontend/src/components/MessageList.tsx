@@ -3,6 +3,7 @@ import { api, errorDetail } from "../api";
 import { asObject, formatTime, fullTime, replyTitle } from "../format";
 import { type Action, key } from "../store";
 import type { Message } from "../types";
+import { LocationCard, MediaView } from "./MediaView";
 
 interface Props {
   conversationId: string;
@@ -185,12 +186,15 @@ function MessageItem({ m, canRetry, dispatch }: { m: Message; canRetry: boolean;
             From an ad: {str(referral.headline) ?? str(referral.source_url) ?? "click-to-WhatsApp"}
           </p>
         )}
+        {m.media && !deleted && <MediaView m={m} dispatch={dispatch} />}
         {deleted ? (
           <p class="text muted">Deleted in the WhatsApp Business app</p>
+        ) : m.type === "location" ? (
+          <LocationCard payload={m.payload} />
         ) : text ? (
           <p class="text">{text}</p>
         ) : (
-          !reply && <p class="text muted">[{m.type}]</p>
+          !reply && !m.media && <p class="text muted">[{m.type}]</p>
         )}
         {edited && !deleted && <p class="edited muted small">edited</p>}
         {!outbound && m.error && (
