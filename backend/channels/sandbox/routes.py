@@ -86,9 +86,9 @@ async def graph_send(request: AnyRequest, version: str, phone_number_id: str) ->
             " be loaded due to missing permissions, or does not support this operation."
         )
         return _graph(graph_error(100, details, error_subcode=33), 400)
-    refused = _unauthorized(request, channel)
-    if refused is not None:
-        return refused
+    unauthorized = _unauthorized(request, channel)
+    if unauthorized is not None:
+        return unauthorized
     try:
         body = json.loads(await request.body())
     except ValueError:
