@@ -76,9 +76,11 @@ async def _media_object(
 
 
 async def _download(
-    http: httpx.AsyncClient, url: str, headers: dict[str, str], storage: MediaStorage, limit: int
-) -> Spooled | int:
-    """The spooled bytes, or the HTTP status when the URL refused (perhaps expired)."""
+    http: httpx.AsyncClient, url: str, headers: dict[str, str], storage: MediaStorage, limit: int,
+    types: list[str] | None = None,
+) -> Spooled | int:  # fmt: skip
+    """The spooled bytes, or the HTTP status when the URL refused (perhaps expired); the answer's
+    Content-Type is appended to `types` when given."""
     spool = storage.spool(limit)
     try:
         async with http.stream("GET", url, headers=headers) as response:
@@ -87,6 +89,8 @@ async def _download(
                 return response.status_code
             if not response.is_success:
                 raise FetchError(f"download: HTTP {response.status_code}", retryable=True)
+            if types is not None and response.headers.get("content-type"):
+                types.append(response.headers["content-type"])
             async for chunk in response.aiter_bytes():
                 spool.write(chunk)
     except ValueError as error:
@@ -135,3 +139,15 @@ def _int(value: Any) -> int | None:
         return int(value) if value is not None else None
     except (TypeError, ValueError):
         return None
+
+
+async def fetch_link(http: httpx.AsyncClient, storage: MediaStorage, url: str) -> Fetched:
+    """A file named by a link (Ultramsg's media URLs): https only, so a webhook can never make
+    the worker fetch from this machine's own network."""
+    if not url.lower().startswith("https://"):
+        raise FetchError("the file's link is not https; it is not fetched", retryable=False)
+    types: list[str] = []
+    outcome = await _download(http, url, {}, storage, LARGEST, types)
+    if isinstance(outcome, int):
+        raise FetchError(f"download: HTTP {outcome}", retryable=outcome not in (404, 410))
+    return Fetched(outcome, types[0] if types else None)

@@ -29,7 +29,7 @@ from backend.core.context import AppContext
 from backend.core.logging import get_logger
 from backend.db.engine import dialect_name
 from backend.db.types import utcnow
-from backend.media.fetching import Fetched, FetchError, fetch_cloud_media
+from backend.media.fetching import Fetched, FetchError, fetch_cloud_media, fetch_link
 from backend.media.kinds import MEDIA_KINDS, default_filename
 from backend.media.models import MediaState, MessageMedia
 from backend.media.storage import MediaStorage, StorageError
@@ -85,7 +85,8 @@ def _row_values(message: Message) -> dict[str, Any]:
     return {
         "message_id": message.id, "kind": message.type, "mime_type": text("mime_type"),
         "filename": text("filename"), "caption": text("caption"),
-        "voice": payload.get("voice") is True, "state": MediaState.pending.value,
+        "voice": payload.get("voice") is True or payload.get("ultramsg_type") == "ptt",
+        "state": MediaState.pending.value,
         "provider_media_id": text("id"), "source_url": link, "attempts": 0,
         "created_at": now, "updated_at": now,
     }  # fmt: skip
@@ -127,12 +128,17 @@ def backoff(app: AppContext, attempt: int) -> float:
 
 async def _fetch(app: AppContext, channel: Channel, row: MessageMedia) -> Fetched:
     storage = storage_of(app)
-    if channel.provider == ProviderKind.ultramsg.value or not row.provider_media_id:
+    if channel.provider == ProviderKind.ultramsg.value:
+        if not row.source_url:
+            raise FetchError("Ultramsg sent no link to the file", retryable=False)
+        fetched = await fetch_link(_http(app), storage, row.source_url)
+    elif not row.provider_media_id:
         raise FetchError("no WhatsApp media id to fetch the file with", retryable=False)
-    fetched = await fetch_cloud_media(
-        _http(app), storage, base_url=channel.api_base_url or app.settings.graph_api_base_url,
-        access_token=channel.access_token, media_id=row.provider_media_id,
-    )  # fmt: skip
+    else:
+        fetched = await fetch_cloud_media(
+            _http(app), storage, base_url=channel.api_base_url or app.settings.graph_api_base_url,
+            access_token=channel.access_token, media_id=row.provider_media_id,
+        )  # fmt: skip
     try:
         await storage.keep(fetched.spooled)
     except StorageError as error:

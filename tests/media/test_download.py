@@ -243,3 +243,36 @@ async def test_bad_sandbox_media_is_422(client: httpx.AsyncClient, media: Any, s
         "/sandbox/api/inbound", json={"from": "4915100000002", "name": "P", "media": media}
     )
     assert response.status_code == status, response.text
+
+
+async def test_an_ultramsg_link_that_is_not_https_fails_visibly(
+    client: httpx.AsyncClient, lead: dict[str, str], make_agent: Any, worker: LiveWorker
+) -> None:
+    """Ultramsg names files by link: only https is fetched (a webhook must never make the worker
+    reach into this machine's network); anything else is a visible failure, not a silent skip."""
+    import json as _json
+
+    from tests.conversations.test_channels_ultramsg import ultramsg_event
+    from tests.support.ultramsg_standin import INSTANCE, TOKEN
+    from tests.support.whatsapp import new_wa_id
+
+    admin = await login(client, await make_agent("admin"))
+    listed = (await client.get("/api/v1/channels", headers=admin)).json()["items"]
+    channel = next((c for c in listed if c["phone_number_id"] == INSTANCE), None)
+    if channel is None:
+        created = await client.post("/api/v1/channels", headers=admin, json={
+            "name": "Ultramsg", "provider": "ultramsg", "phone_number_id": INSTANCE,
+            "access_token": TOKEN, "default_team": "General"})  # fmt: skip
+        assert created.status_code == 201, created.text
+        channel = created.json()
+    path = "/" + channel["webhook_url"].split("://", 1)[1].split("/", 1)[1]
+    wa_id = new_wa_id()
+    event = ultramsg_event("message_received", **{
+        "from": f"{wa_id}@c.us", "type": "ptt", "body": "", "media": "http://127.0.0.1:9/voice.ogg"})  # fmt: skip
+    stored = await client.post(
+        path, content=_json.dumps(event).encode(), headers={"Content-Type": "application/json"}
+    )
+    assert stored.status_code == 200, stored.text
+    message = await message_by_wamid(client, lead, wa_id, event["data"]["id"])
+    failed = (await media_state(client, lead, message, "failed"))["media"]
+    assert "not https" in failed["error"] and failed["voice"] is True
