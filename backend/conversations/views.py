@@ -22,7 +22,9 @@ def iso(value: datetime | None) -> str | None:
 
 
 def message_view(
-    message: Message, agent_name: str | None = None, api_key_name: str | None = None,
+    message: Message,
+    agent_name: str | None = None,
+    api_key_name: str | None = None,
     media: dict[str, Any] | None = None,
 ) -> dict[str, Any]:
     error = (
