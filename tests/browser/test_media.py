@@ -101,7 +101,7 @@ async def test_photo_and_voice_note_show_and_a_dropped_pdf_reaches_the_phone(
     await viewer.get_by_role("button", name="Close").click()
     await expect(viewer).to_be_hidden()
 
-    await expect(page.get_by_role("button", name="Attach")).to_be_visible()
+    await expect(page.get_by_role("button", name="Attach", exact=True)).to_be_visible()
     await page.evaluate(
         DROP_FILE,
         ["form.composer", base64.b64encode(PDF).decode(), "invoice-77.pdf", "application/pdf"],
@@ -109,7 +109,7 @@ async def test_photo_and_voice_note_show_and_a_dropped_pdf_reaches_the_phone(
     await expect(page.get_by_text("invoice-77.pdf")).to_be_visible()
     await expect(page.get_by_text(re.compile(r"document · \d+ B"))).to_be_visible()
     await page.get_by_role("textbox", name="Message").fill("Your invoice")
-    await page.get_by_role("button", name="Send").click()
+    await page.get_by_role("button", name="Send", exact=True).click()
     await expect(messages.get_by_role("link", name="Download")).to_be_visible()
 
     async def at_the_phone() -> dict[str, Any] | None:
@@ -124,4 +124,4 @@ async def test_photo_and_voice_note_show_and_a_dropped_pdf_reaches_the_phone(
     phone = await new_page("phone")
     await phone.goto(f"/sandbox?wa_id={wa_id}&name=Nadia+Media")
     await expect(phone.get_by_role("link", name="📄 invoice-77.pdf")).to_be_visible()
-    await expect(phone.get_by_role("button", name="Attach")).to_be_visible()
+    await expect(phone.get_by_role("button", name="Attach", exact=True)).to_be_visible()
