@@ -1,7 +1,7 @@
 """media of messages and agents' uploads
 
 Revision ID: 0011
-Revises: 0015
+Revises: 0010
 Create Date: 2026-12-01 19:45:00
 """
 
@@ -14,7 +14,7 @@ from alembic import op
 import backend.db.types
 
 revision: str = "0011"
-down_revision: str | None = "0015"
+down_revision: str | None = "0010"
 branch_labels: str | Sequence[str] | None = None
 depends_on: str | Sequence[str] | None = None
 
