@@ -32,7 +32,7 @@ async def receiver(worker: LiveWorker) -> AsyncIterator[BusinessSystem]:
 
 
 @pytest.fixture
-def subscribe(client: httpx.AsyncClient, admin: dict[str, str]) -> Any:
+async def subscribe(client: httpx.AsyncClient, admin: dict[str, str]) -> AsyncIterator[Any]:
     made: list[int] = []
 
     async def make(
@@ -54,7 +54,9 @@ def subscribe(client: httpx.AsyncClient, admin: dict[str, str]) -> Any:
         return endpoint
 
     yield make
-    return None
+    # An endpoint left subscribed would receive the next test's events too.
+    for endpoint_id in made:
+        await client.delete(f"/api/v1/webhook-endpoints/{endpoint_id}", headers=admin)
 
 
 async def record(ctx: AppContext, type_: str, **data: Any) -> int:
@@ -200,7 +202,7 @@ async def test_a_receiver_down_for_a_while_gets_every_event_once_and_failures_re
 async def test_a_delivery_left_by_a_dead_worker_or_a_lost_hook_is_sent_later(
     client: httpx.AsyncClient, receiver: BusinessSystem, subscribe: Any, ctx: AppContext
 ) -> None:
-    await subscribe(receiver, ["test.crash"])
+    endpoint = await subscribe(receiver, ["test.crash"])
     receiver.stop()
     seq = await record(ctx, "test.crash", note="committed; the web process died before its hooks")
 
@@ -208,7 +210,10 @@ async def test_a_delivery_left_by_a_dead_worker_or_a_lost_hook_is_sent_later(
         async with ctx.sessions() as session:
             return (
                 await session.execute(
-                    select(WebhookDelivery).where(col(WebhookDelivery.event_seq) == seq)
+                    select(WebhookDelivery).where(
+                        col(WebhookDelivery.event_seq) == seq,
+                        col(WebhookDelivery.endpoint_id) == endpoint["id"],
+                    )
                 )
             ).scalar_one_or_none()
 
