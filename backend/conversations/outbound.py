@@ -18,6 +18,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from sqlmodel import col, select
 
 from backend.agents.auth import CurrentAgent
+from backend.conversations.errors import RoutingError
 from backend.conversations.models import (
     Contact,
     Conversation,
@@ -27,8 +28,8 @@ from backend.conversations.models import (
     MessageStatus,
     Sender,
 )
-from backend.conversations.routing import RoutingError, get_visible
 from backend.conversations.views import SERVICE_WINDOW, message_json
+from backend.conversations.visibility import get_visible
 from backend.core.context import SEND_QUEUE
 from backend.core.logging import get_logger
 from backend.db.types import utcnow

@@ -18,6 +18,7 @@ from backend.agents.models import Agent, Team
 from backend.conversations import outbound, routing
 from backend.conversations.models import Contact, Conversation, ConversationStatus, Message
 from backend.conversations.views import conversation_json, message_json
+from backend.conversations.visibility import visible_clause
 from backend.integrations.key_auth import API_SCOPE, reader_of
 from backend.integrations.keys import ApiKeyPrincipal
 from backend.integrations.models import Scope
@@ -48,16 +49,6 @@ async def _preload(session: AsyncSession, conversations: list[Conversation]) -> 
             await session.execute(select(model).where(col(model.id).in_(wanted)))
 
 
-def _visible_to(agent: CurrentAgent) -> Any:
-    if agent.is_lead:
-        return True
-    return or_(
-        col(Conversation.assignee_id) == agent.id,
-        col(Conversation.team_id).is_(None),
-        col(Conversation.team_id).in_(agent.team_ids),
-    )
-
-
 class ConversationController(Controller):
     path = "/api/v1/conversations"
     tags = ["conversations"]
@@ -70,7 +61,7 @@ class ConversationController(Controller):
         limit: int = Parameter(default=100, ge=1, le=500),
     ) -> dict[str, list[dict[str, Any]]]:  # fmt: skip
         agent = reader_of(request.user)
-        query = select(Conversation).where(_visible_to(agent))
+        query = select(Conversation).where(visible_clause(agent))
         if status:
             query = query.where(col(Conversation.status) == status.value)
         if team:

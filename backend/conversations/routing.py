@@ -15,11 +15,15 @@ from sqlmodel import col, select
 
 from backend.agents.auth import CurrentAgent
 from backend.agents.models import Agent, Team
+from backend.conversations.errors import RoutingError
 from backend.conversations.models import Conversation, ConversationStatus
 from backend.conversations.views import conversation_json
+from backend.conversations.visibility import get_visible
 from backend.db.engine import dialect_name
 from backend.db.types import utcnow
 from backend.realtime.events import record_event
+
+__all__ = ["RoutingError", "get_visible"]  # re-exported: callers import them from here too
 
 OPEN = (
     ConversationStatus.bot.value,
@@ -28,37 +32,10 @@ OPEN = (
 )
 
 
-class RoutingError(Exception):
-    """The action is refused; `status` is the HTTP answer (403, 404, 409, 422)."""
-
-    def __init__(self, status: int, detail: str) -> None:
-        super().__init__(detail)
-        self.status = status
-        self.detail = detail
-
-
 @dataclass(frozen=True)
 class Outcome:
     conversation: Conversation
     changed: bool
-
-
-def can_see(agent: CurrentAgent, conversation: Conversation) -> bool:
-    return (
-        agent.is_lead
-        or conversation.assignee_id == agent.id
-        or conversation.team_id is None
-        or conversation.team_id in agent.team_ids
-    )
-
-
-async def get_visible(
-    session: AsyncSession, agent: CurrentAgent, conversation_id: int
-) -> Conversation:
-    conversation = await session.get(Conversation, conversation_id)
-    if conversation is None or not can_see(agent, conversation):
-        raise RoutingError(404, "no such conversation")
-    return conversation
 
 
 def require_holder(agent: CurrentAgent, conversation: Conversation, action: str) -> None:

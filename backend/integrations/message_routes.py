@@ -12,10 +12,11 @@ from pydantic import ValidationError
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from backend.agents.auth import CurrentAgent, context_of
+from backend.conversations.errors import RoutingError
 from backend.conversations.models import Message, Sender
 from backend.conversations.outbound import enqueue_send
-from backend.conversations.routing import RoutingError, get_visible
 from backend.conversations.views import message_json
+from backend.conversations.visibility import get_visible
 from backend.integrations.key_auth import API_SCOPE, key_only
 from backend.integrations.keys import ApiKeyPrincipal
 from backend.integrations.models import Scope

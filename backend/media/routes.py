@@ -16,9 +16,10 @@ from obstore.exceptions import NotFoundError
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from backend.agents.auth import CurrentAgent, context_of
+from backend.conversations.errors import RoutingError
 from backend.conversations.models import Message
-from backend.conversations.routing import RoutingError, get_visible
 from backend.conversations.views import message_json
+from backend.conversations.visibility import get_visible
 from backend.media.jobs import enqueue_download, retry_cause, retry_download, storage_of
 from backend.media.kinds import LARGEST, default_filename
 from backend.media.models import MediaState, MessageMedia

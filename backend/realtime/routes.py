@@ -25,6 +25,7 @@ from sqlmodel import col, select
 
 from backend.agents.auth import SESSION_COOKIE, CurrentAgent, context_of, load_current_agent
 from backend.agents.services import is_revoked
+from backend.conversations.visibility import may_see
 from backend.core.logging import get_logger
 from backend.metrics.web import WEBSOCKETS
 from backend.realtime.events import EVENTS_CHANNEL, envelope
@@ -40,10 +41,6 @@ CLOSE_FORBIDDEN_ORIGIN = 4403
 CLOSE_TOO_SLOW = 4408
 CLOSE_PRUNED = 4409
 REPLAY_BATCH = 500
-
-
-def visible(agent: CurrentAgent, team_id: int | None, assignee_id: int | None) -> bool:
-    return agent.is_lead or assignee_id == agent.id or team_id is None or team_id in agent.team_ids
 
 
 async def _authenticate(socket: WebSocket[Any, Any, Any]) -> CurrentAgent | None:
@@ -101,7 +98,7 @@ class _Stream:
         if event.seq <= self.last:
             return
         self.last = event.seq
-        if visible(self.agent, event.team_id, event.assignee_id):
+        if may_see(self.agent, event.team_id, event.assignee_id):
             await self.socket.send_text(json.dumps(envelope(event)))
 
     async def catch_up(self, upto: int | None = None) -> None:
@@ -121,7 +118,7 @@ class _Stream:
         if live.seq <= self.last:
             return
         self.last = live.seq
-        if visible(self.agent, live.team_id, live.assignee_id):
+        if may_see(self.agent, live.team_id, live.assignee_id):
             await self.socket.send_text(live.text)
 
 
@@ -239,7 +236,7 @@ async def list_events(
         or 0
     )
     return {
-        "items": [envelope(e) for e in rows if visible(agent, e.team_id, e.assignee_id)],
+        "items": [envelope(e) for e in rows if may_see(agent, e.team_id, e.assignee_id)],
         "latest_seq": latest,
         "pruned_through": await pruned_through(db_session),
     }

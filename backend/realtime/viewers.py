@@ -14,7 +14,7 @@ from redis.asyncio import Redis
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from backend.agents.auth import CurrentAgent, context_of
-from backend.conversations.routing import get_visible
+from backend.conversations.visibility import get_visible
 
 VIEW_TTL_SECONDS = 30
 

@@ -13,7 +13,7 @@ from sqlmodel import col, select
 from backend.agents.auth import CurrentAgent, context_of, require_role
 from backend.agents.models import Role
 from backend.channels.models import Channel
-from backend.conversations.routing import get_visible
+from backend.conversations.visibility import get_visible
 from backend.surveys.models import Survey
 from backend.surveys.services import config_for, set_config, survey_view
 
