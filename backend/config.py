@@ -75,6 +75,8 @@ class Settings(BaseSettings):
     media_download_max_attempts: int = Field(default=12, ge=1, le=50)
     media_retry_base_seconds: float = Field(default=30.0, gt=0)
     media_retry_cap_seconds: float = Field(default=3600.0, gt=0)
+    # One try may stream a 100 MB video from a slow CDN: far longer than the 60 s other jobs get.
+    media_download_timeout_seconds: int = Field(default=900, ge=1, le=86400)
 
     @field_validator("database_url")
     @classmethod

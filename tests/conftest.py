@@ -70,6 +70,7 @@ def settings(
         outgoing_webhook_retry_window_seconds=15,
         media_storage_url=f"file://{tmp_path_factory.mktemp('media')}",
         media_retry_base_seconds=0.05, media_retry_cap_seconds=0.3, media_download_max_attempts=3,
+        media_download_timeout_seconds=8,
     )  # fmt: skip
 
 

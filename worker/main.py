@@ -14,10 +14,11 @@ import asyncio
 import contextlib
 import signal
 import time
-from typing import Any
+from typing import Any, cast
 
 import httpx
-from arq import cron
+from arq import cron, func
+from arq.typing import WorkerCoroutine
 from arq.worker import Worker
 from redis.exceptions import RedisError
 
@@ -27,7 +28,7 @@ from backend.core.context import QUEUE_NAME, SEND_QUEUE, AppContext, arq_redis_s
 from backend.core.logging import configure_logging, get_logger
 from backend.db.types import utcnow
 from backend.integrations.jobs import build_webhook_client, webhook_sweep
-from backend.media.jobs import media_sweep
+from backend.media.jobs import download_media, media_sweep
 from backend.metrics.jobs import instrumented
 from backend.reactions import reactions
 from backend.realtime.reactions import ReactionConsumer
@@ -101,8 +102,19 @@ def worker_settings(settings: Settings, shared: Shared | None = None) -> list[di
     """arq's options for the process's two workers: sends first, then background work."""
     shared = shared or Shared(settings)
     assert settings.redis_url is not None
+    # A media download streams up to 100 MB: its try gets a longer limit of its own, which the job
+    # enforces itself (a visible, counted failure); arq's limit is only the backstop above it.
+    timeouts = {download_media.__name__: settings.media_download_timeout_seconds + 60}
+    functions = [
+        func(
+            cast(WorkerCoroutine, instrumented(job)),
+            name=job.__name__,
+            timeout=timeouts.get(job.__name__),
+        )
+        for job in JOBS
+    ]
     common: dict[str, Any] = {
-        "functions": [instrumented(job) for job in JOBS],
+        "functions": functions,
         "on_startup": shared.acquire,
         "on_shutdown": shared.release,
         "redis_settings": arq_redis_settings(settings.redis_url),

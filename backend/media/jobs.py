@@ -10,6 +10,7 @@ still keeps the file); the reason shows on the message meanwhile. A file that ca
 
 from __future__ import annotations
 
+import asyncio
 import random
 import uuid
 from datetime import timedelta
@@ -166,10 +167,17 @@ async def download_media(ctx: dict[str, Any], message_id: int) -> str:
             return "not due"
         channel = await session.get(Channel, message.channel_id)
         assert channel is not None
+    limit = app.settings.media_download_timeout_seconds
     try:
-        fetched = await _fetch(app, channel, row)
+        # Our own limit, inside arq's: a try that runs too long is counted and retried like any
+        # other failure, instead of leaving the file pending for the sweep to find.
+        async with asyncio.timeout(limit):
+            fetched = await _fetch(app, channel, row)
     except FetchError as error:
         return await _attempt_failed(app, message_id, error)
+    except TimeoutError:
+        failed = FetchError(f"the download took longer than {limit} s", retryable=True)
+        return await _attempt_failed(app, message_id, failed)
     async with app.sessions() as session:
         stored = await session.get(MessageMedia, message_id)
         assert stored is not None

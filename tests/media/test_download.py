@@ -130,6 +130,20 @@ async def test_a_download_failing_then_succeeding_is_stored(
     assert graph.downloads.count(media_id) == 3
 
 
+async def test_a_download_that_hangs_is_cut_at_its_limit_and_tried_again(
+    client: httpx.AsyncClient, lead: dict[str, str], worker: LiveWorker, graph: GraphMediaStandin,
+    standin_channel: Channel, settings: Settings,
+) -> None:  # fmt: skip
+    media_id = new_media_id()
+    hang = settings.media_download_timeout_seconds * 3
+    graph.add(media_id, JPEG, "image/jpeg", stalls=[hang])
+    message = await customer_sends(client, lead, "image", media_id)
+    stored = await media_state(client, lead, message, "stored", "failed")
+    # The first try was cut at MEDIA_DOWNLOAD_TIMEOUT_SECONDS and counted; the second one fetched it.
+    assert stored["media"]["state"] == "stored", stored["media"]
+    assert graph.downloads.count(media_id) == 2
+
+
 async def test_a_sha256_mismatch_fails_visibly_and_retry_fetches_it(
     client: httpx.AsyncClient, lead: dict[str, str], worker: LiveWorker, graph: GraphMediaStandin,
     standin_channel: Channel,

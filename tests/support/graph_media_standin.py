@@ -7,6 +7,7 @@ that fails a few times, a file whose bytes do not match its sha256, an id Meta n
 
 from __future__ import annotations
 
+import asyncio
 import base64
 import hashlib
 import itertools
@@ -31,6 +32,7 @@ class StandinFile:
     sha256: str | None = None  # what the media object claims; the true hash when None
     expired_urls: int = 0  # how many of the next URLs it names have already expired
     failures: list[int] = field(default_factory=list)  # HTTP statuses of the next downloads
+    stalls: list[float] = field(default_factory=list)  # seconds the next downloads hang
 
 
 @dataclass
@@ -95,6 +97,8 @@ def _app(state: dict[str, GraphMediaStandin]) -> Litestar:
             return Response(b"URL signature expired", status_code=404, media_type="text/plain")
         if file.failures:
             return Response(b"", status_code=file.failures.pop(0))
+        if file.stalls:
+            await asyncio.sleep(file.stalls.pop(0))  # a CDN that stops answering mid-download
         return Response(file.data, media_type=file.mime_type)
 
     @post("/v23.0/{phone_number_id:str}/media", status_code=200)
