@@ -21,7 +21,7 @@ from backend.agents.routes import AgentsController, AuthController
 from backend.agents.teams import list_teams, update_team
 from backend.bots.routes import BOT_HANDLERS
 from backend.channels.routes import ChannelController, receive_ultramsg
-from backend.channels.services import ensure_default_channel
+from backend.channels.services import desk_warnings, ensure_default_channel
 from backend.channels.whatsapp.routes import receive_webhook, verify_subscription
 from backend.config import Settings, get_settings
 from backend.conversations.routes import ConversationController, MessageController
@@ -117,6 +117,8 @@ def create_app(settings: Settings | None = None, context: AppContext | None = No
         async with ctx.sessions() as session:
             await ensure_default_channel(session, settings)
             await session.commit()
+            for warning in await desk_warnings(session):
+                log.warning(warning)
         await request_sync_soon(ctx.queue)
         watchdog.start()
         log.info("web started", database=ctx.engine.url.get_backend_name())

@@ -87,7 +87,8 @@ def cmd_create_agent(args: argparse.Namespace) -> None:
             async with create_session_factory(engine)() as session:
                 agent = await create_agent(
                     session, email=args.email, password=args.password, name=args.name,
-                    role=args.role, teams=args.team or [],
+                    # Without --team: the default channel's queue, where new chats wait.
+                    role=args.role, teams=args.team or [settings.whatsapp_default_team],
                 )  # fmt: skip
                 await session.commit()
                 assert agent.id is not None
@@ -99,7 +100,8 @@ def cmd_create_agent(args: argparse.Namespace) -> None:
         agent_id = asyncio.run(create())
     except AgentError as error:
         _fail(str(error))
-    print(f"agent {agent_id} created: {args.email} ({args.role})")
+    teams = ", ".join(args.team or [settings.whatsapp_default_team])
+    print(f"agent {agent_id} created: {args.email} ({args.role}), team {teams}")
 
 
 def cmd_seed_demo(_: argparse.Namespace) -> None:
@@ -230,7 +232,10 @@ def build_parser() -> argparse.ArgumentParser:
     agent.add_argument("--password", required=True)
     agent.add_argument("--name", required=True)
     agent.add_argument("--role", choices=["agent", "lead", "admin"], default="agent")
-    agent.add_argument("--team", action="append", help="a team name; repeat for several")
+    agent.add_argument(
+        "--team", action="append",
+        help="a team name; repeat for several (default: WHATSAPP_DEFAULT_TEAM, General)",
+    )  # fmt: skip
     agent.set_defaults(func=cmd_create_agent)
     bot = sub.add_parser("bot", help="bot flows").add_subparsers(dest="bot_command", required=True)
     load = bot.add_parser("load", help="load a YAML flow as the channel's new active version")

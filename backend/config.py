@@ -36,6 +36,9 @@ class Settings(BaseSettings):
     whatsapp_verify_token: str = Field(default="sandbox-verify", min_length=1)
     whatsapp_api_base_url: str | None = None
     whatsapp_business_account_id: str | None = Field(default=None, max_length=64)
+    # The team the default channel's new conversations wait in, and the one `create-agent`
+    # without `--team` joins: both must name the same queue, or a first run sees no chat.
+    whatsapp_default_team: str = Field(default="General", min_length=1, max_length=120)
     sandbox_enabled: bool | None = None
     sandbox_template_review_seconds: float = Field(default=5.0, ge=0, le=3600)
     template_sync_minutes: int = Field(default=15, ge=1, le=60)
@@ -77,6 +80,13 @@ class Settings(BaseSettings):
     media_retry_cap_seconds: float = Field(default=3600.0, gt=0)
     # One try may stream a 100 MB video from a slow CDN: far longer than the 60 s other jobs get.
     media_download_timeout_seconds: int = Field(default=900, ge=1, le=86400)
+
+    @field_validator("whatsapp_default_team")
+    @classmethod
+    def _team_name(cls, value: str) -> str:
+        if not value.strip():
+            raise ValueError("must name a team")
+        return value.strip()
 
     @field_validator("database_url")
     @classmethod

@@ -45,14 +45,19 @@ async def seed_demo(session: AsyncSession, settings: Settings) -> list[DemoLogin
     """Seed into an empty database; returns the logins created (none when agents exist)."""
     if not await database_is_empty(session):
         return []
-    teams = {name: await get_or_create_team(session, name) for name in DEMO_TEAMS}
+    # "General" stands for the default channel's team, WHATSAPP_DEFAULT_TEAM.
+    general = settings.whatsapp_default_team
+
+    def named(team: str) -> str:
+        return general if team == "General" else team
+
+    teams = {named(name): await get_or_create_team(session, named(name)) for name in DEMO_TEAMS}
     channel = await ensure_default_channel(session, settings)
     channel.name = "Demo (sandbox)"
-    channel.default_team_id = teams["General"].id
     for login in DEMO_LOGINS:
         await create_agent(
             session, email=login.email, password=login.password, name=login.name,
-            role=login.role, teams=list(login.teams),
+            role=login.role, teams=list(dict.fromkeys(named(team) for team in login.teams)),
         )  # fmt: skip
     assert channel.id is not None
     await save_flow(session, channel.id, DEMO_FLOW.read_text(encoding="utf-8"))  # the triage bot

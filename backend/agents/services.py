@@ -7,7 +7,7 @@ from dataclasses import dataclass
 from datetime import datetime
 
 from redis.asyncio import Redis
-from sqlalchemy import delete
+from sqlalchemy import delete, func
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.ext.asyncio import AsyncSession
 from sqlmodel import col, select
@@ -92,6 +92,17 @@ async def create_agent(
         session.add(AgentTeam(agent_id=agent.id, team_id=team.id))
     await session.flush()
     return agent
+
+
+async def active_member_counts(session: AsyncSession) -> dict[int, int]:
+    """Active agents per team id (teams without any are absent)."""
+    rows = await session.execute(
+        select(col(AgentTeam.team_id), func.count())
+        .join(Agent, col(Agent.id) == col(AgentTeam.agent_id))
+        .where(col(Agent.active).is_(True))
+        .group_by(col(AgentTeam.team_id))
+    )
+    return {team_id: count for team_id, count in rows.all()}
 
 
 async def team_names(session: AsyncSession, agent_id: int) -> list[str]:

@@ -6,6 +6,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from sqlmodel import col, select
 
 from backend.agents.models import Team
+from backend.agents.services import active_member_counts
 from backend.channels.base import RejectedItem
 from backend.channels.models import Channel, ProviderKind, WebhookReject
 from backend.config import Settings
@@ -39,18 +40,38 @@ async def ensure_default_channel(session: AsyncSession, settings: Settings) -> C
     channel.rate_per_second = settings.send_rate_per_second
     channel.is_default = True
     channel.updated_at = utcnow()
-    if channel.default_team_id is None:
-        # Every desk needs at least one queue for new conversations to wait in.
-        general = (
-            await session.execute(select(Team).where(col(Team.name) == "General"))
-        ).scalar_one_or_none()
-        if general is None:
-            general = Team(name="General")
-            session.add(general)
-            await session.flush()
-        channel.default_team_id = general.id
+    # Like every WHATSAPP_* variable, WHATSAPP_DEFAULT_TEAM wins at start-up: it is the queue
+    # that `create-agent` without `--team` joins, so the two can never disagree.
+    channel.default_team_id = (await default_team(session, settings)).id
     await session.flush()
     return channel
+
+
+async def default_team(session: AsyncSession, settings: Settings) -> Team:
+    """The team named by WHATSAPP_DEFAULT_TEAM, created when missing (a desk needs a queue)."""
+    name = settings.whatsapp_default_team
+    team = (await session.execute(select(Team).where(col(Team.name) == name))).scalar_one_or_none()
+    if team is None:
+        team = Team(name=name)
+        session.add(team)
+        await session.flush()
+    return team
+
+
+async def desk_warnings(session: AsyncSession) -> list[str]:
+    """What would make customers wait for nobody: a channel whose default team has no active
+    agent. Logged at start-up and shown in the admin console."""
+    members = await active_member_counts(session)
+    rows = await session.execute(
+        select(Channel, Team).join(Team, col(Team.id) == col(Channel.default_team_id))
+        .order_by(col(Channel.id))
+    )  # fmt: skip
+    return [
+        f"channel {channel.name}: its team {team.name} has no active agent, so new chats wait "
+        f"for nobody (add one with `switchboard create-agent --team {team.name}` or in Admin)"
+        for channel, team in rows.tuples()
+        if not members.get(team.id or 0)
+    ]
 
 
 async def channel_by_phone_number_id(session: AsyncSession, phone_number_id: str) -> Channel | None:

@@ -33,6 +33,27 @@ def _redact(_logger: WrappedLogger, _name: str, event_dict: EventDict) -> EventD
     return event_dict
 
 
+# arq's lines that say only "a job ran": every cron tick (heartbeat, sweeps) and every routine job
+# start and finish. They are DEBUG, so that an idle `make run` is quiet; retries, failures and
+# what our jobs log themselves stay at their level.
+_ROUTINE_ARQ = re.compile(
+    r"^\s*[\d.]+s [→←] |^recording health: |^Starting worker for |^redis_version="
+)
+
+
+class _RoutineArqAtDebug(logging.Filter):
+    """Demotes arq's routine lines to DEBUG; they show only when DEBUG is on."""
+
+    def filter(self, record: logging.LogRecord) -> bool:
+        if record.levelno != logging.INFO or not _ROUTINE_ARQ.match(record.getMessage()):
+            return True
+        record.levelno, record.levelname = logging.DEBUG, "DEBUG"
+        return logging.getLogger(record.name).isEnabledFor(logging.DEBUG)
+
+
+_ARQ_FILTER = _RoutineArqAtDebug()
+
+
 def configure_logging(fmt: str = "console", level: str = "INFO") -> None:
     shared: list[Any] = [
         structlog.contextvars.merge_contextvars,
@@ -71,6 +92,9 @@ def configure_logging(fmt: str = "console", level: str = "INFO") -> None:
     for name in ("uvicorn", "uvicorn.error", "arq"):
         logging.getLogger(name).handlers[:] = []
         logging.getLogger(name).propagate = True
+    arq_worker = logging.getLogger("arq.worker")
+    if _ARQ_FILTER not in arq_worker.filters:
+        arq_worker.addFilter(_ARQ_FILTER)
 
 
 def get_logger(name: str) -> Any:

@@ -244,7 +244,10 @@ async def sync_channel(
     library = await _library(session, channel.id)
     library.synced_at = library.updated_at = utcnow()
     library.last_error = None
-    log.info("templates synced", channel_id=channel.id, received=received, changed=changed)
+    # The cron syncs every few minutes: only a sync that changed something is worth a line.
+    (log.info if changed else log.debug)(
+        "templates synced", channel_id=channel.id, received=received, changed=changed
+    )
     return received, changed
 
 

@@ -110,7 +110,8 @@ async def receive_webhook(
     await commit_and_publish(db_session, context_of(request).redis)
     INBOUND_MESSAGES.inc(len(result.stored))
     _count_unreadable(batch)
-    log.info(
+    # Customer messages are worth a line; a batch of delivery receipts alone is routine.
+    (log.info if result.stored or batch.unreadable else log.debug)(
         "webhook stored", messages=len(result.stored), duplicates=result.duplicates,
         statuses=result.statuses_applied, pending_statuses=result.statuses_pending,
         unreadable=batch.unreadable,
