@@ -101,6 +101,25 @@ class TemplateChange:
 
 
 @dataclass(frozen=True)
+class ContactSync:
+    """A contact the business saved, edited or removed in the WhatsApp Business app.
+
+    Coexistence numbers send their phone's address book (`smb_app_state_sync`): the names the
+    business itself gave its customers. Field names match `InboundMessage`, so the one contact
+    upsert serves both.
+    """
+
+    phone_number_id: str
+    wa_id: str | None
+    user_id: str | None
+    contact_name: str | None
+    username: str | None
+    action: str  # add | edit | remove
+    timestamp: datetime
+    parent_user_id: str | None = None
+
+
+@dataclass(frozen=True)
 class WebhookBatch:
     """Everything one webhook POST carried, across all its entries and changes."""
 
@@ -110,6 +129,10 @@ class WebhookBatch:
     rejected: list[RejectedItem] = field(default_factory=list)
     echoes: list[EchoMessage] = field(default_factory=list)
     template_changes: list[TemplateChange] = field(default_factory=list)
+    contact_syncs: list[ContactSync] = field(default_factory=list)
+    # WhatsApp groups are not conversations of this desk: their events and messages are answered
+    # 200 and counted (by kind), never stored.
+    group_items: list[str] = field(default_factory=list)
 
     @property
     def unreadable(self) -> int:

@@ -19,7 +19,13 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from sqlmodel import col, select
 
 from backend.bots.models import BotFlow
-from backend.channels.base import EchoMessage, InboundMessage, StatusUpdate, WebhookBatch
+from backend.channels.base import (
+    ContactSync,
+    EchoMessage,
+    InboundMessage,
+    StatusUpdate,
+    WebhookBatch,
+)
 from backend.channels.models import Channel
 from backend.conversations.models import (
     Contact,
@@ -55,6 +61,7 @@ class IngestResult:
     statuses_applied: int = 0
     statuses_pending: int = 0
     echoes_unmatched: int = 0
+    contacts_synced: int = 0
     queued_team_ids: set[int] = field(default_factory=set)
 
 
@@ -99,7 +106,7 @@ async def _message_event(
 
 
 async def upsert_contact(
-    session: AsyncSession, channel_id: int, inbound: InboundMessage | EchoMessage
+    session: AsyncSession, channel_id: int, inbound: InboundMessage | EchoMessage | ContactSync
 ) -> Contact:
     """The customer's one contact: found by phone number, else by BSUID; created or linked.
 
@@ -150,7 +157,7 @@ async def upsert_contact(
 
 
 def _classify(
-    found: list[Contact], inbound: InboundMessage | EchoMessage
+    found: list[Contact], inbound: InboundMessage | EchoMessage | ContactSync
 ) -> tuple[Contact | None, Contact | None]:
     """(the contact with this phone number, the contact with this BSUID), either may be None."""
     by_phone = next((c for c in found if inbound.wa_id and c.wa_id == inbound.wa_id), None)
@@ -235,6 +242,8 @@ async def store_inbound(
 ) -> None:
     assert channel.id is not None
     contact = await upsert_contact(session, channel.id, inbound)
+    if inbound.type == "system":
+        contact = await _follow_number_change(session, contact, inbound.payload)
     existing = await open_conversation(session, contact)
     existing = await _routed_reply(session, contact, inbound, existing) or existing
     # A `system` message (the customer changed number) is WhatsApp speaking, not the customer.
@@ -290,6 +299,51 @@ async def store_inbound(
             conversation_id=conversation.id, team_id=conversation.team_id,
         )  # fmt: skip
     result.stored.append(message_id)
+
+
+async def _follow_number_change(
+    session: AsyncSession, contact: Contact, system: dict[str, Any]
+) -> Contact:
+    """`user_changed_number`: the customer is the same person on a new number, so the contact
+    moves there (the system message in the thread is the note saying so). When the new number
+    already has a contact, that one absorbs this one: one contact per person."""
+    new_wa_id = system.get("wa_id")
+    if system.get("type") != "user_changed_number" or not isinstance(new_wa_id, str):
+        return contact
+    new_wa_id = re.sub(r"\D", "", new_wa_id)
+    if not new_wa_id or new_wa_id == contact.wa_id or len(new_wa_id) > 32:
+        return contact
+    holder = (
+        await session.execute(
+            select(Contact).where(
+                col(Contact.channel_id) == contact.channel_id, col(Contact.wa_id) == new_wa_id
+            )
+        )
+    ).scalar_one_or_none()
+    contact.updated_at = utcnow()
+    if holder is None:
+        contact.wa_id = new_wa_id
+        await session.flush()
+        return contact
+    await _merge_contact(session, into=holder, other=contact)
+    holder.last_inbound_at = max(
+        (t for t in (holder.last_inbound_at, contact.last_inbound_at) if t), default=None
+    )
+    holder.updated_at = utcnow()
+    await session.flush()
+    return holder
+
+
+async def store_contact_sync(
+    session: AsyncSession, channel: Channel, sync: ContactSync, result: IngestResult
+) -> None:
+    """A contact of the business's phone book: made or renamed with the business's own name for
+    them. A removal from the phone keeps the contact: its conversations are the desk's history."""
+    assert channel.id is not None
+    if sync.action == "remove":
+        return
+    await upsert_contact(session, channel.id, sync)
+    result.contacts_synced += 1
 
 
 async def store_echo(
@@ -492,5 +546,7 @@ async def ingest_batch(
         await store_echo(session, channels[echo.phone_number_id], echo, result)
     for status in sorted(batch.statuses, key=lambda s: (s.timestamp, STATUS_RANK.get(s.status, 9))):
         await store_status(session, channels[status.phone_number_id], status, result)
+    for sync in sorted(batch.contact_syncs, key=lambda c: c.timestamp):
+        await store_contact_sync(session, channels[sync.phone_number_id], sync, result)
     await session.flush()
     return result

@@ -55,6 +55,11 @@ UNREADABLE_ITEMS = Counter(
     "parts naming no customer or message, kept in webhook_rejects (kind=entry|change|status|...)",
     ["provider", "kind"], registry=REGISTRY,
 )  # fmt: skip
+GROUP_ITEMS = Counter(
+    "switchboard_webhook_group_items",
+    "WhatsApp group events, group messages and group statuses: answered 200, counted, not stored",
+    ["provider", "kind"], registry=REGISTRY,
+)  # fmt: skip
 WEBSOCKETS = Gauge(
     "switchboard_websocket_connections", "Open inbox websockets on this web process",
     registry=REGISTRY,

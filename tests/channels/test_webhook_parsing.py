@@ -279,3 +279,47 @@ def test_unknown_message_types_are_kept_as_unsupported() -> None:
     (parsed,) = parse_webhook(raw(body)).messages
     assert parsed.type == "unsupported"
     assert parsed.payload == {"original_type": "hologram", "hologram": {"depth": 3}}
+
+
+def _change(field: str, value: dict[str, Any]) -> bytes:
+    value = {"messaging_product": "whatsapp",
+             "metadata": {"display_phone_number": "15550783881", "phone_number_id": "106540352242922"},
+             **value}  # fmt: skip
+    return raw({"object": "whatsapp_business_account",
+                "entry": [{"id": "1", "changes": [{"field": field, "value": value}]}]})  # fmt: skip
+
+
+def test_state_sync_contacts_are_read_and_odd_ones_set_aside() -> None:
+    batch = parse_webhook(_change("smb_app_state_sync", {"state_sync": [
+        {"type": "contact", "action": "add", "metadata": {"timestamp": "1750269342"},
+         "contact": {"full_name": "Carla Gomez", "first_name": "Carla", "phone_number": "+1 650-555-1234"}},
+        {"type": "contact", "action": "remove", "metadata": [],
+         "contact": {"first_name": "Dan", "phone_number": "16505550000"}},
+        {"type": "contact", "contact": {"full_name": "No action", "phone_number": "1"}},
+        {"type": "label", "label": {"name": "VIP"}},
+    ]}))  # fmt: skip
+    carla, dan = batch.contact_syncs
+    assert (carla.wa_id, carla.contact_name, carla.action) == ("16505551234", "Carla Gomez", "add")
+    assert carla.timestamp == datetime.fromtimestamp(1750269342, UTC)
+    assert (dan.wa_id, dan.contact_name, dan.action) == ("16505550000", "Dan", "remove")
+    [rejected] = batch.rejected
+    assert rejected.kind == "contact" and "without action" in rejected.reason
+    assert batch.phone_number_ids == {"106540352242922"} and batch.messages == []
+
+
+def test_group_events_messages_and_statuses_are_counted_not_read() -> None:
+    events = parse_webhook(_change("group_participants_update", {"groups": [
+        {"timestamp": "1750269342", "group_id": "Y2Fw", "type": "group_remove_participants",
+         "request_id": "784D", "removed_participants": [{"input": "16505551234", "wa_id": "16505551234"}]},
+    ]}))  # fmt: skip
+    assert events.group_items == ["group_participants_update"] and events.messages == []
+    text = {"from": "16505551234", "id": "wamid.A", "timestamp": "1750269342", "type": "text",
+            "text": {"body": "in the group"}}  # fmt: skip
+    mixed = parse_webhook(_change("messages", {
+        "contacts": [{"profile": {"name": "A"}, "wa_id": "16505551234"}],
+        "messages": [{**text, "group_id": "Y2Fw"}, {**text, "id": "wamid.B", "text": {"body": "1:1"}}],
+        "statuses": [{"id": "wamid.C", "status": "read", "timestamp": "1750269342",
+                      "recipient_id": "16505551234", "group_id": "Y2Fw"}],
+    }))  # fmt: skip
+    assert [m.text for m in mixed.messages] == ["1:1"] and mixed.statuses == []
+    assert mixed.group_items == ["group_message", "group_status"]

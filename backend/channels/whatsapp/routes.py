@@ -23,7 +23,7 @@ from backend.channels.whatsapp.signature import verify
 from backend.channels.whatsapp.webhook import parse_webhook
 from backend.conversations.ingest import ingest_batch
 from backend.core.logging import get_logger
-from backend.metrics.web import INBOUND_MESSAGES, UNREADABLE_ITEMS
+from backend.metrics.web import GROUP_ITEMS, INBOUND_MESSAGES, UNREADABLE_ITEMS
 from backend.realtime.events import commit_and_publish
 from backend.templates.webhooks import apply_template_changes
 
@@ -68,6 +68,8 @@ def _count_unreadable(batch: WebhookBatch) -> None:
     for item in batch.rejected:
         UNREADABLE_ITEMS.labels(PROVIDER, item.kind).inc()
         log.warning("webhook part kept in webhook_rejects", kind=item.kind, reason=item.reason)
+    for kind in batch.group_items:
+        GROUP_ITEMS.labels(PROVIDER, kind).inc()
 
 
 @post(
@@ -114,7 +116,8 @@ async def receive_webhook(
     (log.info if result.stored or batch.unreadable else log.debug)(
         "webhook stored", messages=len(result.stored), duplicates=result.duplicates,
         statuses=result.statuses_applied, pending_statuses=result.statuses_pending,
-        unreadable=batch.unreadable,
+        unreadable=batch.unreadable, contacts_synced=result.contacts_synced,
+        group_items=len(batch.group_items),
     )  # fmt: skip
     return Response({
         "status": "ok", "messages": len(result.stored), "duplicates": result.duplicates,

@@ -28,6 +28,7 @@ from typing import Any
 
 from backend.channels import safe_json
 from backend.channels.base import (
+    ContactSync,
     EchoMessage,
     InboundMessage,
     RejectedItem,
@@ -79,8 +80,18 @@ def parse_webhook(raw: bytes, *, received_at: datetime | None = None) -> Webhook
                 continue
             if change.get("field") in TEMPLATE_FIELDS:
                 read_template_change(entry, change, batch)
-            if change.get("field") == "smb_message_echoes":
+            field = change.get("field")
+            if field == "smb_message_echoes":
                 readable = reader.echoes_value(change["value"]) or readable
+                continue
+            if field == "smb_app_state_sync":
+                readable = reader.state_sync_value(change["value"]) or readable
+                continue
+            if isinstance(field, str) and field.startswith("group_"):
+                groups = change["value"].get("groups")
+                count = len(groups) if isinstance(groups, list) and groups else 1
+                batch.group_items.extend([field] * count)
+                readable = True
                 continue
             if change.get("field") != "messages":
                 readable = True  # template updates and the like: not for the inbox
@@ -176,6 +187,9 @@ class _Reader:
         if customer is None:
             self.reject(phone_number_id, "message", "message names no customer (from, from_user_id)", message)  # fmt: skip
             return
+        if "group_id" in message:
+            self.batch.group_items.append("group_message")  # a group's chat: not for the inbox
+            return
         wamid = _str(message, "id", MAX_ID) or _fingerprint(message)
         kind, text, payload, reply_to, unreadable = _read(message, value_errors)
         code, title = _first_error(message.get("errors"))
@@ -236,7 +250,44 @@ class _Reader:
             username=match.username if match else None,
         ))  # fmt: skip
 
+    def state_sync_value(self, value: dict[str, Any]) -> bool:
+        """Reads one `smb_app_state_sync` change: contacts of the business's phone."""
+        items = value.get("state_sync", [])
+        phone_number_id = _str(value.get("metadata"), "phone_number_id")
+        if not isinstance(items, list) or phone_number_id is None:
+            self.reject(phone_number_id, "change", "state_sync without a list or phone_number_id", value)  # fmt: skip
+            return False
+        self.batch.phone_number_ids.add(phone_number_id)
+        for item in items:
+            self.contact_sync(item, phone_number_id)
+        return True
+
+    def contact_sync(self, item: Any, phone_number_id: str) -> None:
+        if isinstance(item, dict) and item.get("type") not in ("contact", None):
+            return  # another kind of app state: nothing of ours
+        contact = item.get("contact") if isinstance(item, dict) else None
+        action = _str(item, "action", 16)
+        number = _str(contact, "phone_number", MAX_WA_ID)
+        wa_id = re.sub(r"\D", "", number) or None if number else None
+        user_id = _str(contact, "user_id", MAX_USER_ID)
+        if not isinstance(contact, dict) or action is None or not (wa_id or user_id):
+            self.reject(phone_number_id, "contact", "state_sync contact without action or number", item)  # fmt: skip
+            return
+        name = _str(contact, "full_name") or _str(contact, "first_name")
+        metadata = item.get("metadata") if isinstance(item, dict) else None
+        self.batch.contact_syncs.append(ContactSync(
+            phone_number_id=phone_number_id, wa_id=wa_id, user_id=user_id,
+            contact_name=name[:MAX_NAME] if name else None,
+            username=_str(contact, "username", MAX_NAME), action=action,
+            timestamp=_timestamp(
+                metadata.get("timestamp") if isinstance(metadata, dict) else None, self.received_at
+            ),
+        ))  # fmt: skip
+
     def status(self, status: Any, phone_number_id: str) -> None:
+        if isinstance(status, dict) and "group_id" in status:
+            self.batch.group_items.append("group_status")  # we never send to groups
+            return
         wamid = _str(status, "id", MAX_ID)
         state = _str(status, "status", MAX_STATUS)
         if wamid is None or state is None:
