@@ -27,6 +27,8 @@ from backend.config import Settings, get_settings
 from backend.conversations.routes import ConversationController, MessageController
 from backend.conversations.routing import RoutingError
 from backend.core.context import AppContext
+from backend.core.errors import ERROR_HANDLERS
+from backend.core.input_checks import integer_range_guard
 from backend.core.logging import configure_logging, get_logger
 from backend.core.request_id import RequestIdMiddleware
 from backend.db.migrate import ensure_current
@@ -139,7 +141,7 @@ def create_app(settings: Settings | None = None, context: AppContext | None = No
         route_handlers=route_handlers(settings),
         dependencies={"db_session": Provide(_db_session)},
         lifespan=[lifespan],
-        guards=[api_key_scope_guard],
+        guards=[integer_range_guard, api_key_scope_guard],
         on_app_init=[jwt_auth.on_app_init],
         plugins=[channels],
         middleware=[
@@ -151,6 +153,7 @@ def create_app(settings: Settings | None = None, context: AppContext | None = No
             DBAPIError: _storage_down,
             OSError: _storage_down,
             RoutingError: _routing_error,
+            **ERROR_HANDLERS,
             **TEMPLATE_EXCEPTION_HANDLERS,
         },
         openapi_config=OpenAPIConfig(title="Switchboard", version="0.1.0", path="/schema"),

@@ -86,7 +86,7 @@ async def create_agent(
     except IntegrityError:
         raise AgentError(f"an agent with the email {email} exists already") from None
     assert agent.id is not None
-    for team_name in teams or []:
+    for team_name in dict.fromkeys(teams or []):  # a name given twice is one membership
         team = await get_or_create_team(session, team_name)
         assert team.id is not None
         session.add(AgentTeam(agent_id=agent.id, team_id=team.id))

@@ -9,7 +9,7 @@ from typing import Any
 from litestar import Controller, Request, Response, get, patch, post
 from litestar.exceptions import ClientException, NotAuthorizedException, NotFoundException
 from litestar.status_codes import HTTP_200_OK
-from pydantic import BaseModel, Field
+from pydantic import BaseModel, Field, model_validator
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.ext.asyncio import AsyncSession
 from sqlmodel import col, select
@@ -54,6 +54,20 @@ class ChannelPatch(BaseModel):
     business_account_id: str | None = Field(default=None, min_length=1, max_length=64)
     default_team: str | None = None
     rate_per_second: int | None = Field(default=None, ge=1, le=1000)
+
+    @model_validator(mode="before")
+    @classmethod
+    def _no_null_for_required(cls, data: Any) -> Any:
+        """Omitting a field keeps it; `null` would clear a value every channel needs (a 500 from
+        the NOT NULL column before), so it is refused by name. Only the optional ones clear."""
+        if isinstance(data, dict):
+            cleared = [key for key in _REQUIRED_ON_CHANNEL if key in data and data[key] is None]
+            if cleared:
+                raise ValueError(f"{', '.join(cleared)} cannot be null: omit it to keep the value")
+        return data
+
+
+_REQUIRED_ON_CHANNEL = ("name", "access_token", "app_secret", "verify_token", "rate_per_second")
 
 
 def channel_view(channel: Channel, base_url: str) -> dict[str, Any]:

@@ -18,6 +18,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from sqlmodel import col, select
 
 from backend.agents.auth import CurrentAgent
+from backend.channels.sandbox.validation import interactive_problem
 from backend.conversations.errors import RoutingError
 from backend.conversations.models import (
     Contact,
@@ -72,7 +73,6 @@ class Draft:
         if not isinstance(value, dict):
             raise RoutingError(422, f"{kind} must be an object")
         if kind == "interactive":
-            body_text = (value.get("body") or {}).get("text")
             if value.get("type") not in (
                 "button",
                 "list",
@@ -85,7 +85,12 @@ class Draft:
                     422,
                     "interactive.type must be button, list, cta_url, product, product_list or flow",
                 )
-            return cls("interactive", value, body_text)
+            problem = interactive_problem(value)
+            if problem is not None:
+                raise RoutingError(422, f"interactive: {problem}")
+            body = value.get("body")
+            body_text = body.get("text") if isinstance(body, dict) else None
+            return cls("interactive", value, body_text if isinstance(body_text, str) else None)
         if not value.get("name") or not isinstance(value.get("language"), dict | str):
             raise RoutingError(422, "template needs a name and a language")
         language = value["language"]

@@ -57,7 +57,10 @@ class ConversationController(Controller):
     async def list_conversations(
         self, request: ReaderRequest, db_session: AsyncSession,
         status: ConversationStatus | None = None, team: str | None = None,
-        assignee: str | None = None, q: str | None = Parameter(default=None, max_length=100),
+        assignee: str | None = Parameter(
+            default=None, pattern=r"^(me|[0-9]{1,18})$", description="`me` or an agent id"
+        ),
+        q: str | None = Parameter(default=None, max_length=100),
         limit: int = Parameter(default=100, ge=1, le=500),
     ) -> dict[str, list[dict[str, Any]]]:  # fmt: skip
         agent = reader_of(request.user)

@@ -49,6 +49,18 @@ def validate_send(body: Any) -> dict[str, Any] | None:
     return None
 
 
+def interactive_problem(content: Any) -> str | None:
+    """Why the Cloud API would refuse this `interactive` object, or None: the one place its rules
+    live, used by the sandbox and by the outbound path before a reply is written."""
+    if not isinstance(content, dict):
+        return "interactive must be an object"
+    try:
+        _interactive(content)
+    except Invalid as invalid:
+        return invalid.details
+    return None
+
+
 def _check(body: Any) -> None:
     if not isinstance(body, dict):
         raise Invalid(100, "The request body must be a JSON object.")
