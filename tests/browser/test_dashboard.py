@@ -9,6 +9,7 @@ from typing import Any
 import httpx
 from playwright.async_api import expect
 
+from tests.browser.a11y import assert_accessible
 from tests.browser.conftest import NewPage
 from tests.browser.helpers import bearer, claim, conversation_of, customer_says, sign_in
 from tests.conftest import unique
@@ -73,6 +74,7 @@ async def test_the_wallboard_moves_live_and_the_reports_chart_the_period(
     await expect(behind.get_by_role("button", name=customer)).to_be_visible()
     export = reports.get_by_role("link", name="Export CSV")
     assert "team_id=" in (await export.get_attribute("href") or "")
+    await assert_accessible(page, at_390=True)  # with charts, the wallboard and the bar's list
 
     await page.get_by_role("button", name="Inbox").click()
     await expect(page.get_by_role("list", name="Conversations")).to_be_visible()

@@ -14,6 +14,7 @@ from sqlmodel import col
 from backend.conversations.models import Contact
 from backend.core.context import AppContext
 from backend.db.types import utcnow
+from tests.browser.a11y import assert_accessible
 from tests.browser.conftest import NewPage
 from tests.browser.helpers import (
     bearer,
@@ -76,6 +77,7 @@ async def test_failed_send_held_chat_and_closed_window(
     await expect(sent.locator(".delivery")).to_have_text("failed", timeout=5_000)
     await expect(sent.locator(".error-detail")).to_contain_text(f"(code {UNDELIVERABLE})")
     assert await customer_received(client, tomas, [], within=0) == []
+    await assert_accessible(page, at_390=True)  # a failed message with its Retry button
 
     await sent.get_by_role("button", name="Retry").click()
     await expect(sent.locator(".delivery")).to_have_text("read", timeout=5_000)
@@ -98,3 +100,4 @@ async def test_failed_send_held_chat_and_closed_window(
     await expect(pane.get_by_text("Template required", exact=True)).to_be_visible()
     await page.get_by_role("textbox", name="Message").fill("Yes, it is back in all sizes!")
     await expect(pane.get_by_role("button", name="Send")).to_be_disabled()
+    await assert_accessible(page)  # the closed-window composer

@@ -10,6 +10,7 @@ from typing import Any
 import httpx
 from playwright.async_api import expect
 
+from tests.browser.a11y import assert_accessible
 from tests.browser.conftest import NewPage
 from tests.browser.helpers import bearer, claim, conversation_item, conversation_of, sign_in
 from tests.support.media_samples import PDF, ogg_opus, png
@@ -125,3 +126,4 @@ async def test_photo_and_voice_note_show_and_a_dropped_pdf_reaches_the_phone(
     await phone.goto(f"/sandbox?wa_id={wa_id}&name=Nadia+Media")
     await expect(phone.get_by_role("link", name="📄 invoice-77.pdf")).to_be_visible()
     await expect(phone.get_by_role("button", name="Attach", exact=True)).to_be_visible()
+    await assert_accessible(phone, at_390=True)  # the phone with media in it

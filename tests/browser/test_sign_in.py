@@ -6,6 +6,7 @@ from typing import Any
 
 from playwright.async_api import expect
 
+from tests.browser.a11y import assert_accessible
 from tests.browser.conftest import NewPage
 from tests.browser.helpers import sign_in
 
@@ -16,6 +17,7 @@ async def test_sign_in_page_loads_at_root(new_page: NewPage) -> None:
     await expect(page.get_by_label("Email")).to_be_visible()
     await expect(page.get_by_label("Password")).to_have_attribute("type", "password")
     await expect(page.get_by_role("button", name="Sign in")).to_be_enabled()
+    await assert_accessible(page, at_390=True)
 
 
 async def test_wrong_password_shows_an_alert(new_page: NewPage, make_agent: Any) -> None:

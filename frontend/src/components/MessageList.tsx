@@ -259,7 +259,15 @@ export function MessageList({ conversationId, messages, error, canRetry, dispatc
   }, [conversationId, messages]);
 
   return (
-    <div class="messages-scroll" ref={scroller} aria-busy={messages === undefined && !error}>
+    // Focusable, so that keyboard users can scroll the history (it may hold nothing else to focus).
+    <div
+      class="messages-scroll"
+      ref={scroller}
+      role="region"
+      aria-label="Message history"
+      tabIndex={0}
+      aria-busy={messages === undefined && !error}
+    >
       {error && (
         <p role="alert" class="error list-message">
           Could not load messages: {error}
