@@ -17,6 +17,7 @@ from backend.bots.hours import HoursError
 from backend.bots.models import BotFlow, TeamSchedule
 from backend.conversations.models import Contact
 from backend.conversations.routing import RoutingError
+from backend.conversations.visibility import get_visible_contact
 
 AgentRequest = Request[CurrentAgent, Any, Any]
 MAX_FLOW_BYTES = 256 * 1024
@@ -134,7 +135,11 @@ async def _consent_view(db_session: AsyncSession, contact_id: int) -> dict[str, 
 
 
 @get("/api/v1/contacts/{contact_id:int}/consent", tags=["bots"])
-async def get_consent(db_session: AsyncSession, contact_id: int) -> dict[str, Any]:
+async def get_consent(
+    request: AgentRequest, db_session: AsyncSession, contact_id: int
+) -> dict[str, Any]:
+    """Only for a contact the caller may see (through one of its conversations): 404 otherwise."""
+    await get_visible_contact(db_session, request.user, contact_id)
     return await _consent_view(db_session, contact_id)
 
 

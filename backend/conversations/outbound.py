@@ -185,7 +185,7 @@ async def agent_reply(
     if idempotency_key:
         found = await _existing(session, conversation_id, idempotency_key)
         if found is not None:
-            return found, False
+            return _replayed(found, agent), False
     if (
         conversation.status != ConversationStatus.assigned.value
         or conversation.assignee_id != agent.id
@@ -212,8 +212,18 @@ async def agent_reply(
         found = await _existing(session, conversation_id, idempotency_key)
         if found is None:
             raise
-        return found, False
+        return _replayed(found, agent), False
     return message, True
+
+
+def _replayed(found: Message, agent: CurrentAgent) -> Message:
+    """A key is the sender's own: replaying it returns their message; a colleague's key (or the
+    bot's) is a 409 and shows nothing of the message it names."""
+    if found.sender != Sender.agent.value or found.sender_agent_id != agent.id:
+        raise RoutingError(
+            409, "this Idempotency-Key was used by another sender in this conversation"
+        )
+    return found
 
 
 # arq takes the due jobs of a queue lowest score (due time) first: an urgent send is filed as
@@ -278,8 +288,17 @@ async def retry_message(session: AsyncSession, agent: CurrentAgent, message_id: 
 MARK_READ_JOB = "mark_read"
 
 
-async def mark_conversation_read(session: AsyncSession, conversation: Conversation) -> int | None:
-    """Clears the unread count; returns the newest inbound message id to mark read at WhatsApp."""
+async def mark_conversation_read(
+    session: AsyncSession, agent: CurrentAgent, conversation: Conversation
+) -> int | None:
+    """Clears the unread count; returns the newest inbound message id to mark read at WhatsApp.
+
+    Only the holder (or a lead) may: the customer sees blue ticks, which must mean that the
+    agent answering them has read it, not that a colleague glanced at the queue."""
+    if not (agent.is_lead or conversation.assignee_id == agent.id):
+        raise RoutingError(
+            403, "only the agent who holds the conversation, or a lead, may mark it read"
+        )
     newest: int | None = (
         await session.execute(
             select(col(Message.id))

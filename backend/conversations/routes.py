@@ -189,7 +189,7 @@ class ConversationController(Controller):
         self, request: AgentRequest, db_session: AsyncSession, conversation_id: int
     ) -> dict[str, Any]:
         conversation = await routing.get_visible(db_session, request.user, conversation_id)
-        newest = await outbound.mark_conversation_read(db_session, conversation)
+        newest = await outbound.mark_conversation_read(db_session, request.user, conversation)
         await db_session.commit()
         if newest is not None:
             await outbound.enqueue_mark_read(context_of(request).queue, newest)

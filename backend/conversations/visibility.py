@@ -13,11 +13,11 @@ from typing import Any
 
 from sqlalchemy import or_, true
 from sqlalchemy.ext.asyncio import AsyncSession
-from sqlmodel import col
+from sqlmodel import col, select
 
 from backend.agents.auth import CurrentAgent
 from backend.conversations.errors import RoutingError
-from backend.conversations.models import Conversation
+from backend.conversations.models import Contact, Conversation
 
 
 def may_see(agent: CurrentAgent, team_id: int | None, assignee_id: int | None) -> bool:
@@ -48,3 +48,23 @@ async def get_visible(
     if conversation is None or not can_see(agent, conversation):
         raise RoutingError(404, "no such conversation")
     return conversation
+
+
+async def get_visible_contact(
+    session: AsyncSession, agent: CurrentAgent, contact_id: int
+) -> Contact:
+    """A contact is seen through its conversations: a lead sees every one, an agent one that has a
+    conversation they may see. A 404 otherwise, like `get_visible`."""
+    contact = await session.get(Contact, contact_id)
+    if contact is None:
+        raise RoutingError(404, "no such contact")
+    if agent.is_lead:
+        return contact
+    seen = await session.execute(
+        select(col(Conversation.id))
+        .where(col(Conversation.contact_id) == contact_id, visible_clause(agent))
+        .limit(1)
+    )
+    if seen.scalar_one_or_none() is None:
+        raise RoutingError(404, "no such contact")
+    return contact
