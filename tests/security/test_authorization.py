@@ -57,7 +57,11 @@ async def test_a_colleagues_idempotency_key_is_a_409_not_their_message(
 async def test_only_the_holder_or_a_lead_marks_a_conversation_read(
     client: httpx.AsyncClient, make_agent: Any
 ) -> None:
-    alice, bob, lead = await make_agent("agent"), await make_agent("agent"), await make_agent("lead")
+    alice, bob, lead = (
+        await make_agent("agent"),
+        await make_agent("agent"),
+        await make_agent("lead"),
+    )
     a, b, lh = await login(client, alice), await login(client, bob), await login(client, lead)
     conversation = await _conversation(client, a)
     cid = conversation["id"]
@@ -79,13 +83,21 @@ async def test_consent_is_shown_only_for_contacts_one_may_see(
     insider = await make_agent("agent", teams=["General"])
     outsider = await make_agent("agent", teams=[unique("Elsewhere")])
     lead = await make_agent("lead", teams=[])
-    i, o, lh = await login(client, insider), await login(client, outsider), await login(client, lead)
+    i, o, lh = (
+        await login(client, insider),
+        await login(client, outsider),
+        await login(client, lead),
+    )
     conversation = await _conversation(client, i)
     # Routed to General by the demo channel; the outsider's team never sees it.
     assert conversation["team"] == "General", conversation
     contact_id = conversation["contact"]["id"]
-    assert (await client.get(f"/api/v1/contacts/{contact_id}/consent", headers=i)).status_code == 200
+    assert (
+        await client.get(f"/api/v1/contacts/{contact_id}/consent", headers=i)
+    ).status_code == 200
     hidden = await client.get(f"/api/v1/contacts/{contact_id}/consent", headers=o)
     assert hidden.status_code == 404, hidden.text
-    assert (await client.get(f"/api/v1/contacts/{contact_id}/consent", headers=lh)).status_code == 200
+    assert (
+        await client.get(f"/api/v1/contacts/{contact_id}/consent", headers=lh)
+    ).status_code == 200
     assert (await client.get("/api/v1/contacts/999999999/consent", headers=lh)).status_code == 404
