@@ -26,6 +26,7 @@ from sqlmodel import col, select
 from backend.agents.models import Agent, Team
 from backend.conversations.models import Contact, Conversation, Direction, Message, Sender
 from backend.conversations.routing import RoutingError
+from backend.sla.billing import billing
 from backend.sla.models import ClockState, SlaClock
 
 MAX_PERIOD = timedelta(days=93)
@@ -306,6 +307,7 @@ async def build(session: AsyncSession, period: Period) -> Report:
                 delivery["replied"].append(row.id)
     members["delivery"] = delivery
     figures = {
+        "billing": await billing(session, period),
         "period": {
             "start": period.start.isoformat(), "end": period.end.isoformat(),
             "tz": period.zone.key, "team_id": period.team_id,

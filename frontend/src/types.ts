@@ -125,6 +125,13 @@ export interface Report {
     reply_rate: number | null;
     buckets: ChartBucket[];
   };
+  /** Meta's pricing of our messages: billable and free per category, billable per day. */
+  billing: {
+    billable: number;
+    free: number;
+    by_category: { category: string; billable: number; free: number }[];
+    billable_by_day: { day: string; by_category: Record<string, number> }[];
+  };
 }
 
 export interface ReportRow {

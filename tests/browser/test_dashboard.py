@@ -74,6 +74,8 @@ async def test_the_wallboard_moves_live_and_the_reports_chart_the_period(
     await expect(behind.get_by_role("button", name=customer)).to_be_visible()
     export = reports.get_by_role("link", name="Export CSV")
     assert "team_id=" in (await export.get_attribute("href") or "")
+    billing = reports.get_by_role("region", name="Billable messages")
+    await expect(billing).to_contain_text("No priced messages in this period.")
     await assert_accessible(page, at_390=True)  # with charts, the wallboard and the bar's list
 
     await page.get_by_role("button", name="Inbox").click()

@@ -210,3 +210,51 @@ async def test_policies_are_managed_by_leads(client: httpx.AsyncClient, make_age
     assert invalid.status_code == 400 or invalid.status_code == 422
     deleted = await client.delete(f"/api/v1/sla/policies/{policy['id']}", headers=team.lead_headers)
     assert deleted.status_code == 204
+
+
+async def test_billable_messages_by_category_and_day_from_metas_pricing(
+    client: httpx.AsyncClient, make_agent: Any, ctx: AppContext
+) -> None:
+    team, other = (
+        await team_with_policy(client, make_agent),
+        await team_with_policy(client, make_agent),
+    )
+    start = datetime(2020, 4, 6, tzinfo=UTC)
+    plan = [  # team, hours after start, category, billable
+        (team.id, 1, "utility", True), (team.id, 2, "utility", True), (team.id, 3, "service", False),
+        (team.id, 30, "marketing", True), (team.id, 31, None, None),
+        (team.id, 60, "marketing", True),  # after the period
+        (other.id, 4, "utility", True),  # another team
+    ]  # fmt: skip
+    async with ctx.sessions() as session:
+        channel = (
+            await session.execute(select(Channel).where(col(Channel.phone_number_id) == "sandbox"))
+        ).scalar_one()
+        for team_id, hours, category, billable in plan:
+            at = start + timedelta(hours=hours)
+            contact = Contact(channel_id=channel.id, wa_id=new_wa_id(), name="Billing seed")
+            session.add(contact)
+            await session.flush()
+            conversation = Conversation(channel_id=channel.id, contact_id=contact.id, team_id=team_id,
+                                        status="resolved", created_at=at, updated_at=at, last_activity_at=at)  # fmt: skip
+            session.add(conversation)
+            await session.flush()
+            session.add(Message(conversation_id=conversation.id, channel_id=channel.id,
+                                direction="outbound", sender="agent", text="x", status="delivered",
+                                pricing_category=category, billable=billable, created_at=at))  # fmt: skip
+        await session.commit()
+    period = {"start": start.isoformat(), "end": (start + timedelta(days=2)).isoformat(),
+              "team_id": team.id, "tz": "UTC"}  # fmt: skip
+    response = await client.get("/api/v1/reports/summary", params=period, headers=team.lead_headers)
+    assert response.status_code == 200, response.text
+    billing = response.json()["billing"]
+    assert (billing["billable"], billing["free"]) == (3, 1)
+    assert billing["by_category"] == [
+        {"category": "marketing", "billable": 1, "free": 0},
+        {"category": "service", "billable": 0, "free": 1},
+        {"category": "utility", "billable": 2, "free": 0},
+    ]
+    assert billing["billable_by_day"] == [
+        {"day": "2020-04-06", "by_category": {"utility": 2}},
+        {"day": "2020-04-07", "by_category": {"marketing": 1}},
+    ]

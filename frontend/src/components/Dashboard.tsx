@@ -230,6 +230,7 @@ function Reports({ onOpen }: { onOpen: (id: Id) => void }) {
           </div>
         </>
       )}
+      {report && <BillingTable billing={report.billing} />}
       <TemplateTable since={String(query.start)} until={String(query.end)} />
       {selection && (
         <section class="drilldown" aria-label="Conversations behind the bar">
@@ -254,6 +255,44 @@ function Reports({ onOpen }: { onOpen: (id: Id) => void }) {
             </ul>
           )}
         </section>
+      )}
+    </section>
+  );
+}
+
+/** Billable messages of the period by Meta's pricing category (the report's `billing`). */
+function BillingTable({ billing }: { billing: Report["billing"] }) {
+  return (
+    <section class="billing-report" aria-label="Billable messages">
+      <h3>Billable messages</h3>
+      {billing.by_category.length === 0 ? (
+        <p class="muted small">No priced messages in this period.</p>
+      ) : (
+        <div class="table-scroll">
+          <table>
+            <thead>
+              <tr>
+                <th scope="col">Category</th>
+                <th scope="col">Billable</th>
+                <th scope="col">Free</th>
+              </tr>
+            </thead>
+            <tbody>
+              {billing.by_category.map((row) => (
+                <tr key={row.category}>
+                  <th scope="row">{row.category}</th>
+                  <td>{row.billable}</td>
+                  <td>{row.free}</td>
+                </tr>
+              ))}
+              <tr>
+                <th scope="row">All</th>
+                <td>{billing.billable}</td>
+                <td>{billing.free}</td>
+              </tr>
+            </tbody>
+          </table>
+        </div>
       )}
     </section>
   );
