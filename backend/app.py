@@ -40,6 +40,7 @@ from backend.integrations.message_routes import ApiMessageController
 from backend.integrations.webhook_routes import WebhookEndpointController
 from backend.media.routes import MEDIA_HANDLERS
 from backend.metrics.web import WebhookMetricsMiddleware
+from backend.notifications.routes import NotificationController
 from backend.quick_replies.routes import QuickReplyController
 from backend.realtime.hub import ListenerWatchdog, build_channels
 from backend.realtime.routes import events_socket, list_events
@@ -94,7 +95,7 @@ def route_handlers(settings: Settings) -> list[Any]:
         health, ready, AuthController, AgentsController, list_teams, update_team, ConversationController,
         MessageController, verify_subscription, receive_webhook, events_socket, list_events,
         ChannelController, receive_ultramsg, i_am_viewing, who_is_viewing,
-        QuickReplyController, ApiKeyController, ApiMessageController, WebhookEndpointController,
+        QuickReplyController, NotificationController, ApiKeyController, ApiMessageController, WebhookEndpointController,
         *BOT_HANDLERS, *SURVEY_HANDLERS, *SLA_HANDLERS, *TEMPLATE_HANDLERS, *MEDIA_HANDLERS,
     ]  # fmt: skip
     if settings.sandbox_is_enabled:

@@ -12,10 +12,11 @@ from backend.conversations import hooks as _conversations
 from backend.core.hooks import Hook, registered
 from backend.integrations import hooks as _integrations
 from backend.media import hooks as _media
+from backend.notifications import hooks as _notifications
 from backend.sla import hooks as _sla
 from backend.surveys import hooks as _surveys
 
-MODULES = (_bots, _conversations, _integrations, _media, _sla, _surveys)
+MODULES = (_bots, _conversations, _integrations, _media, _notifications, _sla, _surveys)
 
 
 def reactions() -> list[Hook]:

@@ -5,9 +5,10 @@ from __future__ import annotations
 from typing import Any
 
 from backend.bots.jobs import bot_step, bot_undelivered
-from backend.conversations.jobs import drain_agent, drain_queue
+from backend.conversations.jobs import drain_agent, drain_queue, snooze_sweep, wake_snoozed
 from backend.integrations.jobs import deliver_webhook, webhook_fan_out, webhook_sweep
 from backend.media.jobs import download_media, media_sweep
+from backend.notifications.jobs import notify
 from backend.realtime.retention import prune_events
 from backend.sla.jobs import sla_apply, sla_reconcile, sla_timer
 from backend.surveys.jobs import send_survey, survey_reply, survey_sweep
@@ -18,4 +19,4 @@ JOBS: list[Any] = [prune_events, send_message, reconcile_outbox, mark_read, drai
                    bot_step, bot_undelivered, send_survey, survey_reply, survey_sweep, sla_apply,
                    sla_timer, sla_reconcile, sync_all_templates, webhook_fan_out, deliver_webhook,
                    webhook_sweep,
-                   download_media, media_sweep]  # fmt: skip
+                   download_media, media_sweep, notify, wake_snoozed, snooze_sweep]  # fmt: skip

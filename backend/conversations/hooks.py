@@ -1,4 +1,5 @@
-"""Reaction: auto-assign looks at a team whenever its balance may have changed.
+"""Reactions: auto-assign looks at a team whenever its balance may have changed; a snooze sets
+its wake-up timer.
 
 A conversation waiting in a queue (queued, released, transferred, reopened) asks for its team; an
 agent with room again (they released, transferred or resolved a chat, or came online) asks for
@@ -7,17 +8,19 @@ each of their teams. Job ids name the last event of the batch, so a repeated bat
 
 from __future__ import annotations
 
+from datetime import datetime
 from typing import Any
 
 from arq.connections import ArqRedis
 
 from backend.conversations.assignment import DRAIN_AGENT_JOB, DRAIN_JOB
+from backend.conversations.jobs import WAKE_JOB
 from backend.core.hooks import on_events
 from backend.realtime.models import Event
 
 TEAM_CHANGES = {
     "conversation.queued", "conversation.released", "conversation.transferred",
-    "conversation.reopened",
+    "conversation.reopened", "conversation.woken",
 }  # fmt: skip
 FREES_AN_AGENT = {"conversation.released", "conversation.transferred", "conversation.resolved"}
 
@@ -52,3 +55,18 @@ async def drain_on_events(queue: ArqRedis, events: list[Event]) -> None:
         await queue.enqueue_job(DRAIN_JOB, team_id, _job_id=f"drain:{team_id}:{last}")
     for agent_id in sorted(agents):
         await queue.enqueue_job(DRAIN_AGENT_JOB, agent_id, _job_id=f"drain-agent:{agent_id}:{last}")
+
+
+@on_events
+async def wake_snoozed_on_time(queue: ArqRedis, events: list[Event]) -> None:
+    """A snooze sets its timer: an arq job deferred to the moment (not a poll). Its id names the
+    snooze's time, so a repeated event collapses; a re-snooze is a new timer and the old one,
+    when it fires, finds a different time and does nothing."""
+    for event in events:
+        if event.type != "conversation.snoozed" or event.conversation_id is None:
+            continue
+        until = datetime.fromisoformat(str(event.data["until"]))
+        await queue.enqueue_job(
+            WAKE_JOB, event.conversation_id, until.isoformat(),
+            _job_id=f"wake:{event.conversation_id}:{until.timestamp():.3f}", _defer_until=until,
+        )  # fmt: skip

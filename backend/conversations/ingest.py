@@ -37,6 +37,7 @@ from backend.conversations.models import (
     PendingStatus,
     Sender,
 )
+from backend.conversations.routing import wake
 from backend.conversations.views import conversation_json, message_json
 from backend.db.engine import dialect_name, serialize_writes
 from backend.db.types import utcnow
@@ -291,6 +292,8 @@ async def store_inbound(
     conversation.unread_count += 1
     await session.flush()
     await _message_event(session, "message.created", message, conversation)
+    if sender == Sender.customer.value and conversation.status == ConversationStatus.snoozed.value:
+        await wake(session, conversation, "customer")  # the customer wrote: the snooze is over
     if existing is None and conversation.status == ConversationStatus.queued.value:
         if conversation.team_id is not None:
             result.queued_team_ids.add(conversation.team_id)

@@ -1,10 +1,13 @@
-"""The worker's auto-assign jobs: drain one team, or every team of an agent who has room again."""
+"""The worker's conversation jobs: auto-assign (drain one team, or every team of an agent who has
+room again) and the snooze timer (wake a chat at its time)."""
 
 from __future__ import annotations
 
+from datetime import datetime
 from typing import Any
 
 from backend.conversations.assignment import drain_team, teams_of
+from backend.conversations.routing import overdue_snoozes, wake, wake_when_due
 from backend.core.context import AppContext
 from backend.realtime.events import commit_and_publish
 
@@ -25,3 +28,26 @@ async def drain_agent(ctx: dict[str, Any], agent_id: int) -> int:
     async with app.sessions() as session:
         team_ids = await teams_of(session, agent_id)
     return sum([await drain_queue(ctx, team_id) for team_id in team_ids])
+
+
+WAKE_JOB = "wake_snoozed"
+
+
+async def wake_snoozed(ctx: dict[str, Any], conversation_id: int, until: str) -> bool:
+    """Deferred by arq to the snooze's time; does nothing for a snooze that moved or ended."""
+    app: AppContext = ctx["app"]
+    async with app.sessions() as session:
+        woke = await wake_when_due(session, conversation_id, datetime.fromisoformat(until))
+        await commit_and_publish(session, app.redis)
+    return woke
+
+
+async def snooze_sweep(ctx: dict[str, Any]) -> int:
+    """Safety net, not the timer: wakes snoozes past their time whose deferred job Redis lost."""
+    app: AppContext = ctx["app"]
+    woken = 0
+    async with app.sessions() as session:
+        for conversation in await overdue_snoozes(session):
+            woken += await wake(session, conversation, "timer")
+        await commit_and_publish(session, app.redis)
+    return woken

@@ -16,6 +16,7 @@ class ConversationStatus(StrEnum):
     bot = "bot"
     queued = "queued"
     assigned = "assigned"
+    snoozed = "snoozed"
     resolved = "resolved"
 
 
@@ -111,8 +112,27 @@ class Conversation(SQLModel, table=True):
     # Where the chat came from: "ad" for a click-to-WhatsApp ad (its `referral` object kept).
     source: str | None = Field(default=None, max_length=32)
     referral: dict[str, Any] | None = Field(default=None, sa_column=Column(JSONColumn))
+    # While `snoozed`: when it wakes, and who held it (it goes back to them, or to the queue).
+    snoozed_until: datetime | None = Field(default=None, sa_type=UTCDateTime)
+    snoozed_by_id: int | None = Field(default=None, foreign_key="agents.id")
     created_at: datetime = Field(default_factory=utcnow, sa_type=UTCDateTime)
     updated_at: datetime = Field(default_factory=utcnow, sa_type=UTCDateTime)
+
+
+class ConversationAccess(SQLModel, table=True):
+    """An agent outside the conversation's teams who may read it and write notes: mentioned in
+    a note. Kept after the mention, so their notification still opens the conversation."""
+
+    __tablename__ = "conversation_access"
+    __table_args__ = (
+        UniqueConstraint("agent_id", "conversation_id", name="uq_conversation_access"),
+    )
+
+    id: int | None = Field(default=None, primary_key=True)
+    conversation_id: int = Field(foreign_key="conversations.id", index=True)
+    agent_id: int = Field(foreign_key="agents.id")
+    message_id: int | None = Field(default=None, foreign_key="messages.id")  # the mentioning note
+    created_at: datetime = Field(default_factory=utcnow, sa_type=UTCDateTime)
 
 
 class Message(SQLModel, table=True):

@@ -3,19 +3,20 @@
 from __future__ import annotations
 
 import uuid
+from datetime import datetime
 from typing import Any
 
 from litestar import Controller, Request, Response, get, post
 from litestar.params import Parameter
-from litestar.status_codes import HTTP_200_OK, HTTP_202_ACCEPTED
-from pydantic import BaseModel
+from litestar.status_codes import HTTP_200_OK, HTTP_201_CREATED, HTTP_202_ACCEPTED
+from pydantic import BaseModel, Field
 from sqlalchemy import or_
 from sqlalchemy.ext.asyncio import AsyncSession
 from sqlmodel import col, select
 
 from backend.agents.auth import CurrentAgent, context_of
 from backend.agents.models import Agent, Team
-from backend.conversations import outbound, routing
+from backend.conversations import notes, outbound, routing
 from backend.conversations.models import Contact, Conversation, ConversationStatus, Message
 from backend.conversations.views import conversation_json, message_json
 from backend.conversations.visibility import visible_clause
@@ -30,6 +31,15 @@ AgentRequest = Request[CurrentAgent, Any, Any]
 ReaderRequest = Request[CurrentAgent | ApiKeyPrincipal, Any, Any]
 # Read routes that a business system's key with `conversations:read` may use too.
 _KEYS_READ = {API_SCOPE: Scope.conversations_read.value}
+
+
+class NoteBody(BaseModel):
+    text: str = Field(max_length=4096)
+    mentions: list[int] = Field(default_factory=list, max_length=20)
+
+
+class SnoozeBody(BaseModel):
+    until: datetime
 
 
 class TransferBody(BaseModel):
@@ -183,6 +193,25 @@ class ConversationController(Controller):
             assert message.id is not None
             await outbound.enqueue_send(context_of(request).queue, message.id, urgent=True)
         return Response(await message_json(db_session, message), status_code=HTTP_202_ACCEPTED)
+
+    @post("/{conversation_id:int}/snooze", status_code=HTTP_200_OK)
+    async def snooze(
+        self, request: AgentRequest, db_session: AsyncSession, conversation_id: int,
+        data: SnoozeBody,
+    ) -> dict[str, Any]:  # fmt: skip
+        outcome = await routing.snooze(db_session, request.user, conversation_id, data.until)
+        return await self._act(request, db_session, outcome)
+
+    @post("/{conversation_id:int}/notes", status_code=HTTP_201_CREATED)
+    async def add_note(
+        self, request: AgentRequest, db_session: AsyncSession, conversation_id: int, data: NoteBody
+    ) -> dict[str, Any]:
+        """A private note for colleagues; mentioned agents are let in and notified."""
+        note = await notes.write_agent_note(
+            db_session, request.user, conversation_id, data.text, data.mentions
+        )
+        await commit_and_publish(db_session, context_of(request).redis)
+        return await message_json(db_session, note)
 
     @post("/{conversation_id:int}/read", status_code=HTTP_200_OK)
     async def mark_read(

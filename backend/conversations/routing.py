@@ -1,4 +1,5 @@
-"""Who holds a conversation: claim, release, transfer, resolve, reopen.
+"""The conversation's lifecycle, in one place: claim, release, transfer, resolve, reopen, snooze
+and wake — every change of status or holder goes through here.
 
 Claims are a single conditional UPDATE (`WHERE assignee_id IS NULL`) judged by its row count, so
 of any number of agents clicking Claim at once exactly one wins, on SQLite and PostgreSQL alike.
@@ -7,6 +8,7 @@ of any number of agents clicking Claim at once exactly one wins, on SQLite and P
 from __future__ import annotations
 
 from dataclasses import dataclass
+from datetime import datetime, timedelta
 from typing import Any
 
 from sqlalchemy import func, update
@@ -14,7 +16,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from sqlmodel import col, select
 
 from backend.agents.auth import CurrentAgent
-from backend.agents.models import Agent, Team
+from backend.agents.models import Agent, Presence, Team
 from backend.conversations.errors import RoutingError
 from backend.conversations.models import Conversation, ConversationStatus
 from backend.conversations.views import conversation_json
@@ -162,6 +164,7 @@ async def transfer(
             raise RoutingError(409, f"{target_agent.name} is at capacity")
         conversation.assignee_id = agent_id
         conversation.status = ConversationStatus.assigned.value
+    conversation.snoozed_until = conversation.snoozed_by_id = None
     conversation.updated_at = now
     await session.flush()
     await _emit(
@@ -176,6 +179,7 @@ async def resolve(session: AsyncSession, agent: CurrentAgent, conversation_id: i
         return Outcome(conversation, changed=False)
     require_holder(agent, conversation, "resolve")
     conversation.status = ConversationStatus.resolved.value
+    conversation.snoozed_until = conversation.snoozed_by_id = None
     conversation.resolved_at = conversation.updated_at = utcnow()
     await session.flush()
     await _emit(
@@ -207,3 +211,92 @@ async def reopen(session: AsyncSession, agent: CurrentAgent, conversation_id: in
         session, "conversation.reopened", conversation, by={"id": agent.id, "name": agent.name}
     )
     return Outcome(conversation, changed=True)
+
+
+MAX_SNOOZE = timedelta(days=366)
+SNOOZABLE = (ConversationStatus.queued.value, ConversationStatus.assigned.value)
+
+
+async def snooze(
+    session: AsyncSession, agent: CurrentAgent, conversation_id: int, until: datetime
+) -> Outcome:
+    """Puts the chat aside until `until` (holder or lead). The holder is kept in `snoozed_by_id`
+    and as assignee, so it comes back to them; capacity counts only `assigned` chats, so a
+    snoozed one frees a slot meanwhile. The timer is an arq job deferred to `until`, enqueued by
+    a reaction to `conversation.snoozed` (`hooks.py`), never by this request."""
+    conversation = await get_visible(session, agent, conversation_id)
+    if (
+        conversation.status not in SNOOZABLE
+        and conversation.status != ConversationStatus.snoozed.value
+    ):
+        raise RoutingError(409, f"a {conversation.status} conversation cannot be snoozed")
+    if conversation.assignee_id is not None or not agent.is_lead:
+        require_holder(agent, conversation, "snooze")
+    if until.tzinfo is None:
+        raise RoutingError(422, "until needs a time zone (e.g. 2026-12-02T09:00:00+01:00)")
+    now = utcnow()
+    if until <= now:
+        raise RoutingError(422, "until must be in the future")
+    if until - now > MAX_SNOOZE:
+        raise RoutingError(422, "a conversation can be snoozed for at most a year")
+    conversation.status = ConversationStatus.snoozed.value
+    conversation.snoozed_until = until
+    conversation.snoozed_by_id = conversation.assignee_id
+    conversation.updated_at = now
+    await session.flush()
+    await _emit(
+        session, "conversation.snoozed", conversation, by={"id": agent.id, "name": agent.name},
+        until=until.isoformat(),
+    )  # fmt: skip
+    return Outcome(conversation, changed=True)
+
+
+async def wake(session: AsyncSession, conversation: Conversation, reason: str) -> bool:
+    """Ends a snooze (`reason`: `timer` or `customer`): back to its holder when they are online,
+    else to its team's queue. False when it was not snoozed (already woken, or re-snoozed)."""
+    if conversation.status != ConversationStatus.snoozed.value:
+        return False
+    holder_id = conversation.snoozed_by_id
+    holder = await session.get(Agent, holder_id) if holder_id is not None else None
+    now = utcnow()
+    back: dict[str, Any] = {"status": ConversationStatus.queued.value, "assignee_id": None,
+                            "queued_at": now}  # fmt: skip
+    if holder is not None and holder.active and holder.presence == Presence.online.value:
+        back = {"status": ConversationStatus.assigned.value, "assignee_id": holder.id}
+    # Conditional, like a claim: the timer and a customer message racing wake it once.
+    won = await session.execute(
+        update(Conversation)
+        .where(col(Conversation.id) == conversation.id,
+               col(Conversation.status) == ConversationStatus.snoozed.value)
+        .values(**back, snoozed_until=None, snoozed_by_id=None, updated_at=now)
+        .execution_options(synchronize_session=False)
+    )  # fmt: skip
+    if won.rowcount == 0:  # type: ignore[attr-defined]
+        return False
+    await session.refresh(conversation)
+    await _emit(session, "conversation.woken", conversation, reason=reason, holder_id=holder_id)
+    return True
+
+
+async def wake_when_due(session: AsyncSession, conversation_id: int, until: datetime) -> bool:
+    """The timer: wakes the chat only if it is still the snooze this timer was set for (arq
+    cannot cancel a deferred job, so a re-snoozed or woken chat ignores the old one)."""
+    conversation = await session.get(Conversation, conversation_id)
+    if conversation is None or conversation.snoozed_until is None:
+        return False
+    if abs((conversation.snoozed_until - until).total_seconds()) > 0.001:
+        return False
+    return await wake(session, conversation, "timer")
+
+
+async def overdue_snoozes(session: AsyncSession, limit: int = 200) -> list[Conversation]:
+    """Snoozes whose time has passed (their deferred job was lost with Redis): the sweep's list."""
+    query = (
+        select(Conversation)
+        .where(
+            col(Conversation.status) == ConversationStatus.snoozed.value,
+            col(Conversation.snoozed_until) <= utcnow(),
+        )
+        .limit(limit)
+    )
+    return list((await session.execute(query)).scalars())

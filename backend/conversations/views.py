@@ -49,6 +49,7 @@ def message_view(
         ),
         "reference": message.reference,
         "type": message.type,
+        "private": message.type == "note",  # agents' notes: never sent, never shown to customers
         "text": message.text,
         "payload": message.payload,
         "status": message.status,
@@ -116,6 +117,7 @@ async def conversation_json(session: AsyncSession, conversation: Conversation) -
         "window_expires_at": iso(window_expires_at(contact)),
         "first_response_at": iso(conversation.first_response_at),
         "resolved_at": iso(conversation.resolved_at),
+        "snoozed_until": iso(conversation.snoozed_until),
         "created_at": iso(conversation.created_at),
         "updated_at": iso(conversation.updated_at),
         "last_message": await message_json(session, last) if last else None,

@@ -1,32 +1,52 @@
 """Who may see a conversation: the one rule, used by routes, the websocket, search and mentions.
 
 Leads and admins see everything; an agent sees the conversations of their teams, the ones they
-hold, and unrouted ones (no team yet). The rule is written once here in three forms that must
-agree: a predicate on a conversation's routing (`may_see`, what the socket applies to each event
-without a query), a SQL clause (`visible_clause`, for lists and search) and a loader that answers
-404 for what the caller may not see (`get_visible`: not 403, so ids are not probed).
+hold, unrouted ones (no team yet), and those a colleague mentioned them in (a `conversation_access`
+grant: read and write notes; replying still needs a claim). An agent's private event (a
+notification, `recipient_id`) reaches that agent alone, whatever their role.
+
+The rule is written once here in three forms that must agree: a predicate on a conversation's
+routing (`may_see`, what the socket applies to each event without a query, given the agent's
+grants loaded once), a SQL clause (`visible_clause`, for lists and search) and a loader that
+answers 404 for what the caller may not see (`get_visible`: not 403, so ids are not probed).
 """
 
 from __future__ import annotations
 
+from collections.abc import Collection
 from typing import Any
 
 from sqlalchemy import or_, true
+from sqlalchemy.exc import IntegrityError
 from sqlalchemy.ext.asyncio import AsyncSession
 from sqlmodel import col, select
 
 from backend.agents.auth import CurrentAgent
 from backend.conversations.errors import RoutingError
-from backend.conversations.models import Contact, Conversation
+from backend.conversations.models import Contact, Conversation, ConversationAccess
 
 
-def may_see(agent: CurrentAgent, team_id: int | None, assignee_id: int | None) -> bool:
-    """The rule on a conversation's routing (team and holder), as events carry it."""
-    return agent.is_lead or assignee_id == agent.id or team_id is None or team_id in agent.team_ids
+def may_see(
+    agent: CurrentAgent, team_id: int | None, assignee_id: int | None, *,
+    conversation_id: int | None = None, granted: Collection[int] = (),
+    recipient_id: int | None = None,
+) -> bool:  # fmt: skip
+    """The rule on a conversation's routing (team, holder, grants), as events carry it."""
+    if recipient_id is not None:
+        return recipient_id == agent.id
+    return (
+        agent.is_lead
+        or assignee_id == agent.id
+        or team_id is None
+        or team_id in agent.team_ids
+        or (conversation_id is not None and conversation_id in granted)
+    )
 
 
-def can_see(agent: CurrentAgent, conversation: Conversation) -> bool:
-    return may_see(agent, conversation.team_id, conversation.assignee_id)
+def _granted_ids(agent_id: int) -> Any:
+    return select(col(ConversationAccess.conversation_id)).where(
+        col(ConversationAccess.agent_id) == agent_id
+    )
 
 
 def visible_clause(agent: CurrentAgent) -> Any:
@@ -37,7 +57,29 @@ def visible_clause(agent: CurrentAgent) -> Any:
         col(Conversation.assignee_id) == agent.id,
         col(Conversation.team_id).is_(None),
         col(Conversation.team_id).in_(agent.team_ids),
+        col(Conversation.id).in_(_granted_ids(agent.id)),
     )
+
+
+async def granted(session: AsyncSession, agent_id: int) -> set[int]:
+    """The conversations the agent was let into by a mention (the socket loads them once)."""
+    return set((await session.execute(_granted_ids(agent_id))).scalars())
+
+
+async def has_grant(session: AsyncSession, agent_id: int, conversation_id: int) -> bool:
+    found = await session.execute(
+        select(ConversationAccess.id).where(
+            col(ConversationAccess.agent_id) == agent_id,
+            col(ConversationAccess.conversation_id) == conversation_id,
+        )
+    )
+    return found.first() is not None
+
+
+async def can_see(session: AsyncSession, agent: CurrentAgent, conversation: Conversation) -> bool:
+    if may_see(agent, conversation.team_id, conversation.assignee_id):
+        return True
+    return conversation.id is not None and await has_grant(session, agent.id, conversation.id)
 
 
 async def get_visible(
@@ -45,7 +87,7 @@ async def get_visible(
 ) -> Conversation:
     """The conversation, or a 404 when it does not exist or the caller may not see it."""
     conversation = await session.get(Conversation, conversation_id)
-    if conversation is None or not can_see(agent, conversation):
+    if conversation is None or not await can_see(session, agent, conversation):
         raise RoutingError(404, "no such conversation")
     return conversation
 
@@ -68,3 +110,19 @@ async def get_visible_contact(
     if seen.scalar_one_or_none() is None:
         raise RoutingError(404, "no such contact")
     return contact
+
+
+async def grant(
+    session: AsyncSession, agent_id: int, conversation_id: int, message_id: int | None
+) -> bool:
+    """Lets a mentioned agent in (idempotent); True when the grant is new."""
+    if await has_grant(session, agent_id, conversation_id):
+        return False
+    try:
+        async with session.begin_nested():
+            session.add(ConversationAccess(
+                agent_id=agent_id, conversation_id=conversation_id, message_id=message_id
+            ))  # fmt: skip
+    except IntegrityError:
+        return False  # a concurrent mention granted it first
+    return True

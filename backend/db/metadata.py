@@ -8,6 +8,7 @@ from backend.channels import models as _channels
 from backend.conversations import models as _conversations
 from backend.integrations import models as _integrations
 from backend.media import models as _media
+from backend.notifications import models as _notifications
 from backend.quick_replies import models as _quick_replies
 from backend.realtime import models as _realtime
 from backend.sla import models as _sla
@@ -23,6 +24,7 @@ __all__ = [
     "_conversations",
     "_integrations",
     "_media",
+    "_notifications",
     "_quick_replies",
     "_realtime",
     "_sla",

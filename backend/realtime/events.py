@@ -44,12 +44,15 @@ async def record_event(
     conversation_id: int | None = None,
     team_id: int | None = None,
     assignee_id: int | None = None,
+    recipient_id: int | None = None,
 ) -> Event:
-    """Adds the event to the session's transaction; `commit_and_publish` sends it after commit."""
+    """Adds the event to the session's transaction; `commit_and_publish` sends it after commit.
+
+    `recipient_id` makes it private to one agent (a notification): nobody else receives it."""
     await serialize_writes(session)
     event = Event(
         type=type_, conversation_id=conversation_id, team_id=team_id, assignee_id=assignee_id,
-        data=data,
+        recipient_id=recipient_id, data=data,
     )  # fmt: skip
     session.add(event)
     await session.flush()
@@ -72,7 +75,10 @@ async def publish(redis: Redis, events: list[Event]) -> None:
 
 def _routing(event: Event) -> dict[str, Any]:
     """Who may see it travels with the event, so web processes filter without a query."""
-    return {"_team_id": event.team_id, "_assignee_id": event.assignee_id}
+    return {
+        "_team_id": event.team_id, "_assignee_id": event.assignee_id,
+        "_recipient_id": event.recipient_id,
+    }  # fmt: skip
 
 
 def pending_mark(session: AsyncSession) -> int:

@@ -24,6 +24,8 @@ class Event(SQLModel, table=True):
     conversation_id: int | None = Field(default=None, index=True)
     team_id: int | None = Field(default=None)
     assignee_id: int | None = Field(default=None)
+    # Set for an agent's private events (`notification.*`): only that agent ever receives it.
+    recipient_id: int | None = Field(default=None)
     at: datetime = Field(default_factory=utcnow, sa_type=UTCDateTime)
     data: dict[str, Any] = Field(default_factory=dict, sa_column=Column(JSONColumn))
 

@@ -25,7 +25,7 @@ from sqlmodel import col, select
 
 from backend.agents.auth import SESSION_COOKIE, CurrentAgent, context_of, load_current_agent
 from backend.agents.services import is_revoked
-from backend.conversations.visibility import may_see
+from backend.conversations.visibility import granted, may_see
 from backend.core.logging import get_logger
 from backend.metrics.web import WEBSOCKETS
 from backend.realtime.events import EVENTS_CHANNEL, envelope
@@ -85,12 +85,33 @@ async def _events_after(
         )
 
 
+class Audience:
+    """One agent's view of the event stream: the visibility rule plus the grants it learns."""
+
+    def __init__(self, agent: CurrentAgent, granted: set[int]) -> None:
+        self.agent = agent
+        self.granted = granted
+
+    def sees(self, type_: str, routing: Routing) -> bool:
+        if (
+            type_ == "notification.created"
+            and routing.recipient_id == self.agent.id
+            and routing.conversation_id is not None
+        ):
+            self.granted.add(routing.conversation_id)  # a mention lets the agent in from now on
+        return may_see(
+            self.agent, routing.team_id, routing.assignee_id,
+            conversation_id=routing.conversation_id, granted=self.granted,
+            recipient_id=routing.recipient_id,
+        )  # fmt: skip
+
+
 class _Stream:
     """Sends the events an agent may see, in order, each once."""
 
-    def __init__(self, socket: WebSocket[Any, Any, Any], agent: CurrentAgent, last: int) -> None:
+    def __init__(self, socket: WebSocket[Any, Any, Any], audience: Audience, last: int) -> None:
         self.socket = socket
-        self.agent = agent
+        self.audience = audience
         self.last = last
 
     async def send_row(self, event: Event) -> None:
@@ -98,7 +119,7 @@ class _Stream:
         if event.seq <= self.last:
             return
         self.last = event.seq
-        if may_see(self.agent, event.team_id, event.assignee_id):
+        if self.audience.sees(event.type, Routing.of(event)):
             await self.socket.send_text(json.dumps(envelope(event)))
 
     async def catch_up(self, upto: int | None = None) -> None:
@@ -118,15 +139,29 @@ class _Stream:
         if live.seq <= self.last:
             return
         self.last = live.seq
-        if may_see(self.agent, live.team_id, live.assignee_id):
+        if self.audience.sees(live.type, live.routing):
             await self.socket.send_text(live.text)
+
+
+@dataclass(frozen=True)
+class Routing:
+    """What the visibility rule needs to know about an event: travels with it on Redis."""
+
+    conversation_id: int | None
+    team_id: int | None
+    assignee_id: int | None
+    recipient_id: int | None
+
+    @classmethod
+    def of(cls, event: Event) -> Routing:
+        return cls(event.conversation_id, event.team_id, event.assignee_id, event.recipient_id)
 
 
 @dataclass(frozen=True)
 class LiveEvent:
     seq: int
-    team_id: int | None
-    assignee_id: int | None
+    type: str
+    routing: Routing
     text: str  # the frame as sent to browsers, without the routing fields
 
 
@@ -134,8 +169,11 @@ class LiveEvent:
 def decode_live(raw: bytes) -> LiveEvent:
     """Once per event per process, not once per socket: every socket here gets the same bytes."""
     frame = json.loads(raw)
-    team_id, assignee_id = frame.pop("_team_id", None), frame.pop("_assignee_id", None)
-    return LiveEvent(int(frame["seq"]), team_id, assignee_id, json.dumps(frame))
+    routing = Routing(
+        frame.get("conversation_id"), frame.pop("_team_id", None), frame.pop("_assignee_id", None),
+        frame.pop("_recipient_id", None),
+    )  # fmt: skip
+    return LiveEvent(int(frame["seq"]), str(frame["type"]), routing, json.dumps(frame))
 
 
 async def _latest_seq(socket: WebSocket[Any, Any, Any]) -> int:
@@ -202,7 +240,9 @@ async def events_socket(socket: WebSocket[Any, Any, Any], channels: ChannelsPlug
 async def _forward(
     socket: WebSocket[Any, Any, Any], agent: CurrentAgent, start: int, subscriber: BoundedSubscriber
 ) -> None:
-    stream = _Stream(socket, agent, start)
+    async with context_of(socket).sessions() as session:
+        let_in = await granted(session, agent.id)
+    stream = _Stream(socket, Audience(agent, let_in), start)
     await stream.catch_up()
     async for raw in subscriber.iter_events():
         await stream.send_live(raw)
@@ -231,12 +271,13 @@ async def list_events(
         )
     ).scalars()
     agent = request.user
+    audience = Audience(agent, await granted(db_session, agent.id))
     latest = int(
         (await db_session.execute(select(func.coalesce(func.max(col(Event.seq)), 0)))).scalar_one()
         or 0
     )
     return {
-        "items": [envelope(e) for e in rows if may_see(agent, e.team_id, e.assignee_id)],
+        "items": [envelope(e) for e in rows if audience.sees(e.type, Routing.of(e))],
         "latest_seq": latest,
         "pruned_through": await pruned_through(db_session),
     }

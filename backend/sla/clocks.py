@@ -43,6 +43,8 @@ RELEVANT = (
     "conversation.transferred",
     "conversation.resolved",
     "conversation.reopened",
+    "conversation.snoozed",
+    "conversation.woken",
     "message.created",
 )
 REPLY_KINDS = (ClockKind.first_response.value, ClockKind.next_response.value)
@@ -317,8 +319,26 @@ async def apply_event(
         for clock in _awaiting_reply(clocks):
             if clock.state in OPEN_STATES:
                 _cancel(clock, changes)
+    elif kind == "conversation.snoozed":
+        # Put aside: the resolution clock follows the policy's pause rule (as when waiting on
+        # the customer); reply clocks keep running, a snooze does not excuse an unanswered chat.
+        for clock in clocks:
+            if clock.kind != ClockKind.resolution.value or clock.state not in (
+                ClockState.running.value, ClockState.warned.value,
+            ):  # fmt: skip
+                continue
+            policy = await session.get(SlaPolicy, clock.policy_id) if clock.policy_id else None
+            if policy is not None and policy.pause_while_waiting_on_customer:
+                _pause(clock, at, changes)
+    elif kind == "conversation.woken":
+        hours = await hours_for(session, team_id)
+        for clock in clocks:
+            if clock.state == ClockState.paused.value:
+                _resume(clock, at, hours, changes)
     elif kind == "message.created":
         message: dict[str, Any] = event.data.get("message") or {}
+        if message.get("private"):
+            return  # an agent's note to colleagues answers nobody
         if message.get("sender") == "customer":
             await _customer_wrote(session, conversation, clocks, team_id, priority, at, changes)
         elif message.get("sender") in ("agent", "business_app"):  # a person answered

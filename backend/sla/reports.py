@@ -182,7 +182,7 @@ async def _messages(session: AsyncSession, rows: dict[int, Row]) -> None:
         messages = await session.execute(
             sa_select(col(Message.conversation_id), col(Message.id), col(Message.direction),
                       col(Message.sender), col(Message.status))
-            .where(col(Message.conversation_id).in_(chunk))
+            .where(col(Message.conversation_id).in_(chunk), col(Message.type) != "note")
             .order_by(col(Message.id))
         )  # fmt: skip
         for cid, mid, direction, sender, status in messages.all():

@@ -142,7 +142,8 @@ async def _human_agent(session: AsyncSession, conversation: Conversation) -> int
     query = (
         select(col(Message.sender_agent_id))
         .where(col(Message.conversation_id) == conversation.id,
-               col(Message.sender) == Sender.agent.value, col(Message.sender_agent_id).is_not(None))
+               col(Message.sender) == Sender.agent.value, col(Message.sender_agent_id).is_not(None),
+               col(Message.type) != "note")
         .order_by(col(Message.id).desc()).limit(1)
     )  # fmt: skip
     agent_id: int | None = (await session.execute(query)).scalar_one_or_none()

@@ -4,6 +4,7 @@
 
 import type {
   Agent,
+  AppNotification,
   AgentSummary,
   Conversation,
   Frame,
@@ -212,6 +213,13 @@ export const api = {
   reopen: (id: Id) => request<Conversation>("POST", `/api/v1/conversations/${enc(id)}/reopen`),
   transfer: (id: Id, target: TransferTarget) =>
     request<Conversation>("POST", `/api/v1/conversations/${enc(id)}/transfer`, { body: target }),
+  addNote: (id: Id, text: string, mentions: Id[]) =>
+    request<Message>("POST", `/api/v1/conversations/${enc(id)}/notes`, { body: { text, mentions } }),
+  snooze: (id: Id, until: string) =>
+    request<Conversation>("POST", `/api/v1/conversations/${enc(id)}/snooze`, { body: { until } }),
+  notifications: () => request<Items<AppNotification> & { unread: number }>("GET", "/api/v1/me/notifications"),
+  readNotification: (id: Id) => request<AppNotification>("POST", `/api/v1/me/notifications/${enc(id)}/read`),
+  readAllNotifications: () => request<{ marked: number }>("POST", "/api/v1/me/notifications/read-all"),
   markRead: (id: Id) => request<unknown>("POST", `/api/v1/conversations/${enc(id)}/read`),
   viewing: (id: Id) =>
     request<Items<{ id: number; name: string }>>("POST", `/api/v1/conversations/${enc(id)}/viewers`),

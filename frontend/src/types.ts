@@ -31,7 +31,7 @@ export interface Contact {
   language?: string | null;
 }
 
-export type ConversationStatus = "bot" | "queued" | "assigned" | "resolved";
+export type ConversationStatus = "bot" | "queued" | "assigned" | "snoozed" | "resolved";
 
 export interface Conversation {
   id: Id;
@@ -50,6 +50,20 @@ export interface Conversation {
   unread?: number;
   /** SLA clocks (absent on older servers; null when no policy applies). */
   sla?: SlaSummary | null;
+  /** While snoozed: when it comes back by itself. */
+  snoozed_until?: string | null;
+}
+
+/** One entry of the notification centre (GET /api/v1/me/notifications). */
+export interface AppNotification {
+  id: Id;
+  kind: "mention" | "assigned" | "transferred" | "sla_warning" | "sla_breached" | "snoozed_answered" | string;
+  conversation_id: Id | null;
+  text: string;
+  data: Record<string, unknown>;
+  read: boolean;
+  read_at: string | null;
+  created_at: string;
 }
 
 export type SlaState = "running" | "warned" | "paused" | "met" | "breached";
@@ -192,6 +206,8 @@ export interface Message {
   sender: Sender | string;
   sender_agent?: PersonRef | null;
   type: string;
+  /** true for agents' notes (`type: "note"`): never sent to the customer */
+  private?: boolean;
   text: string | null;
   payload: unknown;
   status: MessageStatus | string;
@@ -284,7 +300,10 @@ export type FrameType =
   | "sla.breached"
   | "sla.updated"
   | "agent.presence"
-  | "team.updated";
+  | "team.updated"
+  | "conversation.snoozed"
+  | "conversation.woken"
+  | "notification.created";
 
 /** One websocket frame. */
 export interface Frame {

@@ -61,7 +61,7 @@ async def test_predicate_clause_and_routes_agree(
             rows = {c.id: c for c in (await session.execute(
                 select(Conversation).where(col(Conversation.id).in_(ids))
             )).scalars()}  # fmt: skip
-            by_rule = [can_see(current, rows[i]) for i in ids]
+            by_rule = [await can_see(session, current, rows[i]) for i in ids]
             by_sql = set(
                 (
                     await session.execute(

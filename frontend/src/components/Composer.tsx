@@ -3,7 +3,7 @@ import { ApiError, api, errorDetail, newIdempotencyKey } from "../api";
 import { formatRemaining } from "../format";
 import { useNow } from "../hooks";
 import { type Action, key } from "../store";
-import type { Conversation, Message, QuickReply } from "../types";
+import type { AgentSummary, Conversation, Id, Message, QuickReply } from "../types";
 import { TemplatePicker } from "./TemplatePicker";
 import { AttachButton, AttachmentChip, firstFile, useAttachment } from "./Attachment";
 
@@ -12,6 +12,36 @@ interface Props {
   quickReplies: QuickReply[];
   dispatch: (action: Action) => void;
   isLead?: boolean;
+  /** Only the holder replies; anyone who sees the chat may write a private note. */
+  canReply?: boolean;
+}
+
+type Mode = "reply" | "note";
+
+/** Colleagues for @ completion, loaded once per page. */
+let agentDirectory: Promise<AgentSummary[]> | null = null;
+function loadAgents(): Promise<AgentSummary[]> {
+  agentDirectory ??= api.agents().then(
+    (r) => r.items ?? [],
+    () => {
+      agentDirectory = null;
+      return [];
+    },
+  );
+  return agentDirectory;
+}
+
+/** The `@word` being typed just before the caret, if any. */
+export function mentionQuery(text: string, caret: number): { start: number; query: string } | null {
+  const before = text.slice(0, caret);
+  const match = /(^|\s)@([\p{L}\p{N}_.-]*)$/u.exec(before);
+  if (!match) return null;
+  return { start: before.length - match[2].length - 1, query: match[2] };
+}
+
+/** The mentioned agents whose `@Name` is still in the text when the note is saved. */
+export function mentionedIds(text: string, chosen: Map<string, { id: Id; name: string }>): Id[] {
+  return [...chosen.values()].filter((a) => text.includes(`@${a.name}`)).map((a) => a.id);
 }
 
 /** Unsent drafts survive switching between conversations. */
@@ -30,9 +60,16 @@ function windowState(expires: string | null | undefined, now: number): { known: 
   return { known: true, open: t > now, remainingMs: t - now };
 }
 
-export function Composer({ conversation, quickReplies, dispatch, isLead = false }: Props) {
+export function Composer({ conversation, quickReplies, dispatch, isLead = false, canReply = true }: Props) {
   const cid = key(conversation.id);
+  const [chosenMode, setMode] = useState<Mode>("reply"); // notes only while the agent may not reply
+  const mode: Mode = canReply ? chosenMode : "note";
   const [text, setText] = useState(() => drafts.get(cid) ?? "");
+  const [agents, setAgents] = useState<AgentSummary[]>([]);
+  const [caret, setCaret] = useState(0);
+  const [mentionIndex, setMentionIndex] = useState(0);
+  const [mentionDismissed, setMentionDismissed] = useState(false);
+  const chosen = useRef(new Map<string, { id: Id; name: string }>());
   const [sending, setSending] = useState(false);
   const [error, setError] = useState<string | null>(null);
   const [rejectedFor, setRejectedFor] = useState<string | null | undefined>(undefined);
@@ -48,13 +85,58 @@ export function Composer({ conversation, quickReplies, dispatch, isLead = false 
     drafts.set(cid, text);
   }, [cid, text]);
 
+  useEffect(() => {
+    if (mode === "note" && agents.length === 0) void loadAgents().then(setAgents);
+  }, [mode]);
+
   const expires = conversation.window_expires_at;
   const win = windowState(expires, now);
-  // A 422 from the server closes the window until the customer writes again.
-  const closed = !win.open || (rejectedFor !== undefined && rejectedFor === (expires ?? null));
+  // A 422 from the server closes the window until the customer writes again (notes go anyway).
+  const closed = mode === "reply" && (!win.open || (rejectedFor !== undefined && rejectedFor === (expires ?? null)));
+
+  // @ completion of colleagues' names, in notes only.
+  const mention = mode === "note" ? mentionQuery(text, caret) : null;
+  const mentionMatches = mention
+    ? agents.filter((a) => a.name.toLowerCase().includes(mention.query.toLowerCase())).slice(0, 8)
+    : [];
+  const mentionOpen = !!mention && !mentionDismissed && mentionMatches.length > 0;
+  const mentionActive = Math.min(mentionIndex, Math.max(0, mentionMatches.length - 1));
+  const insertMention = (agent: AgentSummary) => {
+    if (!mention) return;
+    const inserted = `@${agent.name} `;
+    const next = text.slice(0, mention.start) + inserted + text.slice(caret);
+    chosen.current.set(key(agent.id), { id: agent.id, name: agent.name });
+    setText(next);
+    const position = mention.start + inserted.length;
+    setCaret(position);
+    setMentionDismissed(true);
+    requestAnimationFrame(() => {
+      textarea.current?.focus();
+      textarea.current?.setSelectionRange(position, position);
+    });
+  };
+
+  const submitNote = async () => {
+    const body = text.trim();
+    if (!body || sending) return;
+    setSending(true);
+    setError(null);
+    try {
+      const note = await api.addNote(conversation.id, body, mentionedIds(body, chosen.current));
+      dispatch({ type: "message/upsert", message: note, source: "local" });
+      setText("");
+      chosen.current.clear();
+      drafts.delete(cid);
+      textarea.current?.focus();
+    } catch (err) {
+      setError(`Note not saved: ${errorDetail(err)}`);
+    } finally {
+      setSending(false);
+    }
+  };
 
   // Quick replies: "/" at the very start, filtered by what follows.
-  const slash = /^\/(\S*)$/.exec(text);
+  const slash = mode === "reply" ? /^\/(\S*)$/.exec(text) : null;
   const qrQuery = slash ? slash[1].toLowerCase() : "";
   const matches = slash
     ? quickReplies.filter(
@@ -71,6 +153,7 @@ export function Composer({ conversation, quickReplies, dispatch, isLead = false 
   };
 
   const submit = async () => {
+    if (mode === "note") return submitNote();
     const body = text.trim();
     if ((!body && !fileReady) || attachment?.uploading || sending || closed) return;
     // The key names what is sent: the same text (and file) after a failure reuses it.
@@ -124,6 +207,24 @@ export function Composer({ conversation, quickReplies, dispatch, isLead = false 
   };
 
   const onKeyDown = (e: KeyboardEvent) => {
+    if (mentionOpen) {
+      if (e.key === "ArrowDown" || e.key === "ArrowUp") {
+        e.preventDefault();
+        const step = e.key === "ArrowDown" ? 1 : -1;
+        setMentionIndex((mentionActive + step + mentionMatches.length) % mentionMatches.length);
+        return;
+      }
+      if (e.key === "Enter" || e.key === "Tab") {
+        e.preventDefault();
+        insertMention(mentionMatches[mentionActive]);
+        return;
+      }
+      if (e.key === "Escape") {
+        e.preventDefault();
+        setMentionDismissed(true);
+        return;
+      }
+    }
     if (qrOpen) {
       if (e.key === "ArrowDown") {
         e.preventDefault();
@@ -153,9 +254,33 @@ export function Composer({ conversation, quickReplies, dispatch, isLead = false 
   };
 
   const listId = `quick-replies-${cid}`;
+  const mentionListId = `mentions-${cid}`;
+  const tab = (name: Mode, label: string) => (
+    <button
+      type="button"
+      role="tab"
+      id={`composer-tab-${name}-${cid}`}
+      aria-selected={mode === name}
+      aria-controls={`composer-panel-${cid}`}
+      aria-disabled={name === "reply" && !canReply}
+      title={name === "reply" && !canReply ? "Claim this conversation to reply" : undefined}
+      class={`composer-tab${mode === name ? " active" : ""}`}
+      onClick={() => {
+        if (name === "reply" && !canReply) return;
+        setMode(name);
+        setError(null);
+        textarea.current?.focus();
+      }}
+    >
+      {label}
+    </button>
+  );
   return (
     <form
-      class={`composer${closed ? " closed" : ""}`}
+      id={`composer-panel-${cid}`}
+      role="tabpanel"
+      aria-labelledby={`composer-tab-${mode}-${cid}`}
+      class={`composer${closed ? " closed" : ""}${mode === "note" ? " note-mode" : ""}`}
       onSubmit={(e) => {
         e.preventDefault();
         void submit();
@@ -170,8 +295,14 @@ export function Composer({ conversation, quickReplies, dispatch, isLead = false 
         void attach(file);
       }}
     >
+      <div class="composer-tabs" role="tablist" aria-label="Reply or private note">
+        {tab("reply", "Reply")}
+        {tab("note", "Note")}
+      </div>
       <div class="window-info">
-        {closed ? (
+        {mode === "note" ? (
+          <p class="muted small">Private note for colleagues — never sent to the customer. Type @ to mention someone.</p>
+        ) : closed ? (
           <p class="window-closed">
             <strong>Template required</strong> — the 24-hour customer-service window is closed, so free-form messages
             cannot be sent until the customer writes again. Use <em>Template</em> to pick an approved one.
@@ -180,6 +311,26 @@ export function Composer({ conversation, quickReplies, dispatch, isLead = false 
           win.known && <p class="window-open muted small">Window closes in {formatRemaining(win.remainingMs)}</p>
         )}
       </div>
+      {mentionOpen && (
+        <ul id={mentionListId} class="quick-replies mention-list" role="listbox" aria-label="Agents">
+          {mentionMatches.map((a, i) => (
+            <li
+              key={key(a.id)}
+              id={`${mentionListId}-${i}`}
+              role="option"
+              aria-selected={i === mentionActive}
+              class={i === mentionActive ? "active" : ""}
+              onMouseDown={(e) => {
+                e.preventDefault();
+                insertMention(a);
+              }}
+            >
+              <span class="qr-title">{a.name}</span>
+              <span class="qr-text">{(a.teams ?? []).join(", ")}</span>
+            </li>
+          ))}
+        </ul>
+      )}
       {qrOpen && (
         <ul id={listId} class="quick-replies" role="listbox" aria-label="Quick replies">
           {matches.map((q, i) => (
@@ -203,21 +354,34 @@ export function Composer({ conversation, quickReplies, dispatch, isLead = false 
       )}
       <div class="composer-row">
         <label for={`composer-${cid}`} class="sr-only">
-          Message
+          {mode === "note" ? "Note" : "Message"}
         </label>
         <textarea
           id={`composer-${cid}`}
           ref={textarea}
           rows={2}
-          placeholder={closed ? "Template required" : "Type a reply — Enter to send, Shift+Enter for a new line, / for quick replies"}
+          placeholder={
+            mode === "note"
+              ? "Private note — @ to mention a colleague, Enter to save"
+              : closed
+                ? "Template required"
+                : "Type a reply — Enter to send, Shift+Enter for a new line, / for quick replies"
+          }
           value={text}
           aria-autocomplete="list"
-          aria-activedescendant={qrOpen ? `${listId}-${activeIndex}` : undefined}
+          aria-activedescendant={
+            mentionOpen ? `${mentionListId}-${mentionActive}` : qrOpen ? `${listId}-${activeIndex}` : undefined
+          }
           onInput={(e) => {
             setText(e.currentTarget.value);
+            setCaret(e.currentTarget.selectionStart ?? e.currentTarget.value.length);
             setQrDismissed(false);
             setQrIndex(0);
+            setMentionDismissed(false);
+            setMentionIndex(0);
           }}
+          onKeyUp={(e) => setCaret(e.currentTarget.selectionStart ?? 0)}
+          onClick={(e) => setCaret(e.currentTarget.selectionStart ?? 0)}
           onKeyDown={onKeyDown}
           onPaste={(e) => {
             const file = firstFile(e.clipboardData?.files);
@@ -227,23 +391,31 @@ export function Composer({ conversation, quickReplies, dispatch, isLead = false 
             }
           }}
         />
-        <button
-          type="button"
-          class={`btn${closed ? " primary" : ""}`}
-          aria-haspopup="dialog"
-          onClick={() => setPicking(true)}
-        >
-          Template
-        </button>
-        <AttachButton disabled={closed || sending} onFile={(file) => void attach(file)} />
-        <button
-          type="submit"
-          class="btn primary"
-          disabled={closed || sending || !!attachment?.uploading || (!text.trim() && !fileReady)}
-          aria-busy={sending}
-        >
-          Send
-        </button>
+        {mode === "reply" ? (
+          <>
+            <button
+              type="button"
+              class={`btn${closed ? " primary" : ""}`}
+              aria-haspopup="dialog"
+              onClick={() => setPicking(true)}
+            >
+              Template
+            </button>
+            <AttachButton disabled={closed || sending} onFile={(file) => void attach(file)} />
+            <button
+              type="submit"
+              class="btn primary"
+              disabled={closed || sending || !!attachment?.uploading || (!text.trim() && !fileReady)}
+              aria-busy={sending}
+            >
+              Send
+            </button>
+          </>
+        ) : (
+          <button type="submit" class="btn note-save" disabled={sending || !text.trim()} aria-busy={sending}>
+            Add note
+          </button>
+        )}
       </div>
       {attachment && <AttachmentChip attachment={attachment} onRemove={clear} />}
       {picking && (

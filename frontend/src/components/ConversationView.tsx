@@ -6,6 +6,7 @@ import { type Action, type SlaFlag, isMine, key } from "../store";
 import type { Agent, Conversation, Message, QuickReply } from "../types";
 import { Composer } from "./Composer";
 import { MessageList } from "./MessageList";
+import { SnoozeMenu } from "./SnoozeMenu";
 import { TransferDialog } from "./TransferDialog";
 
 interface Props {
@@ -129,6 +130,14 @@ export function ConversationView(props: Props) {
               </dd>
             </div>
           )}
+          {conversation.status === "snoozed" && conversation.snoozed_until && (
+            <div>
+              <dt>Until</dt>
+              <dd>
+                <time dateTime={conversation.snoozed_until}>{new Date(conversation.snoozed_until).toLocaleString()}</time>
+              </dd>
+            </div>
+          )}
           <div>
             <dt>Team</dt>
             <dd>{conversation.team ?? "None"}</dd>
@@ -153,6 +162,13 @@ export function ConversationView(props: Props) {
             <button type="button" class="btn" disabled={busy !== null} onClick={() => setTransferOpen(true)}>
               Transfer
             </button>
+          )}
+          {canManage && (conversation.status === "assigned" || conversation.status === "snoozed" || (lead && conversation.status === "queued")) && (
+            <SnoozeMenu
+              conversation={conversation}
+              onDone={(updated) => dispatch({ type: "conversation/upsert", conversation: updated, source: "event" })}
+              onError={(message) => setError(message)}
+            />
           )}
           {canManage && (
             <button type="button" class="btn" disabled={busy !== null} onClick={() => void run("resolve")}>
@@ -184,14 +200,22 @@ export function ConversationView(props: Props) {
         canRetry={mine || lead}
         dispatch={dispatch}
       />
-      {mine && conversation.status === "assigned" ? (
-        <Composer key={key(conversation.id)} conversation={conversation} quickReplies={props.quickReplies} dispatch={dispatch} isLead={lead} />
+      {!resolved && !(mine && conversation.status === "assigned") && !heldByOther && (
+        <p class="composer-hint muted">
+          {conversation.status === "snoozed" ? "Snoozed — it comes back by itself, or when the customer writes." : "Claim this conversation to reply."}
+        </p>
+      )}
+      {resolved ? (
+        <p class="composer-hint muted">This conversation is resolved.</p>
       ) : (
-        !heldByOther && (
-          <p class="composer-hint muted">
-            {resolved ? "This conversation is resolved." : "Claim this conversation to reply."}
-          </p>
-        )
+        <Composer
+          key={key(conversation.id)}
+          conversation={conversation}
+          quickReplies={props.quickReplies}
+          dispatch={dispatch}
+          isLead={lead}
+          canReply={mine && conversation.status === "assigned"}
+        />
       )}
       {transferOpen && (
         <TransferDialog

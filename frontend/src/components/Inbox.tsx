@@ -5,9 +5,10 @@ import { useDebounced, useStore } from "../hooks";
 import { beep, notificationsWanted, notify, setNotificationsWanted } from "../notify";
 import { RealtimeClient, defaultSocketUrl } from "../realtime";
 import { Store, filterQuery, initialState, key, listKey, visibleConversations } from "../store";
-import type { Agent, Frame, Id, QuickReply } from "../types";
+import type { Agent, AppNotification, Frame, Id, QuickReply } from "../types";
 import { ConversationList } from "./ConversationList";
 import { ConversationView } from "./ConversationView";
+import { NotificationBell } from "./NotificationBell";
 import { QueueNav } from "./QueueNav";
 import { ReconnectBanner } from "./ReconnectBanner";
 
@@ -58,6 +59,32 @@ export function Inbox({ agent, onSignOut, onSessionEnded }: Props) {
     };
   }, []);
 
+  // ------------------------------------------------------------ notifications
+  const [notices, setNotices] = useState<{ items: AppNotification[]; unread: number }>({ items: [], unread: 0 });
+  const loadNotices = useCallback(() => {
+    api.notifications().then(
+      (r) => setNotices({ items: r.items ?? [], unread: r.unread ?? 0 }),
+      () => undefined, // an older server: the bell stays empty
+    );
+  }, []);
+  useEffect(() => loadNotices(), [loadNotices]);
+  const addNotice = useCallback((n: AppNotification) => {
+    setNotices((current) =>
+      current.items.some((x) => key(x.id) === key(n.id))
+        ? current
+        : { items: [n, ...current.items].slice(0, 50), unread: current.unread + (n.read ? 0 : 1) },
+    );
+  }, []);
+  const readNotice = (id: Id | "all") =>
+    setNotices((current) => {
+      if (id === "all") return { items: current.items.map((n) => ({ ...n, read: true })), unread: 0 };
+      const wasUnread = current.items.some((n) => key(n.id) === key(id) && !n.read);
+      return {
+        items: current.items.map((n) => (key(n.id) === key(id) ? { ...n, read: true } : n)),
+        unread: Math.max(0, current.unread - (wasUnread ? 1 : 0)),
+      };
+    });
+
   // ------------------------------------------------------------ teams
   const teamsTimer = useRef<ReturnType<typeof setTimeout> | null>(null);
   const loadTeams = useCallback(async () => {
@@ -106,6 +133,11 @@ export function Inbox({ agent, onSignOut, onSessionEnded }: Props) {
       dispatch({ type: "frame", frame });
       if (frame.type.startsWith("conversation.") || frame.type === "agent.presence") scheduleTeams();
       const fresh = Date.now() - Date.parse(frame.at) < FRESH_EVENT_MS;
+      const notice = frame.data.notification as AppNotification | undefined;
+      if (frame.type === "notification.created" && notice && typeof notice === "object") {
+        addNotice(notice);
+        if (notifyRef.current && fresh) notify("Switchboard", notice.text, `notification-${String(notice.id)}`);
+      }
       if (frame.type === "conversation.queued" && notifyRef.current && fresh) {
         const c = frame.data.conversation;
         notify(
@@ -130,7 +162,10 @@ export function Inbox({ agent, onSignOut, onSessionEnded }: Props) {
       onState: (connection) => dispatch({ type: "connection", state: connection }),
       onOpen: ({ reconnect, resumed }) => {
         // Without a seq to resume from, events may have been missed: reload.
-        if (reconnect && !resumed) setReloadTick((t) => t + 1);
+        if (reconnect && !resumed) {
+          setReloadTick((t) => t + 1);
+          loadNotices();
+        }
         scheduleTeams();
       },
       onUnauthorized: () => sessionEnded.current(),
@@ -138,7 +173,7 @@ export function Inbox({ agent, onSignOut, onSessionEnded }: Props) {
     });
     client.start();
     return () => client.stop();
-  }, [listLoadedOnce, startSeq, store, dispatch, scheduleTeams, markRead]);
+  }, [listLoadedOnce, startSeq, store, dispatch, scheduleTeams, markRead, addNotice, loadNotices]);
 
   // While the live connection is down, poll so the inbox never goes stale.
   useEffect(() => {
@@ -225,6 +260,12 @@ export function Inbox({ agent, onSignOut, onSessionEnded }: Props) {
           <span class="brand-name">Switchboard</span>
         </div>
         <div class="topbar-controls">
+          <NotificationBell
+            items={notices.items}
+            unread={notices.unread}
+            onOpen={(id) => (setView("inbox"), select(id))}
+            onRead={readNotice}
+          />
           <label class="toggle" title="Desktop notification and a short sound when a conversation is queued">
             <input type="checkbox" checked={notifyOn} onChange={(e) => toggleNotify(e.currentTarget.checked)} />
             <span>Notify me</span>

@@ -147,6 +147,28 @@ function MessageItem({ m, canRetry, dispatch }: { m: Message; canRetry: boolean;
     );
   }
 
+  if (m.type === "note") {
+    // An agent's private note: for colleagues only, never sent to the customer.
+    const mentions = (asObject(m.payload)?.mentions as Array<{ id: unknown; name?: unknown }> | undefined) ?? [];
+    return (
+      <li class="message note">
+        <div class="bubble note-bubble">
+          <p class="meta">
+            <span class="sender">{senderLabel(m)}</span>
+            <span class="note-tag">Private note</span>
+            <time dateTime={m.created_at} title={fullTime(m.created_at)}>
+              {formatTime(m.created_at)}
+            </time>
+          </p>
+          <p class="text">{m.text}</p>
+          {mentions.length > 0 && (
+            <p class="mentions small">Mentioned: {mentions.map((x) => str(x.name) ?? "an agent").join(", ")}</p>
+          )}
+        </div>
+      </li>
+    );
+  }
+
   const outbound = m.direction === "outbound";
   const reply = !outbound ? replyTitle(m) : null;
   const text = bodyText(m);

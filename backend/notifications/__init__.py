@@ -1,0 +1,1 @@
+"""Agents' notifications: mentions, chats handed to them, SLA alarms, snoozed chats answered."""

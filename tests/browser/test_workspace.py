@@ -1,0 +1,100 @@
+"""The agent's workspace in a real browser: a private note with an @mention reaches the
+mentioned colleague's bell and opens the chat for them; a chat is snoozed from its header."""
+
+from __future__ import annotations
+
+import re
+from typing import Any
+
+import httpx
+from playwright.async_api import expect
+
+from tests.browser.conftest import NewPage
+from tests.browser.helpers import (
+    bearer,
+    claim,
+    conversation_item,
+    conversation_of,
+    conversation_pane,
+    customer_received,
+    customer_says,
+    sign_in,
+)
+from tests.conftest import unique
+from tests.support.servers import LiveWorker
+from tests.support.whatsapp import new_wa_id
+
+
+async def test_a_note_with_a_mention_and_a_snooze(
+    new_page: NewPage, make_agent: Any, client: httpx.AsyncClient, worker: LiveWorker
+) -> None:
+    olga = await make_agent(name="Olga Petrova", teams=["General"])
+    billing = unique("Billing")
+    ravi = await make_agent(name="Ravi Menon", teams=[billing])
+    wa_id = new_wa_id()
+    customer = "Ines Moreau"
+    await customer_says(client, wa_id, customer, "I was charged twice for my order")
+    as_olga = await bearer(client, olga)
+    cid = (await conversation_of(client, as_olga, wa_id))["id"]
+    await claim(client, as_olga, cid)
+
+    page_o = await new_page("olga")
+    await sign_in(page_o, olga)
+    page_r = await new_page("ravi")
+    await sign_in(page_r, ravi)
+    bell = page_r.get_by_role("button", name="Notifications")
+    await expect(bell).to_have_accessible_description("no unread notifications")
+
+    await conversation_item(page_o, customer).click()
+    pane = conversation_pane(page_o)
+    await pane.get_by_role("tab", name="Note").click()
+    note_box = pane.get_by_role("textbox", name="Note")
+    await note_box.press_sequentially("@Rav")
+    await (
+        pane.get_by_role("listbox", name="Agents")
+        .get_by_role("option", name=re.compile("Ravi Menon"))
+        .click()
+    )
+    await note_box.press_sequentially("could you check the double charge?")
+    await pane.get_by_role("button", name="Add note").click()
+    note = (
+        pane.get_by_role("list", name="Messages")
+        .get_by_role("listitem")
+        .filter(has_text="Private note")
+    )
+    await expect(note).to_contain_text("@Ravi Menon could you check the double charge?")
+    await expect(note).to_contain_text("Mentioned: Ravi Menon")
+
+    # Ravi, in another team, is told at once and the notification opens the chat for him.
+    await expect(bell).to_have_accessible_description("1 unread", timeout=15_000)
+    await bell.click()
+    entry = page_r.get_by_role("region", name="Notification list").get_by_role(
+        "button", name=re.compile("mentioned you")
+    )
+    await expect(entry).to_contain_text("Olga Petrova mentioned you in the chat with Ines Moreau")
+    await entry.click()
+    pane_r = conversation_pane(page_r)
+    await expect(pane_r.get_by_role("heading", name=customer)).to_be_visible()
+    await expect(
+        pane_r.get_by_text("@Ravi Menon could you check the double charge?")
+    ).to_be_visible()
+    await expect(bell).to_have_accessible_description("no unread notifications")
+    # He may add a note, but not reply without claiming: the Reply tab is disabled for him.
+    await expect(pane_r.get_by_role("tab", name="Reply")).to_have_attribute("aria-disabled", "true")
+    await expect(pane_r.get_by_role("textbox", name="Message")).to_have_count(0)
+
+    # Olga snoozes the chat until tomorrow morning; it leaves her "Mine" and shows its status.
+    await pane.get_by_role("button", name="Snooze").click()
+    await (
+        pane.get_by_role("group", name="Snooze until")
+        .get_by_role("button", name="Tomorrow 9:00")
+        .click()
+    )
+    await expect(pane.locator(".pill.status-snoozed")).to_have_text("Snoozed")
+    await expect(pane.get_by_text("Snoozed — it comes back by itself")).to_be_visible()
+    snoozed = (await client.get(f"/api/v1/conversations/{cid}", headers=as_olga)).json()
+    assert snoozed["status"] == "snoozed" and snoozed["snoozed_until"]
+    # The note never went to the customer's phone.
+    assert "could you check" not in " ".join(
+        t or "" for t in await customer_received(client, wa_id, [], within=0)
+    )
