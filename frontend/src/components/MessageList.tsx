@@ -4,6 +4,7 @@ import { asObject, formatTime, fullTime, replyTitle } from "../format";
 import { type Action, key } from "../store";
 import type { Message } from "../types";
 import { LocationCard, MediaView } from "./MediaView";
+import { hasRichContent, RichContent } from "./RichContent";
 
 interface Props {
   conversationId: string;
@@ -213,6 +214,8 @@ function MessageItem({ m, canRetry, dispatch }: { m: Message; canRetry: boolean;
           <p class="text muted">Deleted in the WhatsApp Business app</p>
         ) : m.type === "location" ? (
           <LocationCard payload={m.payload} />
+        ) : hasRichContent(m) ? (
+          <RichContent m={m} />
         ) : text ? (
           <p class="text">{text}</p>
         ) : (
