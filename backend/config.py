@@ -128,8 +128,10 @@ class Settings(BaseSettings):
 
     @property
     def sandbox_is_enabled(self) -> bool:
+        """Unset: on in development while no real Graph API is configured, off in production
+        (an unauthenticated stand-in for WhatsApp has no place on a live desk unless asked for)."""
         if self.sandbox_enabled is None:
-            return self.whatsapp_api_base_url is None
+            return self.whatsapp_api_base_url is None and self.environment != "production"
         return self.sandbox_enabled
 
     @property

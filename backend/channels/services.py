@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from urllib.parse import urlsplit
+
 from sqlalchemy.ext.asyncio import AsyncSession
 from sqlmodel import col, select
 
@@ -72,6 +74,21 @@ async def desk_warnings(session: AsyncSession) -> list[str]:
         for channel, team in rows.tuples()
         if not members.get(team.id or 0)
     ]
+
+
+def graph_base_url(channel: Channel, settings: Settings) -> str:
+    """Where a Cloud API channel's Graph calls go: its own base URL, else the configured one."""
+    return channel.api_base_url or settings.graph_api_base_url
+
+
+def is_sandbox_channel(channel: Channel, settings: Settings) -> bool:
+    """A channel the built-in sandbox may speak for: a Cloud API channel whose Graph calls go to
+    this server's sandbox. Any other channel's customers are real people, and the sandbox (which
+    signs webhooks with the channel's app secret) must never forge their messages."""
+    if channel.provider != ProviderKind.cloud_api.value:
+        return False
+    base, own = urlsplit(graph_base_url(channel, settings)), urlsplit(settings.public_base_url)
+    return base.netloc == own.netloc and base.path.startswith("/sandbox/graph")
 
 
 async def channel_by_phone_number_id(session: AsyncSession, phone_number_id: str) -> Channel | None:

@@ -16,11 +16,14 @@ import json
 import re
 from pathlib import Path
 from typing import Any
+from urllib.parse import urlsplit
 
 import httpx
 from litestar import Request, Response, Router, delete, get, post
+from litestar.connection import ASGIConnection
 from litestar.datastructures import UploadFile
-from litestar.exceptions import HTTPException, NotFoundException
+from litestar.exceptions import HTTPException, NotFoundException, PermissionDeniedException
+from litestar.handlers.base import BaseRouteHandler
 
 from backend.channels.models import Channel
 from backend.channels.sandbox.media import SandboxMedia, download_url, url_is_valid
@@ -40,7 +43,11 @@ from backend.channels.sandbox.webhooks import (
     signed_post_headers,
     status_webhook,
 )
-from backend.channels.services import channel_by_phone_number_id, channels_of_business_account
+from backend.channels.services import (
+    channel_by_phone_number_id,
+    channels_of_business_account,
+    is_sandbox_channel,
+)
 from backend.channels.whatsapp.errors import CATALOG
 from backend.core.context import AppContext
 from backend.core.logging import get_logger
@@ -65,8 +72,34 @@ def _context(request: AnyRequest) -> AppContext:
 
 
 async def _channel(context: AppContext, phone_number_id: str) -> Channel | None:
+    """Only a sandbox channel: for any other the sandbox knows no such number."""
     async with context.sessions() as session:
-        return await channel_by_phone_number_id(session, phone_number_id)
+        channel = await channel_by_phone_number_id(session, phone_number_id)
+    return channel if channel and is_sandbox_channel(channel, context.settings) else None
+
+
+async def refuse_cross_site_posts(
+    connection: ASGIConnection[Any, Any, Any, Any], _: BaseRouteHandler
+) -> None:
+    """The sandbox has no sign-in, so a page on another site could make a visitor's browser post
+    a form to it (forms need no CORS preflight). A POST must therefore be JSON or carry a Bearer
+    token (both need a preflight cross-site, which we never grant), and is refused when the
+    browser says it comes from another site (`Sec-Fetch-Site`, or an `Origin` not ours)."""
+    if connection.scope.get("method") != "POST":
+        return
+    if connection.headers.get("authorization", "").lower().startswith("bearer "):
+        return
+    content_type = connection.headers.get("content-type", "").split(";")[0].strip().lower()
+    if content_type != "application/json":
+        raise PermissionDeniedException(
+            "the sandbox takes JSON (or a Bearer token) for changes, not a form post"
+        )
+    if connection.headers.get("sec-fetch-site", "same-origin") not in ("same-origin", "none"):
+        raise PermissionDeniedException("cross-site requests to the sandbox are refused")
+    origin = connection.headers.get("origin")
+    # By host only: behind a TLS-terminating proxy the page is https and we see http.
+    if origin and urlsplit(origin).netloc != connection.headers.get("host", ""):
+        raise PermissionDeniedException("cross-site requests to the sandbox are refused")
 
 
 def _graph(
@@ -488,6 +521,7 @@ async def _account(request: AnyRequest, waba_id: str) -> tuple[list[Channel], Re
     context = _context(request)
     async with context.sessions() as session:
         channels = await channels_of_business_account(session, waba_id)
+    channels = [c for c in channels if is_sandbox_channel(c, context.settings)]
     if not channels:
         message = (f"Unsupported request. Object with ID '{waba_id}' does not exist, cannot be "
                    "loaded due to missing permissions, or does not support this operation.")  # fmt: skip
@@ -608,6 +642,7 @@ async def phone() -> Response[bytes]:
 
 sandbox_router = Router(
     path="/sandbox", opt={"exclude_from_auth": True}, tags=["sandbox"],
+    guards=[refuse_cross_site_posts],
     route_handlers=[graph_send, inbound, sent_messages, add_fault, list_faults, clear_faults, phone,
                     list_templates, create_template, edit_template, set_template_status,
                     graph_media_object, media_download, graph_upload, phone_media],
