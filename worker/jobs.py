@@ -5,7 +5,13 @@ from __future__ import annotations
 from typing import Any
 
 from backend.bots.jobs import bot_step, bot_undelivered
-from backend.conversations.jobs import drain_agent, drain_queue, snooze_sweep, wake_snoozed
+from backend.conversations.jobs import (
+    drain_agent,
+    drain_queue,
+    hand_back_conversations,
+    snooze_sweep,
+    wake_snoozed,
+)
 from backend.integrations.jobs import deliver_webhook, webhook_fan_out, webhook_sweep
 from backend.media.jobs import download_media, media_sweep
 from backend.notifications.jobs import notify
@@ -16,6 +22,7 @@ from backend.templates.jobs import sync_all_templates
 from worker.sending import mark_read, reconcile_outbox, send_message
 
 JOBS: list[Any] = [prune_events, send_message, reconcile_outbox, mark_read, drain_queue, drain_agent,
+                   hand_back_conversations,
                    bot_step, bot_undelivered, send_survey, survey_reply, survey_sweep, sla_apply,
                    sla_timer, sla_reconcile, sync_all_templates, webhook_fan_out, deliver_webhook,
                    webhook_sweep,

@@ -49,10 +49,22 @@ def context_of(connection: ASGIConnection[Any, Any, Any, Any]) -> AppContext:
     return context
 
 
-async def load_current_agent(context: AppContext, agent_id: int) -> CurrentAgent | None:
+def token_epoch(token: Token) -> int:
+    """The session epoch a token was signed in under (tokens from before epochs: 0)."""
+    epoch = (token.extras or {}).get("epoch", 0)
+    return epoch if isinstance(epoch, int) else -1
+
+
+async def load_current_agent(
+    context: AppContext, agent_id: int, epoch: int | None = None
+) -> CurrentAgent | None:
+    """The signed-in agent, or None when deactivated or (given `epoch`) when their sessions
+    were ended since the token was made (deactivation, a password reset)."""
     async with context.sessions() as session:
         agent = await session.get(Agent, agent_id)
         if agent is None or not agent.active:
+            return None
+        if epoch is not None and epoch != agent.session_epoch:
             return None
         teams = await team_ids(session, agent_id)
         assert agent.id is not None
@@ -66,7 +78,7 @@ async def _retrieve_agent(
         agent_id = int(token.sub)
     except ValueError:
         return None
-    return await load_current_agent(context_of(connection), agent_id)
+    return await load_current_agent(context_of(connection), agent_id, token_epoch(token))
 
 
 async def _token_revoked(token: Token, connection: ASGIConnection[Any, Any, Any, Any]) -> bool:

@@ -43,6 +43,9 @@ class Agent(SQLModel, table=True):
     capacity: int = Field(default=5)
     presence: str = Field(default=Presence.offline.value, max_length=16)
     active: bool = Field(default=True)
+    # Each session token carries the epoch it was signed in under; raising it (deactivation, a
+    # password reset) ends every session and socket of the agent at once, on every web process.
+    session_epoch: int = Field(default=0)
     created_at: datetime = Field(default_factory=utcnow, sa_type=UTCDateTime)
 
 

@@ -5,10 +5,10 @@ from __future__ import annotations
 from datetime import UTC
 from typing import Annotated, Any
 
-from litestar import Controller, Request, Response, get, post
+from litestar import Controller, Request, Response, get, patch, post
 from litestar.datastructures import Cookie
-from litestar.exceptions import ClientException, NotAuthorizedException
-from litestar.params import Body
+from litestar.exceptions import ClientException, NotAuthorizedException, NotFoundException
+from litestar.params import Body, Parameter
 from litestar.security.jwt import Token
 from litestar.status_codes import HTTP_200_OK, HTTP_429_TOO_MANY_REQUESTS
 from pydantic import BaseModel, Field
@@ -47,15 +47,7 @@ class AuthController(Controller):
             )  # fmt: skip
         if agent is None:
             raise NotAuthorizedException("invalid email or password")
-        auth = request.app.state.jwt_auth
-        assert agent.id is not None
-        token = auth.create_token(identifier=str(agent.id), token_unique_jwt_id=new_token_id())
-        body = {"token": token, "agent": (await services.view(db_session, agent)).as_dict()}
-        cookie = Cookie(
-            key=auth.key, value=token, path="/", httponly=True, samesite=auth.samesite,
-            secure=auth.secure, max_age=int(auth.default_token_expiration.total_seconds()),
-        )  # fmt: skip
-        return Response(body, cookies=[cookie])
+        return await signed_in(request, db_session, agent)
 
     @post("/logout", status_code=HTTP_200_OK)
     async def logout(
@@ -78,18 +70,64 @@ class AuthController(Controller):
         return (await services.view(db_session, agent)).as_dict()
 
 
+async def signed_in(
+    request: Request[Any, Any, Any], db_session: AsyncSession, agent: Agent,
+    status_code: int = HTTP_200_OK,
+) -> Response[Any]:  # fmt: skip
+    """A new session for the agent: the token (under their current session epoch) and its cookie."""
+    auth = request.app.state.jwt_auth
+    assert agent.id is not None
+    token = auth.create_token(
+        identifier=str(agent.id), token_unique_jwt_id=new_token_id(),
+        token_extras={"epoch": agent.session_epoch},
+    )  # fmt: skip
+    body = {"token": token, "agent": (await services.view(db_session, agent)).as_dict()}
+    cookie = Cookie(
+        key=auth.key, value=token, path="/", httponly=True, samesite=auth.samesite,
+        secure=auth.secure, max_age=int(auth.default_token_expiration.total_seconds()),
+    )  # fmt: skip
+    return Response(body, cookies=[cookie], status_code=status_code)
+
+
 def build_cookie_key(request: Request[Any, Any, Any]) -> str:
     key: str = request.app.state.jwt_auth.key
     return key
 
 
+def agent_error(error: services.AgentError) -> ClientException:
+    """The service's reason as Litestar's error shape, with the field in `extra` the way
+    Litestar reports validation errors, so the admin console shows both beside their field."""
+    extra = [{"key": error.field, "message": str(error)}] if error.field else None
+    detail = f"{error.field}: {error}" if error.field else str(error)
+    return ClientException(detail, status_code=error.status, extra=extra)
+
+
 class NewAgentBody(BaseModel):
     email: str = Field(min_length=3, max_length=254)
-    password: str = Field(min_length=8, max_length=1024)
+    password: str = Field(min_length=1, max_length=1024)
     name: str = Field(min_length=1, max_length=120)
     role: Role = Role.agent
-    teams: list[str] = Field(default_factory=list)
+    teams: list[str] | None = Field(
+        default=None, description="team names; omitted: WHATSAPP_DEFAULT_TEAM (the default queue)"
+    )
     capacity: int = Field(default=5, ge=1, le=100)
+
+
+class AgentPatch(BaseModel):
+    name: str | None = Field(default=None, min_length=1, max_length=120)
+    role: Role | None = None
+    teams: list[str] | None = None
+    capacity: int | None = Field(default=None, ge=1, le=100)
+    active: bool | None = None
+
+
+class PasswordBody(BaseModel):
+    password: str = Field(min_length=1, max_length=1024)
+
+
+class OwnPasswordBody(BaseModel):
+    current: str = Field(min_length=1, max_length=1024)
+    new: str = Field(min_length=1, max_length=1024)
 
 
 class PresenceBody(BaseModel):
@@ -101,19 +139,69 @@ class AgentsController(Controller):
     tags = ["agents"]
 
     @get("/")
-    async def list_agents(self, db_session: AsyncSession) -> dict[str, list[dict[str, Any]]]:
-        return {"items": [view.as_dict() for view in await services.list_agents(db_session)]}
+    async def list_agents(
+        self, request: Request[CurrentAgent, Any, Any], db_session: AsyncSession,
+        include_inactive: bool = False, q: str | None = Parameter(default=None, max_length=120),
+    ) -> dict[str, list[dict[str, Any]]]:  # fmt: skip
+        """Everyone signed in may list active agents (to transfer, to mention); leads and admins
+        also the deactivated ones."""
+        views = await services.list_agents(
+            db_session, include_inactive=include_inactive and request.user.is_lead, q=q
+        )
+        return {"items": [view.as_dict() for view in views]}
 
     @post("/", guards=[require_role(Role.admin)], status_code=201)
-    async def create(self, db_session: AsyncSession, data: NewAgentBody) -> dict[str, Any]:
+    async def create(
+        self, request: Request[CurrentAgent, Any, Any], db_session: AsyncSession,
+        data: NewAgentBody,
+    ) -> dict[str, Any]:  # fmt: skip
+        teams = data.teams
+        if teams is None:
+            teams = [context_of(request).settings.whatsapp_default_team]
         try:
             agent = await services.create_agent(
                 db_session, email=data.email, password=data.password, name=data.name,
-                role=data.role.value, teams=data.teams, capacity=data.capacity,
+                role=data.role.value, teams=teams, capacity=data.capacity, create_teams=False,
             )  # fmt: skip
         except services.AgentError as error:
-            raise ClientException(str(error), status_code=409) from None
-        await db_session.commit()
+            raise agent_error(error) from None
+        await commit_and_publish(db_session, context_of(request).redis)
+        return (await services.view(db_session, agent)).as_dict()
+
+    @patch("/{agent_id:int}", guards=[require_role(Role.admin)])
+    async def update(
+        self, request: Request[CurrentAgent, Any, Any], db_session: AsyncSession,
+        agent_id: int, data: AgentPatch,
+    ) -> dict[str, Any]:  # fmt: skip
+        changes = data.model_dump(exclude_unset=True)
+        if changes.get("role") is not None:
+            changes["role"] = Role(changes["role"]).value
+        for key in ("name", "role", "capacity", "active"):
+            if key in changes and changes[key] is None:
+                raise agent_error(services.AgentError("must not be null", key))
+        try:
+            agent = await services.update_agent(
+                db_session, agent_id, changes, by_id=request.user.id
+            )
+        except services.AgentError as error:
+            raise agent_error(error) from None
+        await commit_and_publish(db_session, context_of(request).redis)
+        return (await services.view(db_session, agent)).as_dict()
+
+    @post("/{agent_id:int}/password", guards=[require_role(Role.admin)], status_code=HTTP_200_OK)
+    async def reset_password(
+        self, request: Request[CurrentAgent, Any, Any], db_session: AsyncSession,
+        agent_id: int, data: PasswordBody,
+    ) -> dict[str, Any]:  # fmt: skip
+        """An admin sets a new password: every session of that agent ends."""
+        agent = await db_session.get(Agent, agent_id)
+        if agent is None:
+            raise NotFoundException("no such agent")
+        try:
+            await services.set_password(db_session, agent, data.password)
+        except services.AgentError as error:
+            raise agent_error(error) from None
+        await commit_and_publish(db_session, context_of(request).redis)
         return (await services.view(db_session, agent)).as_dict()
 
     @post("/me/presence", status_code=HTTP_200_OK)
@@ -123,3 +211,19 @@ class AgentsController(Controller):
         agent = await services.set_presence(db_session, request.user.id, data.presence)
         await commit_and_publish(db_session, context_of(request).redis)
         return (await services.view(db_session, agent)).as_dict()
+
+
+@post("/api/v1/me/password", tags=["agents"], status_code=HTTP_200_OK)
+async def change_my_password(
+    request: Request[CurrentAgent, Any, Any], db_session: AsyncSession, data: OwnPasswordBody
+) -> Response[Any]:
+    """The agent's own change (the current password required). Their other sessions end; this
+    one goes on with the new token and cookie in the answer."""
+    try:
+        agent = await services.change_own_password(
+            db_session, request.user.id, data.current, data.new
+        )
+    except services.AgentError as error:
+        raise agent_error(error) from None
+    await commit_and_publish(db_session, context_of(request).redis)
+    return await signed_in(request, db_session, agent)

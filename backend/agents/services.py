@@ -19,7 +19,13 @@ from backend.realtime.events import record_event
 
 
 class AgentError(Exception):
-    """A request about agents that cannot be carried out; the message says why."""
+    """A request about agents that cannot be carried out; the message says why, `field` which
+    input it is about (the admin console shows it beside that field), `status` the HTTP answer."""
+
+    def __init__(self, message: str, field: str | None = None, status: int = 422) -> None:
+        super().__init__(message)
+        self.field = field
+        self.status = status
 
 
 class TooManyAttempts(Exception):
@@ -34,6 +40,8 @@ class AgentView:
     role: str
     teams: list[str]
     presence: str
+    capacity: int = 5
+    active: bool = True
 
     def as_dict(self) -> dict[str, object]:
         return {
@@ -43,6 +51,8 @@ class AgentView:
             "role": self.role,
             "teams": self.teams,
             "presence": self.presence,
+            "capacity": self.capacity,
+            "active": self.active,
         }
 
 
@@ -68,29 +78,174 @@ async def create_agent(
     role: str = Role.agent.value,
     teams: list[str] | None = None,
     capacity: int = 5,
+    create_teams: bool = True,
 ) -> Agent:
-    if role not in Role.__members__:
-        raise AgentError(f"role must be one of {', '.join(Role.__members__)}")
-    if len(password) < 8:
-        raise AgentError("the password must be at least 8 characters")
+    """A new agent. `create_teams` makes teams that do not exist yet (the CLI, the demo); the
+    admin API passes False, so a typo is a 422 naming the team instead of a new empty queue."""
+    _check_role(role)
+    _check_capacity(capacity)
+    check_password(password)
     email = normalize_email(email)
-    if "@" not in email:
-        raise AgentError("the email is not an address")
+    if "@" not in email or len(email) > 254:
+        raise AgentError("the email is not an address", "email")
+    # A name given twice is one membership.
+    team_rows = await _teams_named(session, teams or [], create=create_teams)
     agent = Agent(
-        email=email, name=name.strip() or email, role=role,
+        email=email, name=name.strip()[:120] or email, role=role,
         password_hash=hash_password(password), capacity=capacity,
     )  # fmt: skip
     session.add(agent)
     try:
         await session.flush()
     except IntegrityError:
-        raise AgentError(f"an agent with the email {email} exists already") from None
+        raise AgentError(f"an agent with the email {email} exists already", "email", 409) from None
     assert agent.id is not None
-    for team_name in dict.fromkeys(teams or []):  # a name given twice is one membership
-        team = await get_or_create_team(session, team_name)
+    for team in team_rows:
         assert team.id is not None
         session.add(AgentTeam(agent_id=agent.id, team_id=team.id))
     await session.flush()
+    await _emit(session, "agent.created", agent)
+    return agent
+
+
+# ------------------------------------------------------------------ the one password rule
+
+
+def check_password(password: str, field: str = "password") -> None:
+    """The password policy, in one place: creating an agent, an admin's reset and the agent's
+    own change all come through here."""
+    if len(password) < 8:
+        raise AgentError("must be at least 8 characters", field)
+    if len(password) > 1024:
+        raise AgentError("must be at most 1024 characters", field)
+
+
+async def set_password(
+    session: AsyncSession, agent: Agent, password: str, field: str = "password"
+) -> None:
+    """Sets a new password and ends every session of the agent (the caller commits and, to keep
+    one signed in, signs them in again)."""
+    check_password(password, field)
+    agent.password_hash = hash_password(password)
+    await end_sessions(session, agent)
+
+
+async def change_own_password(
+    session: AsyncSession, agent_id: int, current: str, new: str
+) -> Agent:
+    """An agent's own change: the current password is required, like at sign-in."""
+    agent = await _get(session, agent_id)
+    if not verify_password(agent.password_hash, current):
+        raise AgentError("the current password is not right", "current", 403)
+    if current == new:
+        raise AgentError("the new password must differ from the current one", "new")
+    await set_password(session, agent, new, field="new")
+    return agent
+
+
+async def end_sessions(session: AsyncSession, agent: Agent) -> None:
+    """Every session token and socket of the agent stops working at once: their tokens carry
+    the old epoch, and `agent.sessions_ended` closes their sockets on every web process."""
+    agent.session_epoch += 1
+    await session.flush()
+    await record_event(
+        session, "agent.sessions_ended", {"agent": {"id": agent.id}, "epoch": agent.session_epoch}
+    )
+
+
+# ------------------------------------------------------------------ editing agents
+
+
+def _check_role(role: str) -> None:
+    if role not in Role.__members__:
+        raise AgentError(f"must be one of {', '.join(Role.__members__)}", "role")
+
+
+def _check_capacity(capacity: int) -> None:
+    if not 1 <= capacity <= 100:
+        raise AgentError("must be between 1 and 100", "capacity")
+
+
+async def _get(session: AsyncSession, agent_id: int) -> Agent:
+    agent = await session.get(Agent, agent_id)
+    if agent is None:
+        raise AgentError("no such agent", None, 404)
+    return agent
+
+
+async def _teams_named(session: AsyncSession, names: list[str], *, create: bool) -> list[Team]:
+    found: list[Team] = []
+    for raw in dict.fromkeys(name.strip() for name in names):
+        if not raw:
+            raise AgentError("a team name is empty", "teams")
+        if create:
+            found.append(await get_or_create_team(session, raw))
+            continue
+        team = (
+            await session.execute(select(Team).where(col(Team.name) == raw))
+        ).scalar_one_or_none()
+        if team is None:
+            raise AgentError(f"no team named {raw}", "teams")
+        found.append(team)
+    return found
+
+
+async def _emit(session: AsyncSession, type_: str, agent: Agent) -> None:
+    """Agent changes are events, so every open admin console shows them live."""
+    await record_event(session, type_, {"agent": (await view(session, agent)).as_dict()})
+
+
+async def update_agent(
+    session: AsyncSession, agent_id: int, changes: dict[str, object], *, by_id: int
+) -> Agent:
+    """Applies a PATCH (`name`, `role`, `teams`, `capacity`, `active`); the caller commits.
+
+    Deactivation refuses sign-in, ends every session and socket of the agent (`end_sessions`)
+    and records `agent.deactivated`, to which the conversations domain reacts by handing their
+    open conversations back to their queues with a note. An admin cannot deactivate or demote
+    themselves: the desk would be left without anyone to undo it.
+    """
+    agent = await _get(session, agent_id)
+    if "name" in changes:
+        name = str(changes["name"] or "").strip()
+        if not name:
+            raise AgentError("must not be empty", "name")
+        agent.name = name[:120]
+    if "role" in changes:
+        role = str(changes["role"])
+        _check_role(role)
+        if agent_id == by_id and role != agent.role:
+            raise AgentError("you cannot change your own role", "role", 409)
+        agent.role = role
+    if "capacity" in changes:
+        capacity = changes["capacity"]
+        if not isinstance(capacity, int) or isinstance(capacity, bool):
+            raise AgentError("must be a whole number", "capacity")
+        _check_capacity(capacity)
+        agent.capacity = capacity
+    if "teams" in changes:
+        names = changes["teams"]
+        if not isinstance(names, list):
+            raise AgentError("must be a list of team names", "teams")
+        wanted = await _teams_named(session, [str(n) for n in names], create=False)
+        await session.execute(delete(AgentTeam).where(col(AgentTeam.agent_id) == agent_id))
+        for team in wanted:
+            assert team.id is not None
+            session.add(AgentTeam(agent_id=agent_id, team_id=team.id))
+    deactivated = False
+    if "active" in changes and bool(changes["active"]) != agent.active:
+        if agent_id == by_id:
+            raise AgentError("you cannot deactivate yourself", "active", 409)
+        agent.active = bool(changes["active"])
+        if not agent.active:
+            deactivated = True
+            agent.presence = Presence.offline.value
+    await session.flush()
+    if deactivated:
+        await end_sessions(session, agent)
+        await _emit(session, "agent.deactivated", agent)
+    else:
+        await _emit(session, "agent.updated", agent)
     return agent
 
 
@@ -123,7 +278,10 @@ async def team_ids(session: AsyncSession, agent_id: int) -> list[int]:
 async def view(session: AsyncSession, agent: Agent) -> AgentView:
     assert agent.id is not None
     teams = await team_names(session, agent.id)
-    return AgentView(agent.id, agent.email, agent.name, agent.role, teams, agent.presence)
+    return AgentView(
+        agent.id, agent.email, agent.name, agent.role, teams, agent.presence, agent.capacity,
+        agent.active,
+    )  # fmt: skip
 
 
 def _throttle_key(email: str) -> str:
@@ -167,12 +325,19 @@ async def is_revoked(session: AsyncSession, jti: str | None) -> bool:
     return jti is not None and await session.get(RevokedToken, jti) is not None
 
 
-async def list_agents(session: AsyncSession) -> list[AgentView]:
-    agents = (
-        await session.execute(
-            select(Agent).where(col(Agent.active).is_(True)).order_by(col(Agent.name))
+async def list_agents(
+    session: AsyncSession, *, include_inactive: bool = False, q: str | None = None
+) -> list[AgentView]:
+    """Active agents by name (all with `include_inactive`); `q` matches name or email."""
+    query = select(Agent).order_by(col(Agent.name), col(Agent.id))
+    if not include_inactive:
+        query = query.where(col(Agent.active).is_(True))
+    if q and q.strip():
+        pattern = f"%{q.strip().lower()}%"
+        query = query.where(
+            func.lower(col(Agent.name)).like(pattern) | func.lower(col(Agent.email)).like(pattern)
         )
-    ).scalars()
+    agents = (await session.execute(query)).scalars()
     return [await view(session, agent) for agent in agents]
 
 

@@ -24,6 +24,7 @@ log = get_logger(__name__)
 
 DRAIN_JOB = "drain_queue"
 DRAIN_AGENT_JOB = "drain_agent"
+HAND_BACK_JOB = "hand_back_conversations"
 
 
 async def _next_agent(session: AsyncSession, team_id: int) -> int | None:

@@ -1,5 +1,5 @@
 """Reactions: auto-assign looks at a team whenever its balance may have changed; a snooze sets
-its wake-up timer.
+its wake-up timer; a deactivated agent's conversations go back to their queues.
 
 A conversation waiting in a queue (queued, released, transferred, reopened) asks for its team; an
 agent with room again (they released, transferred or resolved a chat, or came online) asks for
@@ -13,7 +13,7 @@ from typing import Any
 
 from arq.connections import ArqRedis
 
-from backend.conversations.assignment import DRAIN_AGENT_JOB, DRAIN_JOB
+from backend.conversations.assignment import DRAIN_AGENT_JOB, DRAIN_JOB, HAND_BACK_JOB
 from backend.conversations.jobs import WAKE_JOB
 from backend.core.hooks import on_events
 from backend.realtime.models import Event
@@ -70,3 +70,14 @@ async def wake_snoozed_on_time(queue: ArqRedis, events: list[Event]) -> None:
             WAKE_JOB, event.conversation_id, until.isoformat(),
             _job_id=f"wake:{event.conversation_id}:{until.timestamp():.3f}", _defer_until=until,
         )  # fmt: skip
+
+
+@on_events
+async def hand_back_on_deactivation(queue: ArqRedis, events: list[Event]) -> None:
+    """`agent.deactivated` (the agents domain): the worker hands their open chats back."""
+    for event in events:
+        agent: Any = event.data.get("agent") or {}
+        if event.type == "agent.deactivated" and isinstance(agent.get("id"), int):
+            await queue.enqueue_job(
+                HAND_BACK_JOB, agent["id"], _job_id=f"hand-back:{agent['id']}:{event.seq}"
+            )

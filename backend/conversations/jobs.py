@@ -1,5 +1,6 @@
 """The worker's conversation jobs: auto-assign (drain one team, or every team of an agent who has
-room again) and the snooze timer (wake a chat at its time)."""
+room again), the snooze timer (wake a chat at its time), and a deactivated agent's conversations
+back to their queues."""
 
 from __future__ import annotations
 
@@ -7,7 +8,7 @@ from datetime import datetime
 from typing import Any
 
 from backend.conversations.assignment import drain_team, teams_of
-from backend.conversations.routing import overdue_snoozes, wake, wake_when_due
+from backend.conversations.routing import hand_back_all, overdue_snoozes, wake, wake_when_due
 from backend.core.context import AppContext
 from backend.realtime.events import commit_and_publish
 
@@ -51,3 +52,12 @@ async def snooze_sweep(ctx: dict[str, Any]) -> int:
             woken += await wake(session, conversation, "timer")
         await commit_and_publish(session, app.redis)
     return woken
+
+
+async def hand_back_conversations(ctx: dict[str, Any], agent_id: int) -> int:
+    """After `agent.deactivated`: their open conversations back to their queues, with a note."""
+    app: AppContext = ctx["app"]
+    async with app.sessions() as session:
+        moved = await hand_back_all(session, agent_id)
+        await commit_and_publish(session, app.redis)
+    return len(moved)

@@ -19,6 +19,7 @@ from backend.agents.auth import CurrentAgent
 from backend.agents.models import Agent, Presence, Team
 from backend.conversations.errors import RoutingError
 from backend.conversations.models import Conversation, ConversationStatus
+from backend.conversations.notes import write_note
 from backend.conversations.views import conversation_json
 from backend.conversations.visibility import get_visible
 from backend.db.engine import dialect_name
@@ -300,3 +301,37 @@ async def overdue_snoozes(session: AsyncSession, limit: int = 200) -> list[Conve
         .limit(limit)
     )
     return list((await session.execute(query)).scalars())
+
+
+async def hand_back_all(session: AsyncSession, agent_id: int) -> list[Conversation]:
+    """A deactivated agent's open conversations go back to their teams' queues, each with a
+    note saying why (the `agent.deactivated` reaction's job). Only while the agent is still
+    inactive, and only what they still hold, so a repeated job changes nothing twice."""
+    holder = await session.get(Agent, agent_id)
+    if holder is None or holder.active:
+        return []
+    held = (
+        await session.execute(
+            select(Conversation).where(
+                col(Conversation.assignee_id) == agent_id,
+                col(Conversation.status) == ConversationStatus.assigned.value,
+            ).order_by(col(Conversation.id))
+        )
+    ).scalars()  # fmt: skip
+    moved = []
+    for conversation in list(held):
+        conversation.assignee_id = None
+        conversation.status = ConversationStatus.queued.value
+        conversation.queued_at = conversation.updated_at = utcnow()
+        await session.flush()
+        await write_note(
+            session, conversation,
+            f"Back in the queue: {holder.name} was deactivated while holding this conversation.",
+            "agent_deactivated", {"agent": {"id": agent_id, "name": holder.name}},
+        )  # fmt: skip
+        await _emit(
+            session, "conversation.released", conversation,
+            by={"id": agent_id, "name": holder.name, "reason": "deactivated"},
+        )  # fmt: skip
+        moved.append(conversation)
+    return moved

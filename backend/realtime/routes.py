@@ -23,7 +23,13 @@ from sqlalchemy import func
 from sqlalchemy.ext.asyncio import AsyncSession
 from sqlmodel import col, select
 
-from backend.agents.auth import SESSION_COOKIE, CurrentAgent, context_of, load_current_agent
+from backend.agents.auth import (
+    SESSION_COOKIE,
+    CurrentAgent,
+    context_of,
+    load_current_agent,
+    token_epoch,
+)
 from backend.agents.services import is_revoked
 from backend.conversations.visibility import granted, may_see
 from backend.core.logging import get_logger
@@ -43,7 +49,8 @@ CLOSE_PRUNED = 4409
 REPLAY_BATCH = 500
 
 
-async def _authenticate(socket: WebSocket[Any, Any, Any]) -> CurrentAgent | None:
+async def _authenticate(socket: WebSocket[Any, Any, Any]) -> tuple[CurrentAgent, int] | None:
+    """The agent and the session epoch of the token, or None when it is not a live session."""
     raw = socket.query_params.get("token") or socket.cookies.get(SESSION_COOKIE) or ""
     raw = raw.removeprefix("Bearer ").strip()
     if not raw:
@@ -58,7 +65,9 @@ async def _authenticate(socket: WebSocket[Any, Any, Any]) -> CurrentAgent | None
     async with context.sessions() as session:
         if await is_revoked(session, str(token.jti) if token.jti else None):
             return None
-    return await load_current_agent(context, agent_id)
+    epoch = token_epoch(token)
+    agent = await load_current_agent(context, agent_id, epoch)
+    return (agent, epoch) if agent is not None else None
 
 
 def _origin_allowed(socket: WebSocket[Any, Any, Any]) -> bool:
@@ -106,19 +115,32 @@ class Audience:
         )  # fmt: skip
 
 
+class SessionEnded(Exception):
+    """The agent's sessions were ended (deactivated, password reset) while this socket was open."""
+
+
 class _Stream:
     """Sends the events an agent may see, in order, each once."""
 
-    def __init__(self, socket: WebSocket[Any, Any, Any], audience: Audience, last: int) -> None:
+    def __init__(
+        self, socket: WebSocket[Any, Any, Any], audience: Audience, last: int, epoch: int = 0
+    ) -> None:
         self.socket = socket
         self.audience = audience
         self.last = last
+        self.epoch = epoch
+
+    def check_session(self, ended_for: int | None, epoch: int | None) -> None:
+        """`agent.sessions_ended` for this agent, past this socket's epoch, ends the socket."""
+        if ended_for == self.audience.agent.id and epoch is not None and epoch > self.epoch:
+            raise SessionEnded
 
     async def send_row(self, event: Event) -> None:
         assert event.seq is not None
         if event.seq <= self.last:
             return
         self.last = event.seq
+        self.check_session(*_ended_session(event.type, event.data))
         if self.audience.sees(event.type, Routing.of(event)):
             await self.socket.send_text(json.dumps(envelope(event)))
 
@@ -139,8 +161,21 @@ class _Stream:
         if live.seq <= self.last:
             return
         self.last = live.seq
+        self.check_session(live.ended_for, live.epoch)
         if self.audience.sees(live.type, live.routing):
             await self.socket.send_text(live.text)
+
+
+def _ended_session(type_: str, data: Any) -> tuple[int | None, int | None]:
+    """For `agent.sessions_ended`: whose sessions, and the epoch they are valid from."""
+    if type_ != "agent.sessions_ended" or not isinstance(data, dict):
+        return None, None
+    agent, epoch = data.get("agent") or {}, data.get("epoch")
+    agent_id = agent.get("id") if isinstance(agent, dict) else None
+    return (
+        agent_id if isinstance(agent_id, int) else None,
+        epoch if isinstance(epoch, int) else None,
+    )
 
 
 @dataclass(frozen=True)
@@ -163,6 +198,8 @@ class LiveEvent:
     type: str
     routing: Routing
     text: str  # the frame as sent to browsers, without the routing fields
+    ended_for: int | None = None  # agent.sessions_ended: whose
+    epoch: int | None = None
 
 
 @lru_cache(maxsize=2048)
@@ -173,7 +210,10 @@ def decode_live(raw: bytes) -> LiveEvent:
         frame.get("conversation_id"), frame.pop("_team_id", None), frame.pop("_assignee_id", None),
         frame.pop("_recipient_id", None),
     )  # fmt: skip
-    return LiveEvent(int(frame["seq"]), str(frame["type"]), routing, json.dumps(frame))
+    ended_for, epoch = _ended_session(str(frame.get("type")), frame.get("data"))
+    return LiveEvent(
+        int(frame["seq"]), str(frame["type"]), routing, json.dumps(frame), ended_for, epoch
+    )
 
 
 async def _latest_seq(socket: WebSocket[Any, Any, Any]) -> int:
@@ -188,11 +228,12 @@ async def _latest_seq(socket: WebSocket[Any, Any, Any]) -> int:
 async def events_socket(socket: WebSocket[Any, Any, Any], channels: ChannelsPlugin) -> None:
     # Everything that fixes the socket's position happens before the handshake completes, so an
     # event committed after the client sees the socket open is always delivered.
-    agent = await _authenticate(socket)
-    if agent is None:
+    signed_in = await _authenticate(socket)
+    if signed_in is None:
         await socket.accept()
         await socket.close(code=CLOSE_UNAUTHORIZED, reason="not signed in")
         return
+    agent, epoch = signed_in
     if not _origin_allowed(socket):
         await socket.accept()
         await socket.close(code=CLOSE_FORBIDDEN_ORIGIN, reason="origin not allowed")
@@ -220,7 +261,7 @@ async def events_socket(socket: WebSocket[Any, Any, Any], channels: ChannelsPlug
     await connected(context_of(socket), agent.id)
     WEBSOCKETS.inc()
     try:
-        forward = asyncio.create_task(_forward(socket, agent, start, subscriber))
+        forward = asyncio.create_task(_forward(socket, agent, start, subscriber, epoch))
         listen = asyncio.create_task(_until_closed(socket))
         done, pending = await asyncio.wait({forward, listen}, return_when=asyncio.FIRST_COMPLETED)
         for task in pending:
@@ -238,17 +279,21 @@ async def events_socket(socket: WebSocket[Any, Any, Any], channels: ChannelsPlug
 
 
 async def _forward(
-    socket: WebSocket[Any, Any, Any], agent: CurrentAgent, start: int, subscriber: BoundedSubscriber
-) -> None:
+    socket: WebSocket[Any, Any, Any], agent: CurrentAgent, start: int,
+    subscriber: BoundedSubscriber, epoch: int = 0,
+) -> None:  # fmt: skip
     async with context_of(socket).sessions() as session:
         let_in = await granted(session, agent.id)
-    stream = _Stream(socket, Audience(agent, let_in), start)
-    await stream.catch_up()
-    async for raw in subscriber.iter_events():
-        await stream.send_live(raw)
-        if subscriber.overflowed:
-            await socket.close(code=CLOSE_TOO_SLOW, reason="too slow: resume with ?after=seq")
-            return
+    stream = _Stream(socket, Audience(agent, let_in), start, epoch)
+    try:
+        await stream.catch_up()
+        async for raw in subscriber.iter_events():
+            await stream.send_live(raw)
+            if subscriber.overflowed:
+                await socket.close(code=CLOSE_TOO_SLOW, reason="too slow: resume with ?after=seq")
+                return
+    except SessionEnded:
+        await socket.close(code=CLOSE_UNAUTHORIZED, reason="the session was ended")
 
 
 async def _until_closed(socket: WebSocket[Any, Any, Any]) -> None:

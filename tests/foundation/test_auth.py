@@ -22,7 +22,7 @@ async def test_login_returns_token_agent_and_httponly_cookie(
     assert body["token"].count(".") == 2
     assert body["agent"] == {
         "id": agent["id"], "email": agent["email"], "name": agent["name"], "role": "agent",
-        "teams": ["General", "Orders"], "presence": "offline",
+        "teams": ["General", "Orders"], "presence": "offline", "capacity": 5, "active": True,
     }  # fmt: skip
     cookie = response.headers["set-cookie"]
     assert f"{SESSION_COOKIE}=" in cookie and "HttpOnly" in cookie and "SameSite=lax" in cookie
