@@ -18,7 +18,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from backend import reactions as _reactions  # noqa: F401
 from backend.agents.auth import CSRF_COOKIE, CSRF_HEADER, CookieCSRFMiddleware, build_jwt_auth
 from backend.agents.routes import AgentsController, AuthController, change_my_password
-from backend.agents.teams import list_teams, update_team
+from backend.agents.teams import TEAM_HANDLERS
 from backend.bots.routes import BOT_HANDLERS
 from backend.channels.routes import ChannelController, receive_ultramsg
 from backend.channels.services import desk_warnings, ensure_default_channel
@@ -92,7 +92,7 @@ def _routing_error(_: Request[Any, Any, Any], error: RoutingError) -> Response[d
 
 def route_handlers(settings: Settings) -> list[Any]:
     handlers: list[Any] = [
-        health, ready, AuthController, AgentsController, change_my_password, list_teams, update_team, ConversationController,
+        health, ready, AuthController, AgentsController, change_my_password, *TEAM_HANDLERS, ConversationController,
         MessageController, verify_subscription, receive_webhook, events_socket, list_events,
         ChannelController, receive_ultramsg, i_am_viewing, who_is_viewing,
         QuickReplyController, NotificationController, ApiKeyController, ApiMessageController, WebhookEndpointController,

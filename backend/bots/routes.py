@@ -5,15 +5,15 @@ from __future__ import annotations
 from typing import Any
 
 from litestar import Controller, Request, delete, get, post, put
-from litestar.exceptions import NotFoundException
+from litestar.exceptions import ClientException, NotFoundException
 from pydantic import BaseModel, Field
 from sqlalchemy.ext.asyncio import AsyncSession
 from sqlmodel import col, select
 
 from backend.agents.auth import CurrentAgent, require_role
+from backend.agents.hours import ScheduleError
 from backend.agents.models import Role
 from backend.bots import services
-from backend.bots.hours import HoursError
 from backend.bots.models import BotFlow, TeamSchedule
 from backend.conversations.models import Contact
 from backend.conversations.routing import RoutingError
@@ -117,8 +117,10 @@ async def put_team_hours(db_session: AsyncSession, team_id: int, data: HoursBody
         schedule = await services.set_team_hours(
             db_session, team_id, data.timezone, data.weekly, data.holidays
         )
-    except HoursError as error:
-        raise RoutingError(422, str(error)) from None
+    except ScheduleError as error:
+        raise ClientException(
+            str(error), status_code=422, extra=[{"key": error.field, "message": error.reason}]
+        ) from None
     await db_session.commit()
     return _hours_view(schedule)
 

@@ -18,10 +18,11 @@ from sqlalchemy.exc import IntegrityError
 from sqlalchemy.ext.asyncio import AsyncSession
 from sqlmodel import and_, col, select
 
+from backend.agents.hours import BusinessHours, ScheduleError
 from backend.agents.models import Agent, AgentTeam, Presence, Team
 from backend.bots.engine import Engine, Handoff, Input, State, Turn, phrase, text_draft
 from backend.bots.flow import FlowError, normalize, parse_flow
-from backend.bots.hours import Hours, describe
+from backend.bots.hours import describe
 from backend.bots.locale import pick_language
 from backend.bots.models import BotFlow, BotState, ConsentChange, TeamSchedule
 from backend.channels.models import Channel
@@ -38,6 +39,7 @@ from backend.conversations.notes import write_note
 from backend.conversations.outbound import Draft, window_open, write_message
 from backend.conversations.routing import RoutingError
 from backend.conversations.views import conversation_json
+from backend.core.logging import get_logger
 from backend.db.types import utcnow
 from backend.realtime.events import record_event
 
@@ -45,6 +47,8 @@ WAIT_NOTICE_EVERY = timedelta(minutes=5)
 DEFAULT_HANDLING = timedelta(minutes=10)  # a team with no history yet
 HISTORY = timedelta(days=14)
 MAX_INPUTS = 20
+
+log = get_logger(__name__)
 
 
 # ---------------------------------------------------------------------------- flows
@@ -122,29 +126,48 @@ def flow_view(flow: BotFlow, *, with_source: bool = True) -> dict[str, Any]:
 
 
 # ---------------------------------------------------------------------------- hours
-async def team_hours(session: AsyncSession, team_id: int | None) -> Hours | None:
+async def team_hours(session: AsyncSession, team_id: int | None) -> BusinessHours | None:
     schedule = await session.get(TeamSchedule, team_id) if team_id is not None else None
+    return stored_hours(schedule)
+
+
+def stored_hours(schedule: TeamSchedule | None) -> BusinessHours | None:
+    """A stored schedule as the one schedule type; None (always open) when there is none, or
+    when a row saved before the shared validator is unusable (logged, never raised in a job)."""
     if schedule is None:
         return None
-    return Hours.parse(schedule.timezone, schedule.weekly, schedule.holidays)
+    try:
+        return BusinessHours.from_json(
+            {
+                "timezone": schedule.timezone,
+                "weekly": schedule.weekly,
+                "holidays": schedule.holidays,
+            }
+        )
+    except ScheduleError as error:
+        log.warning("unusable team schedule", team_id=schedule.team_id, reason=str(error))
+        return None
 
 
 async def set_team_hours(
     session: AsyncSession, team_id: int, timezone: str, weekly: dict[str, Any], holidays: list[str]
 ) -> TeamSchedule:
-    """Validates (HoursError → 422 by the route) and stores a team's schedule."""
+    """Validates with the one schedule validator (ScheduleError → 422 naming the field, by the
+    route) and stores a team's schedule, normalised (ranges sorted)."""
     if await session.get(Team, team_id) is None:
         raise RoutingError(404, "no such team")
-    Hours.parse(timezone, weekly, holidays)
+    hours = BusinessHours.from_json({"timezone": timezone, "weekly": weekly, "holidays": holidays})
+    normal = hours.to_json()
     schedule = await session.get(TeamSchedule, team_id) or TeamSchedule(team_id=team_id)
-    schedule.timezone, schedule.weekly, schedule.holidays = timezone, weekly, holidays
+    schedule.timezone, schedule.weekly = normal["timezone"], normal["weekly"]
+    schedule.holidays = normal["holidays"]
     schedule.updated_at = utcnow()
     session.add(schedule)
     await session.flush()
     return schedule
 
 
-def closed_until(hours: Hours | None, now: datetime, language: str) -> str | None:
+def closed_until(hours: BusinessHours | None, now: datetime, language: str) -> str | None:
     """None when the team is open (or has no schedule); else when it is back, in words."""
     if hours is None or hours.is_open(now):
         return None

@@ -11,7 +11,7 @@ from __future__ import annotations
 from collections.abc import Iterable, Iterator, Sequence
 from datetime import datetime, timedelta
 
-from backend.sla.hours import BusinessHours
+from backend.agents.hours import BusinessHours
 
 Pause = tuple[datetime, datetime | None]  # an open pause (no end yet) stops the clock for good
 

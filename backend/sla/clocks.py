@@ -17,8 +17,10 @@ from sqlalchemy import func
 from sqlalchemy.ext.asyncio import AsyncSession
 from sqlmodel import col, select
 
+from backend.agents.hours import BusinessHours
 from backend.agents.models import Team
 from backend.bots.models import TeamSchedule
+from backend.bots.services import stored_hours
 from backend.conversations.models import Conversation, ConversationStatus
 from backend.conversations.views import conversation_json
 from backend.db.engine import dialect_name
@@ -26,7 +28,6 @@ from backend.db.types import utcnow
 from backend.realtime.events import record_event
 from backend.realtime.models import Event
 from backend.sla.arithmetic import Pause, deadline
-from backend.sla.hours import BusinessHours
 from backend.sla.models import (
     OPEN_STATES,
     ClockKind,
@@ -96,12 +97,7 @@ async def policy_for(
 async def hours_for(session: AsyncSession, team_id: int | None) -> BusinessHours | None:
     if team_id is None:
         return None
-    schedule = await session.get(TeamSchedule, team_id)
-    if schedule is None:
-        return None
-    return BusinessHours.from_json(
-        {"timezone": schedule.timezone, "weekly": schedule.weekly, "holidays": schedule.holidays}
-    )
+    return stored_hours(await session.get(TeamSchedule, team_id))
 
 
 async def _clocks(session: AsyncSession, conversation_id: int) -> list[SlaClock]:

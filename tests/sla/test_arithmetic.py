@@ -14,8 +14,8 @@ from datetime import UTC, date, datetime, timedelta
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
+from backend.agents.hours import BusinessHours
 from backend.sla.arithmetic import Pause, deadline, elapsed
-from backend.sla.hours import BusinessHours
 
 MINUTE = timedelta(minutes=1)
 WALK_LIMIT = 21 * 24 * 60  # minutes the reference walks before it gives up
