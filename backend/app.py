@@ -24,6 +24,7 @@ from backend.channels.routes import ChannelController, receive_ultramsg
 from backend.channels.services import desk_warnings, ensure_default_channel
 from backend.channels.whatsapp.routes import receive_webhook, verify_subscription
 from backend.config import Settings, get_settings
+from backend.conversations.contact_routes import ContactController, LabelController
 from backend.conversations.routes import ConversationController, MessageController
 from backend.conversations.routing import RoutingError
 from backend.core.context import AppContext
@@ -45,6 +46,7 @@ from backend.quick_replies.routes import QuickReplyController
 from backend.realtime.hub import ListenerWatchdog, build_channels
 from backend.realtime.routes import events_socket, list_events
 from backend.realtime.viewers import i_am_viewing, who_is_viewing
+from backend.search.routes import search_route
 from backend.sla.routes import SLA_HANDLERS
 from backend.surveys.routes import SURVEY_HANDLERS
 from backend.templates.jobs import request_sync_soon
@@ -95,7 +97,7 @@ def route_handlers(settings: Settings) -> list[Any]:
         health, ready, AuthController, AgentsController, change_my_password, *TEAM_HANDLERS, ConversationController,
         MessageController, verify_subscription, receive_webhook, events_socket, list_events,
         ChannelController, receive_ultramsg, i_am_viewing, who_is_viewing,
-        QuickReplyController, NotificationController, ApiKeyController, ApiMessageController, WebhookEndpointController,
+        QuickReplyController, NotificationController, ContactController, LabelController, search_route, ApiKeyController, ApiMessageController, WebhookEndpointController,
         *BOT_HANDLERS, *SURVEY_HANDLERS, *SLA_HANDLERS, *TEMPLATE_HANDLERS, *MEDIA_HANDLERS,
     ]  # fmt: skip
     if settings.sandbox_is_enabled:

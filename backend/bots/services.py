@@ -27,6 +27,7 @@ from backend.bots.locale import pick_language
 from backend.bots.models import BotFlow, BotState, ConsentChange, TeamSchedule
 from backend.channels.models import Channel
 from backend.config import Settings
+from backend.conversations.contacts import remember
 from backend.conversations.models import (
     Contact,
     Conversation,
@@ -336,6 +337,8 @@ class _Step:
         turn: Turn = engine.answer(state, _input_of(message))
         row.node, row.fields, row.inputs = state.node, state.fields, state.inputs
         row.topic, row.misses, row.language = state.topic, state.misses, state.language
+        if state.fields:  # `collect` answers are facts about the customer: keep them on the profile
+            await remember(self.session, self.contact, state.fields)
         if turn.language_chosen:
             self.contact.language = turn.language_chosen
         for draft in turn.says:

@@ -67,6 +67,9 @@ class Contact(SQLModel, table=True):
     username: str | None = Field(default=None, max_length=255)
     name: str | None = Field(default=None, max_length=255)
     language: str | None = Field(default=None, max_length=16)
+    time_zone: str | None = Field(default=None, max_length=64)  # IANA name, e.g. Europe/Berlin
+    # What is known about the customer (key → value): the bot's `collect` answers, agents' edits.
+    attributes: dict[str, Any] = Field(default_factory=dict, sa_column=Column(JSONColumn))
     opted_out: bool = Field(default=False)
     last_inbound_at: datetime | None = Field(default=None, sa_type=UTCDateTime)
     created_at: datetime = Field(default_factory=utcnow, sa_type=UTCDateTime)
@@ -133,6 +136,34 @@ class ConversationAccess(SQLModel, table=True):
     agent_id: int = Field(foreign_key="agents.id")
     message_id: int | None = Field(default=None, foreign_key="messages.id")  # the mentioning note
     created_at: datetime = Field(default_factory=utcnow, sa_type=UTCDateTime)
+
+
+class Label(SQLModel, table=True):
+    """A tag for conversations and contacts; agents add them, admins set colour and description."""
+
+    __tablename__ = "labels"
+
+    id: int | None = Field(default=None, primary_key=True)
+    name: str = Field(max_length=50, unique=True)
+    colour: str = Field(default="#5f6b66", max_length=7)
+    description: str | None = Field(default=None, max_length=255)
+    created_at: datetime = Field(default_factory=utcnow, sa_type=UTCDateTime)
+
+
+class ConversationLabel(SQLModel, table=True):
+    __tablename__ = "conversation_labels"
+    __table_args__ = (Index("ix_conversation_labels_label", "label_id"),)
+
+    conversation_id: int = Field(foreign_key="conversations.id", primary_key=True)
+    label_id: int = Field(foreign_key="labels.id", primary_key=True)
+
+
+class ContactLabel(SQLModel, table=True):
+    __tablename__ = "contact_labels"
+    __table_args__ = (Index("ix_contact_labels_label", "label_id"),)
+
+    contact_id: int = Field(foreign_key="contacts.id", primary_key=True)
+    label_id: int = Field(foreign_key="labels.id", primary_key=True)
 
 
 class Message(SQLModel, table=True):

@@ -6,7 +6,7 @@ import uuid
 from datetime import datetime
 from typing import Any
 
-from litestar import Controller, Request, Response, get, post
+from litestar import Controller, Request, Response, get, post, put
 from litestar.params import Parameter
 from litestar.status_codes import HTTP_200_OK, HTTP_201_CREATED, HTTP_202_ACCEPTED
 from pydantic import BaseModel, Field
@@ -17,8 +17,15 @@ from sqlmodel import col, select
 from backend.agents.auth import CurrentAgent, context_of
 from backend.agents.models import Agent, Team
 from backend.conversations import notes, outbound, routing
+from backend.conversations.labelling import label_conversation
+from backend.conversations.labels import labelled
 from backend.conversations.models import Contact, Conversation, ConversationStatus, Message
-from backend.conversations.views import conversation_json, message_json
+from backend.conversations.views import (
+    LABELS_CACHE,
+    conversation_json,
+    message_json,
+    preload_labels,
+)
 from backend.conversations.visibility import visible_clause
 from backend.integrations.key_auth import API_SCOPE, reader_of
 from backend.integrations.keys import ApiKeyPrincipal
@@ -36,6 +43,10 @@ _KEYS_READ = {API_SCOPE: Scope.conversations_read.value}
 class NoteBody(BaseModel):
     text: str = Field(max_length=4096)
     mentions: list[int] = Field(default_factory=list, max_length=20)
+
+
+class LabelsBody(BaseModel):
+    labels: list[str] = Field(max_length=20)
 
 
 class SnoozeBody(BaseModel):
@@ -71,6 +82,7 @@ class ConversationController(Controller):
             default=None, pattern=r"^(me|[0-9]{1,18})$", description="`me` or an agent id"
         ),
         q: str | None = Parameter(default=None, max_length=100),
+        label: str | None = Parameter(default=None, max_length=50),
         limit: int = Parameter(default=100, ge=1, le=500),
     ) -> dict[str, list[dict[str, Any]]]:  # fmt: skip
         agent = reader_of(request.user)
@@ -85,6 +97,8 @@ class ConversationController(Controller):
             query = query.where(
                 col(Conversation.assignee_id) == (agent.id if assignee == "me" else int(assignee))
             )
+        if label:
+            query = query.where(labelled(label))
         if q:
             pattern = f"%{q.strip().lower()}%"
             query = query.join(Contact, col(Contact.id) == col(Conversation.contact_id)).where(
@@ -99,7 +113,11 @@ class ConversationController(Controller):
         ).limit(limit)
         conversations = list((await db_session.execute(query)).scalars())
         await _preload(db_session, conversations)
-        return {"items": [await conversation_json(db_session, c) for c in conversations]}
+        await preload_labels(db_session, [c.id for c in conversations if c.id is not None])
+        try:
+            return {"items": [await conversation_json(db_session, c) for c in conversations]}
+        finally:
+            db_session.info.pop(LABELS_CACHE, None)
 
     @get("/{conversation_id:int}", opt=_KEYS_READ)
     async def get_conversation(
@@ -193,6 +211,18 @@ class ConversationController(Controller):
             assert message.id is not None
             await outbound.enqueue_send(context_of(request).queue, message.id, urgent=True)
         return Response(await message_json(db_session, message), status_code=HTTP_202_ACCEPTED)
+
+    @put("/{conversation_id:int}/labels", status_code=HTTP_200_OK)
+    async def set_labels(
+        self, request: AgentRequest, db_session: AsyncSession, conversation_id: int,
+        data: LabelsBody,
+    ) -> dict[str, Any]:  # fmt: skip
+        """Replaces the conversation's labels (new names become labels); `conversation.updated`."""
+        conversation = await label_conversation(
+            db_session, request.user, conversation_id, data.labels
+        )
+        await commit_and_publish(db_session, context_of(request).redis)
+        return await conversation_json(db_session, conversation)
 
     @post("/{conversation_id:int}/snooze", status_code=HTTP_200_OK)
     async def snooze(

@@ -8,6 +8,7 @@ from typing import Any
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from backend.agents.models import Agent, Team
+from backend.conversations.labels import conversation_labels, labels_of
 from backend.conversations.models import Contact, Conversation, Message
 from backend.integrations.models import ApiKey
 from backend.media.views import media_json
@@ -82,6 +83,22 @@ def window_expires_at(contact: Contact) -> datetime | None:
     return contact.last_inbound_at + SERVICE_WINDOW if contact.last_inbound_at else None
 
 
+LABELS_CACHE = "switchboard.conversation_labels"
+
+
+async def _labels(session: AsyncSession, conversation_id: int | None) -> list[str]:
+    """From the list's preload when there is one (`preload_labels`), else one query."""
+    cached: dict[int, list[str]] | None = session.info.get(LABELS_CACHE)
+    if cached is not None and conversation_id in cached:
+        return cached[conversation_id]
+    return await conversation_labels(session, conversation_id)
+
+
+async def preload_labels(session: AsyncSession, conversation_ids: list[int]) -> None:
+    """One query for a whole list's labels; valid until the session's next write."""
+    session.info[LABELS_CACHE] = await labels_of(session, conversation_ids)
+
+
 async def conversation_json(session: AsyncSession, conversation: Conversation) -> dict[str, Any]:
     """One conversation with its contact, team, assignee and last message (identity-map cached)."""
     contact = await session.get(Contact, conversation.contact_id)
@@ -122,5 +139,6 @@ async def conversation_json(session: AsyncSession, conversation: Conversation) -
         "updated_at": iso(conversation.updated_at),
         "last_message": await message_json(session, last) if last else None,
         "unread": conversation.unread_count,
+        "labels": await _labels(session, conversation.id),
         "sla": await sla_summary(session, conversation.id),
     }

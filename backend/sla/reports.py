@@ -47,6 +47,7 @@ READ = ("read", "played")
 SETTLED = ("sent", "delivered", "read", "played", "failed", "dead")
 CHARTS = (
     "by_hour", "first_response", "resolution", "sla_by_team", "sla_by_agent", "csat", "delivery",
+    "by_label",
 )  # fmt: skip
 
 
@@ -262,6 +263,35 @@ def _sla(rows: list[Row], by: str, names: dict[int, str]) -> tuple[list[dict[str
     return items, dict(members)
 
 
+async def _by_label(session: AsyncSession, rows: list[Row]) -> tuple[list[dict[str, Any]], dict[str, list[int]]]:  # fmt: skip
+    """Per label of the cohort's conversations: how many, resolved, and SLA clocks met/breached."""
+    from backend.conversations.labels import labels_of
+
+    names: dict[int, list[str]] = {}
+    for chunk in _chunks([row.id for row in rows]):
+        names.update(await labels_of(session, list(chunk)))
+    members: dict[str, list[int]] = defaultdict(list)
+    tally: dict[str, Counter[str]] = defaultdict(Counter)
+    for row in rows:
+        for name in names.get(row.id, []):
+            members[name].append(row.id)
+            tally[name]["conversations"] += 1
+            tally[name]["resolved"] += row.resolution_seconds is not None
+            for clock in row.clocks:
+                if clock.state in (ClockState.met.value, ClockState.breached.value):
+                    tally[name][clock.state] += 1
+    items = []
+    for name in sorted(tally, key=str.lower):
+        counts = tally[name]
+        met, breached = counts[ClockState.met.value], counts[ClockState.breached.value]
+        items.append({
+            "key": name, "label": name, "conversations": counts["conversations"],
+            "resolved": counts["resolved"], "met": met, "breached": breached,
+            "met_percent": _percent(met, met + breached),
+        })  # fmt: skip
+    return items, dict(members)
+
+
 async def build(session: AsyncSession, period: Period) -> Report:
     rows = await cohort(session, period)
     members: dict[str, dict[str, list[int]]] = {}
@@ -280,6 +310,7 @@ async def build(session: AsyncSession, period: Period) -> Report:
     agents = {a.id or 0: a.name for a in await _agents(session, agent_ids)}
     sla_team, members["sla_by_team"] = _sla(rows, "team", teams)
     sla_agent, members["sla_by_agent"] = _sla(rows, "agent", agents)
+    by_label, members["by_label"] = await _by_label(session, rows)
     csat: dict[str, list[int]] = {str(n): [] for n in range(1, 6)}
     for row in rows:
         if row.csat is not None:
@@ -323,6 +354,7 @@ async def build(session: AsyncSession, period: Period) -> Report:
         "resolution": resolution,
         "sla_by_team": sla_team,
         "sla_by_agent": sla_agent,
+        "by_label": by_label,
         "csat": {
             "average": round(statistics.fmean(ratings), 2) if ratings else None,
             "responses": len(ratings),

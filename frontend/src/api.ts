@@ -5,6 +5,8 @@
 import type {
   Agent,
   AppNotification,
+  ContactProfile,
+  LabelInfo,
   AgentSummary,
   Conversation,
   Frame,
@@ -213,6 +215,12 @@ export const api = {
   reopen: (id: Id) => request<Conversation>("POST", `/api/v1/conversations/${enc(id)}/reopen`),
   transfer: (id: Id, target: TransferTarget) =>
     request<Conversation>("POST", `/api/v1/conversations/${enc(id)}/transfer`, { body: target }),
+  contact: (id: Id) => request<ContactProfile>("GET", `/api/v1/contacts/${enc(id)}`),
+  updateContact: (id: Id, patch: Record<string, unknown>) =>
+    request<ContactProfile>("PATCH", `/api/v1/contacts/${enc(id)}`, { body: patch }),
+  setLabels: (id: Id, labels: string[]) =>
+    request<Conversation>("PUT", `/api/v1/conversations/${enc(id)}/labels`, { body: { labels } }),
+  labels: () => request<Items<LabelInfo>>("GET", "/api/v1/labels"),
   addNote: (id: Id, text: string, mentions: Id[]) =>
     request<Message>("POST", `/api/v1/conversations/${enc(id)}/notes`, { body: { text, mentions } }),
   snooze: (id: Id, until: string) =>

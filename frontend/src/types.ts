@@ -21,6 +21,7 @@ export interface PersonRef {
 }
 
 export interface Contact {
+  id?: Id;
   /** null when WhatsApp withholds the number of a customer with a username */
   wa_id: string | null;
   /** the business-scoped user id (BSUID) */
@@ -50,6 +51,7 @@ export interface Conversation {
   unread?: number;
   /** SLA clocks (absent on older servers; null when no policy applies). */
   sla?: SlaSummary | null;
+  labels?: string[];
   /** While snoozed: when it comes back by itself. */
   snoozed_until?: string | null;
 }
@@ -321,4 +323,34 @@ export interface Frame {
 export interface LoginResult {
   token: string;
   agent: Agent;
+}
+
+/** The customer's profile (GET /api/v1/contacts/{id}). */
+export interface ContactProfile {
+  id: Id;
+  wa_id: string | null;
+  user_id: string | null;
+  username: string | null;
+  name: string | null;
+  language: string | null;
+  time_zone: string | null;
+  opted_out: boolean;
+  attributes: Record<string, string | number | boolean>;
+  labels: string[];
+  conversations: Array<{
+    id: Id;
+    status: string;
+    team: string | null;
+    created_at: string;
+    resolved_at: string | null;
+    csat: number | null;
+    visible: boolean;
+  }>;
+}
+
+export interface LabelInfo {
+  id: Id;
+  name: string;
+  colour: string;
+  description: string | null;
 }

@@ -98,3 +98,46 @@ async def test_a_note_with_a_mention_and_a_snooze(
     assert "could you check" not in " ".join(
         t or "" for t in await customer_received(client, wa_id, [], within=0)
     )
+
+
+async def test_the_customer_panel_shows_the_profile_and_history(
+    new_page: NewPage, make_agent: Any, client: httpx.AsyncClient
+) -> None:
+    agent = await make_agent(name="Petra Novak", teams=["General"])
+    headers = await bearer(client, agent)
+    wa_id, customer = new_wa_id(), "Jonas Berg"
+    await customer_says(client, wa_id, customer, "My order A-778899 never came")
+    first = await conversation_of(client, headers, wa_id)
+    await claim(client, headers, first["id"])
+    contact_id = first["contact"]["id"]
+    patched = await client.patch(f"/api/v1/contacts/{contact_id}",
+                                 json={"attributes": {"order_number": "A-778899"}}, headers=headers)  # fmt: skip
+    assert patched.status_code == 200, patched.text
+    assert (
+        await client.post(f"/api/v1/conversations/{first['id']}/resolve", headers=headers)
+    ).status_code == 200
+    await customer_says(client, wa_id, customer, "Hello again, now the invoice is wrong")
+
+    page = await new_page("petra")
+    await sign_in(page, agent)
+    await conversation_item(page, customer).filter(has_text="invoice").click()
+    panel = page.get_by_role("complementary", name="Customer")
+    await expect(panel).to_be_visible()
+    await expect(panel.get_by_role("heading", name="Profile")).to_be_visible()
+    await expect(panel).to_contain_text(customer)
+    await expect(panel).to_contain_text("order number")
+    await expect(panel).to_contain_text("A-778899")
+    await expect(panel).to_contain_text("Subscribed")
+    # A label added in the panel is kept on the contact.
+    await panel.get_by_role("textbox", name="Add to customer labels").fill("VIP")
+    await panel.get_by_role("textbox", name="Add to customer labels").press("Enter")
+    await expect(panel.get_by_role("group", name="Customer labels")).to_contain_text("VIP")
+    profile = (await client.get(f"/api/v1/contacts/{contact_id}", headers=headers)).json()
+    assert profile["labels"] == ["VIP"]
+    # The previous conversation opens, resolved and read-only.
+    history = panel.get_by_role("list", name="Previous conversations")
+    await history.get_by_role("button", name=re.compile("Resolved")).click()
+    pane = conversation_pane(page)
+    await expect(pane.get_by_text("My order A-778899 never came")).to_be_visible()
+    await expect(pane.get_by_text("This conversation is resolved.")).to_be_visible()
+    await expect(pane.get_by_role("textbox", name="Message")).to_have_count(0)

@@ -152,6 +152,26 @@ async def test_reports_on_a_seeded_period_equal_the_figures_worked_out_by_hand(
     assert rows[0]["first_response_seconds"] == "30.0" and rows[0]["csat"] == "5"
     assert rows[1]["sla_first_response"] == "breached"
 
+    # Per label: the labelled conversations' count, resolutions and SLA clocks, as in the rows.
+    vip = f"vip-{team.id}"
+    for cid in (ids["c1"], ids["c3"]):
+        put = await client.put(f"/api/v1/conversations/{cid}/labels", json={"labels": [vip]},
+                               headers=team.lead_headers)  # fmt: skip
+        assert put.status_code == 200, put.text
+    labelled = (
+        await client.get("/api/v1/reports/summary", params=period, headers=team.lead_headers)
+    ).json()
+    picked = [r for r in rows if int(r["id"]) in (ids["c1"], ids["c3"])]
+    states = [v for r in picked for k, v in r.items() if k.startswith("sla_")]
+    assert labelled["by_label"] == [{
+        "key": vip, "label": vip, "conversations": 2,
+        "resolved": sum(bool(r["resolution_seconds"]) for r in picked),
+        "met": states.count("met"), "breached": states.count("breached"),
+        "met_percent": round(100 * states.count("met") / max(1, states.count("met") + states.count("breached")), 1)
+        if states.count("met") + states.count("breached") else None,
+    }]  # fmt: skip
+    assert await behind("by_label", vip) == [ids["c1"], ids["c3"]]
+
 
 async def test_reports_and_queue_stats_are_for_leads_only(
     client: httpx.AsyncClient, make_agent: Any

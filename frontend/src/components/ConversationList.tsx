@@ -60,6 +60,11 @@ export function ConversationList({ conversations, selectedId, loading, error, sl
                   {c.status === "assigned" && c.assignee && <span class="assignee">{c.assignee.name}</span>}
                   <SlaBadge conversation={c} flag={flag} />
                   {isHighPriority(c.priority) && <span class="pill priority">Priority</span>}
+                  {(c.labels ?? []).map((label) => (
+                    <span key={label} class="pill label">
+                      {label}
+                    </span>
+                  ))}
                 </span>
               </button>
             </li>

@@ -3,9 +3,11 @@ import { SlaBadge, SlaClocks } from "./SlaBadge";
 import { ApiError, api, errorDetail } from "../api";
 import { capitalize, contactAddress, contactName } from "../format";
 import { type Action, type SlaFlag, isMine, key } from "../store";
-import type { Agent, Conversation, Message, QuickReply } from "../types";
+import type { Agent, Conversation, Id, Message, QuickReply } from "../types";
 import { Composer } from "./Composer";
 import { MessageList } from "./MessageList";
+import { CustomerPanel } from "./CustomerPanel";
+import { Labels } from "./Labels";
 import { SnoozeMenu } from "./SnoozeMenu";
 import { TransferDialog } from "./TransferDialog";
 
@@ -19,6 +21,7 @@ interface Props {
   sla: SlaFlag | undefined;
   dispatch: (action: Action) => void;
   onBack: () => void;
+  onOpen?: (id: Id) => void;
 }
 
 type ActionName = "claim" | "release" | "resolve" | "reopen";
@@ -31,6 +34,7 @@ export function ConversationView(props: Props) {
   const [busy, setBusy] = useState<ActionName | null>(null);
   const [error, setError] = useState<string | null>(null);
   const [transferOpen, setTransferOpen] = useState(false);
+  const [profileOpen, setProfileOpen] = useState(() => typeof window === "undefined" || window.innerWidth >= 1200);
 
   const id = conversation ? key(conversation.id) : null;
   useEffect(() => {
@@ -182,6 +186,19 @@ export function ConversationView(props: Props) {
           )}
         </div>
       </header>
+      <div class="conversation-labels">
+        <Labels
+          labels={conversation.labels ?? []}
+          name="Conversation labels"
+          onChange={async (labels) => {
+            const updated = await api.setLabels(conversation.id, labels);
+            dispatch({ type: "conversation/upsert", conversation: updated, source: "event" });
+          }}
+        />
+        <button type="button" class="btn ghost small" aria-expanded={profileOpen} onClick={() => setProfileOpen(!profileOpen)}>
+          {profileOpen ? "Hide profile" : "Show profile"}
+        </button>
+      </div>
       {error && (
         <p role="alert" class="error action-error">
           {error}
@@ -217,6 +234,7 @@ export function ConversationView(props: Props) {
           canReply={mine && conversation.status === "assigned"}
         />
       )}
+      {profileOpen && <CustomerPanel conversation={conversation} onOpen={(cid) => props.onOpen?.(cid)} />}
       {transferOpen && (
         <TransferDialog
           conversation={conversation}

@@ -337,6 +337,7 @@ export function Inbox({ agent, onSignOut, onSessionEnded }: Props) {
           sla={selectedId ? state.sla[selectedId] : undefined}
           dispatch={dispatch}
           onBack={() => select(null)}
+          onOpen={(id) => select(id)}
         />
       </div>
     </div>

@@ -1,0 +1,141 @@
+import { useEffect, useState } from "preact/hooks";
+import { api, errorDetail } from "../api";
+import { capitalize, contactAddress, contactName } from "../format";
+import { key } from "../store";
+import type { Conversation, ContactProfile, Id } from "../types";
+import { Labels } from "./Labels";
+
+interface Props {
+  conversation: Conversation;
+  onOpen: (id: Id) => void;
+}
+
+const day = (iso: string | null) => (iso ? new Date(iso).toLocaleDateString() : "—");
+
+/** The customer's profile beside the chat: who they are, what is known, what they asked before. */
+export function CustomerPanel({ conversation, onOpen }: Props) {
+  const contactId = conversation.contact.id;
+  const [profile, setProfile] = useState<ContactProfile | null>(null);
+  const [error, setError] = useState<string | null>(null);
+  const [attrKey, setAttrKey] = useState("");
+  const [attrValue, setAttrValue] = useState("");
+
+  useEffect(() => {
+    setProfile(null);
+    setError(null);
+    if (contactId === undefined) return;
+    let stopped = false;
+    api.contact(contactId).then(
+      (p) => !stopped && setProfile(p),
+      (err) => !stopped && setError(errorDetail(err)),
+    );
+    return () => {
+      stopped = true;
+    };
+  }, [contactId, conversation.updated_at]);
+
+  const patch = async (body: Record<string, unknown>) => {
+    if (contactId === undefined) return;
+    try {
+      setProfile(await api.updateContact(contactId, body));
+      setError(null);
+    } catch (err) {
+      setError(errorDetail(err));
+      throw err;
+    }
+  };
+
+  const attributes = profile ? Object.entries(profile.attributes) : [];
+  const previous = profile ? profile.conversations.filter((c) => key(c.id) !== key(conversation.id)) : [];
+  return (
+    <aside class="customer-panel" aria-label="Customer">
+      <h2 class="panel-title">Profile</h2>
+      <p class="profile-name">{contactName(conversation.contact)}</p>
+      <p class="number">{contactAddress(conversation.contact)}</p>
+      {error && (
+        <p role="alert" class="error small">
+          {error}
+        </p>
+      )}
+      {!profile ? (
+        !error && <p class="muted small">Loading the profile…</p>
+      ) : (
+        <>
+          <dl class="profile-facts">
+            <div>
+              <dt>Language</dt>
+              <dd>{profile.language ?? "Unknown"}</dd>
+            </div>
+            <div>
+              <dt>Time zone</dt>
+              <dd>{profile.time_zone ?? "Unknown"}</dd>
+            </div>
+            <div>
+              <dt>Messages</dt>
+              <dd>{profile.opted_out ? "Opted out" : "Subscribed"}</dd>
+            </div>
+          </dl>
+          <h3>Labels</h3>
+          <Labels labels={profile.labels} name="Customer labels" onChange={(labels) => patch({ labels })} />
+          <h3>Attributes</h3>
+          {attributes.length === 0 ? (
+            <p class="muted small">Nothing collected yet.</p>
+          ) : (
+            <dl class="attributes">
+              {attributes.map(([name, value]) => (
+                <div key={name}>
+                  <dt>{name.replace(/_/g, " ")}</dt>
+                  <dd>
+                    {String(value)}
+                    <button type="button" class="chip-remove" aria-label={`Remove attribute ${name}`} onClick={() => void patch({ attributes: { [name]: null } }).catch(() => undefined)}>
+                      ×
+                    </button>
+                  </dd>
+                </div>
+              ))}
+            </dl>
+          )}
+          <form
+            class="attribute-add"
+            onSubmit={(e) => {
+              e.preventDefault();
+              if (!attrKey.trim()) return;
+              void patch({ attributes: { [attrKey.trim()]: attrValue } }).then(
+                () => (setAttrKey(""), setAttrValue("")),
+                () => undefined,
+              );
+            }}
+          >
+            <input aria-label="Attribute name" placeholder="Name" maxLength={64} value={attrKey} onInput={(e) => setAttrKey(e.currentTarget.value)} />
+            <input aria-label="Attribute value" placeholder="Value" maxLength={1000} value={attrValue} onInput={(e) => setAttrValue(e.currentTarget.value)} />
+            <button type="submit" class="btn small">
+              Add
+            </button>
+          </form>
+          <h3>Previous conversations</h3>
+          {previous.length === 0 ? (
+            <p class="muted small">None before this one.</p>
+          ) : (
+            <ul class="history" aria-label="Previous conversations">
+              {previous.map((c) => (
+                <li key={key(c.id)}>
+                  <button type="button" class="history-item" disabled={!c.visible} onClick={() => onOpen(c.id)}>
+                    <span>
+                      {day(c.created_at)} · {capitalize(c.status)}
+                      {c.team ? ` · ${c.team}` : ""}
+                    </span>
+                    <span class="muted small">
+                      {c.resolved_at ? `resolved ${day(c.resolved_at)}` : "open"}
+                      {c.csat !== null ? ` · CSAT ${c.csat}/5` : ""}
+                      {!c.visible ? " · another team's" : ""}
+                    </span>
+                  </button>
+                </li>
+              ))}
+            </ul>
+          )}
+        </>
+      )}
+    </aside>
+  );
+}
