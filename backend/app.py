@@ -27,11 +27,13 @@ from backend.config import Settings, get_settings
 from backend.conversations.contact_routes import ContactController, LabelController
 from backend.conversations.routes import ConversationController, MessageController
 from backend.conversations.routing import RoutingError
+from backend.core.api_docs import LocalSwaggerUI
 from backend.core.context import AppContext
 from backend.core.errors import ERROR_HANDLERS
 from backend.core.input_checks import integer_range_guard
 from backend.core.logging import configure_logging, get_logger
 from backend.core.request_id import RequestIdMiddleware
+from backend.core.security_headers import security_headers
 from backend.db.migrate import ensure_current
 from backend.frontend_routes import frontend_handlers
 from backend.health.routes import health, ready
@@ -144,6 +146,7 @@ def create_app(settings: Settings | None = None, context: AppContext | None = No
         route_handlers=route_handlers(settings),
         dependencies={"db_session": Provide(_db_session)},
         lifespan=[lifespan],
+        before_send=[security_headers(https=settings.public_base_url.startswith("https://"))],
         guards=[integer_range_guard, api_key_scope_guard],
         on_app_init=[jwt_auth.on_app_init],
         plugins=[channels],
@@ -159,7 +162,9 @@ def create_app(settings: Settings | None = None, context: AppContext | None = No
             **ERROR_HANDLERS,
             **TEMPLATE_EXCEPTION_HANDLERS,
         },
-        openapi_config=OpenAPIConfig(title="Switchboard", version="0.1.0", path="/schema"),
+        openapi_config=OpenAPIConfig(
+            title="Switchboard", version="0.1.0", path="/schema", render_plugins=[LocalSwaggerUI()]
+        ),
         logging_config=None,
         debug=False,
     )

@@ -65,6 +65,9 @@ class Settings(BaseSettings):
         default_factory=lambda: ["stop", "unsubscribe", "stopp", "baja"]
     )
     consent_start_words: list[str] = Field(default_factory=lambda: ["start", "subscribe", "alta"])
+    # When set, /metrics answers only `Authorization: Bearer <METRICS_TOKEN>` (Prometheus'
+    # `authorization` / `bearer_token` setting); unset, it is open: keep it on an internal network.
+    metrics_token: str | None = Field(default=None, min_length=16)
     api_key_rate_per_minute: int = Field(default=600, ge=1, le=100_000)
     outgoing_webhooks_allow_private_networks: bool = False
     outgoing_webhook_retry_base_seconds: float = Field(default=30.0, gt=0)

@@ -27,6 +27,7 @@ from backend.channels.base import (
     WebhookBatch,
 )
 from backend.channels.models import Channel
+from backend.conversations.limits import within_limits
 from backend.conversations.models import (
     Contact,
     Conversation,
@@ -544,9 +545,10 @@ async def ingest_batch(
     result = IngestResult()
     ordered = sorted(enumerate(batch.messages), key=lambda pair: (pair[1].timestamp, pair[0]))
     for _, inbound in ordered:
+        inbound = within_limits(inbound)
         await store_inbound(session, channels[inbound.phone_number_id], inbound, result)
     for echo in sorted(batch.echoes, key=lambda e: (e.timestamp, e.action != "send")):
-        await store_echo(session, channels[echo.phone_number_id], echo, result)
+        await store_echo(session, channels[echo.phone_number_id], within_limits(echo), result)
     for status in sorted(batch.statuses, key=lambda s: (s.timestamp, STATUS_RANK.get(s.status, 9))):
         await store_status(session, channels[status.phone_number_id], status, result)
     for sync in sorted(batch.contact_syncs, key=lambda c: c.timestamp):

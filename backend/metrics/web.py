@@ -8,6 +8,7 @@ from Redis (`shared.py`).
 
 from __future__ import annotations
 
+import hmac
 import time
 from collections.abc import Iterable
 from datetime import UTC
@@ -15,6 +16,7 @@ from typing import Any
 
 from litestar import Request, Response, get
 from litestar.enums import ScopeType
+from litestar.exceptions import NotAuthorizedException
 from litestar.types import ASGIApp, Message, Receive, Scope, Send
 from prometheus_client import CONTENT_TYPE_LATEST, CollectorRegistry, Counter, Gauge, Histogram
 from prometheus_client.core import GaugeMetricFamily, Metric
@@ -184,7 +186,13 @@ async def exposition(session: AsyncSession, redis: Redis, worker_alive: bool) ->
 
 @get("/metrics", tags=["operations"], exclude_from_auth=True, include_in_schema=False)
 async def metrics(request: Request[Any, Any, Any], db_session: AsyncSession) -> Response[bytes]:
-    """Prometheus text format; serve it on an internal network only (it is not authenticated)."""
+    """Prometheus text format. With METRICS_TOKEN set only for that Bearer token (the figures
+    name teams, templates and volumes); without it, serve it on an internal network only."""
+    expected = context_of(request).settings.metrics_token
+    if expected is not None:
+        scheme, _, given = request.headers.get("authorization", "").partition(" ")
+        if scheme.lower() != "bearer" or not hmac.compare_digest(given.encode(), expected.encode()):
+            raise NotAuthorizedException("/metrics needs Authorization: Bearer <METRICS_TOKEN>")
     redis = context_of(request).redis
     try:
         alive = bool(await redis.exists(HEARTBEAT_KEY))

@@ -10,8 +10,8 @@ from __future__ import annotations
 
 import asyncio
 import json
+from collections import OrderedDict
 from dataclasses import dataclass
-from functools import lru_cache
 from typing import Any
 
 from litestar import Request, WebSocket, get, websocket
@@ -202,9 +202,46 @@ class LiveEvent:
     epoch: int | None = None
 
 
-@lru_cache(maxsize=2048)
+class _LiveCache:
+    """Decoded frames by their bytes, bounded by total size, not by count: 2,048 entries of a few
+    megabytes each (media captions, long texts before ingest capped them) kept a web process at
+    1.3 GB. Frames larger than `largest` are decoded each time and never kept."""
+
+    def __init__(self, budget: int = 16 * 1024 * 1024, largest: int = 256 * 1024) -> None:
+        self.budget, self.largest, self.used = budget, largest, 0
+        self.entries: OrderedDict[bytes, LiveEvent] = OrderedDict()
+
+    def get(self, raw: bytes) -> LiveEvent | None:
+        found = self.entries.get(raw)
+        if found is not None:
+            self.entries.move_to_end(raw)
+        return found
+
+    def put(self, raw: bytes, event: LiveEvent) -> None:
+        size = len(raw) + len(event.text)
+        if size > self.largest or raw in self.entries:
+            return
+        self.entries[raw] = event
+        self.used += size
+        while self.used > self.budget:
+            old_raw, old = self.entries.popitem(last=False)
+            self.used -= len(old_raw) + len(old.text)
+
+
+_LIVE = _LiveCache()
+
+
 def decode_live(raw: bytes) -> LiveEvent:
     """Once per event per process, not once per socket: every socket here gets the same bytes."""
+    cached = _LIVE.get(raw)
+    if cached is not None:
+        return cached
+    event = _decode_live(raw)
+    _LIVE.put(raw, event)
+    return event
+
+
+def _decode_live(raw: bytes) -> LiveEvent:
     frame = json.loads(raw)
     routing = Routing(
         frame.get("conversation_id"), frame.pop("_team_id", None), frame.pop("_assignee_id", None),

@@ -26,6 +26,7 @@ from sqlmodel import col, select
 from backend.agents.models import Agent, Team
 from backend.conversations.models import Contact, Conversation, Direction, Message, Sender
 from backend.conversations.routing import RoutingError
+from backend.core.spreadsheets import safe_row
 from backend.sla.billing import billing
 from backend.sla.models import ClockState, SlaClock
 
@@ -398,10 +399,10 @@ async def export_csv(session: AsyncSession, period: Period) -> str:
     writer.writerow(CSV_COLUMNS)
     for row in report.rows.values():
         data = row.json()
-        writer.writerow([
+        writer.writerow(safe_row([
             row.id, data["created_at"], row.contact, row.team or "", row.assignee or "",
             row.status, data["first_response_seconds"] or "", data["resolution_seconds"] or "",
             data["sla"].get("first_response", ""), data["sla"].get("next_response", ""),
             data["sla"].get("resolution", ""), row.csat or "",
-        ])  # fmt: skip
+        ]))  # fmt: skip
     return out.getvalue()

@@ -2,9 +2,19 @@
 
 import type { Contact, Message } from "./types";
 
+/** Bidirectional control characters shown as visible marks instead of obeyed:
+ * `user\u202egnp.exe` must not display as `userexe.png`. */
+const BIDI_CONTROLS = /[\u061C\u200E\u200F\u202A-\u202E\u2066-\u2069]/g;
+export function showBidi(text: string): string {
+  return text.replace(
+    BIDI_CONTROLS,
+    (c) => `[U+${(c.codePointAt(0) ?? 0).toString(16).toUpperCase().padStart(4, "0")}]`,
+  );
+}
+
 export function contactName(contact: Contact | null | undefined): string {
   if (!contact) return "Unknown";
-  return contact.name?.trim() || contact.wa_id || handle(contact) || "Unknown";
+  return showBidi(contact.name?.trim() || contact.wa_id || handle(contact) || "Unknown");
 }
 
 /** "@username" for a customer with a WhatsApp username, else "". */

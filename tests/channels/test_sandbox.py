@@ -362,6 +362,7 @@ async def test_the_phone_page_is_served_with_its_accessible_controls(
     assert response.status_code == 200 and response.headers["content-type"].startswith("text/html")
     page = response.text
     assert 'aria-label="Message"' in page and ">Send</button>" in page
-    assert "/sandbox/api/inbound" in page and "/sandbox/api/messages" in page
+    script = (await client.get("/sandbox/phone.js")).text  # a file: no inline script (CSP)
+    assert "/sandbox/api/inbound" in script and "/sandbox/api/messages" in script
     schema = (await client.get("/schema/openapi.json")).json()
     assert "/sandbox/api/inbound" in schema["paths"] and "/sandbox" not in schema["paths"]

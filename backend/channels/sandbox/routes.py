@@ -55,6 +55,8 @@ from backend.core.logging import get_logger
 log = get_logger(__name__)
 
 PHONE_PAGE = Path(__file__).parent / "static" / "phone.html"
+PHONE_SCRIPT = PHONE_PAGE.with_name("phone.js")
+PHONE_STYLE = PHONE_PAGE.with_name("phone.css")
 STATUS_GAP_SECONDS = 0.15
 UNDELIVERABLE_PREFIX = "999"  # test numbers that never receive anything (error 131026)
 _HTTP_STATUS = {190: 401, 1: 500, 2: 503, 131000: 500, 131016: 503, 133004: 503}
@@ -640,10 +642,23 @@ async def phone() -> Response[bytes]:
     return Response(PHONE_PAGE.read_bytes(), media_type="text/html; charset=utf-8")
 
 
+@get("/phone.js", include_in_schema=False)
+async def phone_script() -> Response[bytes]:
+    """The phone's script and style are files, not inline, so the page runs under a CSP that
+    allows no inline script at all."""
+    return Response(PHONE_SCRIPT.read_bytes(), media_type="text/javascript; charset=utf-8")
+
+
+@get("/phone.css", include_in_schema=False)
+async def phone_style() -> Response[bytes]:
+    return Response(PHONE_STYLE.read_bytes(), media_type="text/css; charset=utf-8")
+
+
 sandbox_router = Router(
     path="/sandbox", opt={"exclude_from_auth": True}, tags=["sandbox"],
     guards=[refuse_cross_site_posts],
     route_handlers=[graph_send, inbound, sent_messages, add_fault, list_faults, clear_faults, phone,
+                    phone_script, phone_style,
                     list_templates, create_template, edit_template, set_template_status,
                     graph_media_object, media_download, graph_upload, phone_media],
 )  # fmt: skip

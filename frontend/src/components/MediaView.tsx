@@ -1,6 +1,6 @@
 import { useEffect, useRef, useState } from "preact/hooks";
 import { api, errorDetail } from "../api";
-import { asObject } from "../format";
+import { asObject, showBidi } from "../format";
 import type { Action } from "../store";
 import type { Message, MessageMedia } from "../types";
 
@@ -108,7 +108,7 @@ function Stored({ media, url }: { media: MessageMedia; url: string }) {
   if (media.kind === "audio") return <AudioPlayer media={media} url={url} />;
   if (media.kind === "video")
     return <video class="media-video" controls preload="metadata" src={url} aria-label="Video" />;
-  const name = media.filename ?? "document";
+  const name = showBidi(media.filename ?? "document");
   return (
     <div class="media-document">
       <span class="doc-icon" aria-hidden="true">
