@@ -7,6 +7,7 @@ import type {
   AppNotification,
   ContactProfile,
   LabelInfo,
+  SearchResults,
   AgentSummary,
   Conversation,
   Frame,
@@ -220,6 +221,7 @@ export const api = {
     request<ContactProfile>("PATCH", `/api/v1/contacts/${enc(id)}`, { body: patch }),
   setLabels: (id: Id, labels: string[]) =>
     request<Conversation>("PUT", `/api/v1/conversations/${enc(id)}/labels`, { body: { labels } }),
+  search: (q: string, signal?: AbortSignal) => request<SearchResults>("GET", "/api/v1/search", { query: { q }, signal }),
   labels: () => request<Items<LabelInfo>>("GET", "/api/v1/labels"),
   addNote: (id: Id, text: string, mentions: Id[]) =>
     request<Message>("POST", `/api/v1/conversations/${enc(id)}/notes`, { body: { text, mentions } }),

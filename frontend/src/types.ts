@@ -354,3 +354,9 @@ export interface LabelInfo {
   colour: string;
   description: string | null;
 }
+
+/** GET /api/v1/search?q= */
+export interface SearchResults {
+  messages: Array<{ message: Message; conversation_id: Id; excerpt: string; highlights?: Array<[number, number]> }>;
+  contacts: Array<{ id: Id; wa_id: string | null; user_id: string | null; username: string | null; name: string | null }>;
+}

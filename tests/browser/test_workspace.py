@@ -9,6 +9,7 @@ from typing import Any
 import httpx
 from playwright.async_api import expect
 
+from tests.browser.a11y import assert_accessible
 from tests.browser.conftest import NewPage
 from tests.browser.helpers import (
     bearer,
@@ -64,10 +65,12 @@ async def test_a_note_with_a_mention_and_a_snooze(
     )
     await expect(note).to_contain_text("@Ravi Menon could you check the double charge?")
     await expect(note).to_contain_text("Mentioned: Ravi Menon")
+    await assert_accessible(page_o, at_390=True)
 
     # Ravi, in another team, is told at once and the notification opens the chat for him.
     await expect(bell).to_have_accessible_description("1 unread", timeout=15_000)
     await bell.click()
+    await assert_accessible(page_r)
     entry = page_r.get_by_role("region", name="Notification list").get_by_role(
         "button", name=re.compile("mentioned you")
     )
@@ -92,6 +95,7 @@ async def test_a_note_with_a_mention_and_a_snooze(
     )
     await expect(pane.locator(".pill.status-snoozed")).to_have_text("Snoozed")
     await expect(pane.get_by_text("Snoozed — it comes back by itself")).to_be_visible()
+    await assert_accessible(page_o, at_390=True)
     snoozed = (await client.get(f"/api/v1/conversations/{cid}", headers=as_olga)).json()
     assert snoozed["status"] == "snoozed" and snoozed["snoozed_until"]
     # The note never went to the customer's phone.
@@ -128,6 +132,7 @@ async def test_the_customer_panel_shows_the_profile_and_history(
     await expect(panel).to_contain_text("order number")
     await expect(panel).to_contain_text("A-778899")
     await expect(panel).to_contain_text("Subscribed")
+    await assert_accessible(page, at_390=True)
     # A label added in the panel is kept on the contact.
     await panel.get_by_role("textbox", name="Add to customer labels").fill("VIP")
     await panel.get_by_role("textbox", name="Add to customer labels").press("Enter")
@@ -141,3 +146,50 @@ async def test_the_customer_panel_shows_the_profile_and_history(
     await expect(pane.get_by_text("My order A-778899 never came")).to_be_visible()
     await expect(pane.get_by_text("This conversation is resolved.")).to_be_visible()
     await expect(pane.get_by_role("textbox", name="Message")).to_have_count(0)
+
+
+async def test_search_as_you_type_and_the_keyboard(
+    new_page: NewPage, make_agent: Any, client: httpx.AsyncClient
+) -> None:
+    agent = await make_agent(name="Mira Hoffmann", teams=["General"])
+    outsider = await make_agent(name="Uwe Outsider", teams=[unique("Elsewhere")])
+    word = "wobblecrank" + new_wa_id()[-4:].translate(str.maketrans("0123456789", "abcdefghij"))
+    await customer_says(client, new_wa_id(), "Leon Brandt", f"The {word} on my bike squeaks")
+    await customer_says(client, new_wa_id(), "Ada Lindqvist", "Where is my order?")
+
+    page = await new_page("mira")
+    await sign_in(page, agent)
+    await expect(conversation_item(page, "Ada Lindqvist")).to_be_visible()
+    await page.keyboard.press("/")
+    search = page.get_by_role("searchbox", name="Search")
+    await expect(search).to_be_focused()
+    await search.press_sequentially(word[:7])  # results while typing, before the word is whole
+    found = page.get_by_role("list", name="Messages found").get_by_role("button")
+    await expect(found).to_have_count(1)
+    await expect(found.locator("mark")).to_have_text(re.compile(word, re.I))
+    await assert_accessible(page, at_390=True)
+    await found.click()
+    await expect(conversation_pane(page).get_by_role("heading", name="Leon Brandt")).to_be_visible()
+
+    # j / k walk the list, ? shows the shortcuts; typing in a field triggers nothing.
+    await page.locator("body").click(position={"x": 5, "y": 300})
+    names = page.get_by_role("list", name="Conversations").locator(".contact-name")
+    first, second = await names.nth(0).inner_text(), await names.nth(1).inner_text()
+    await page.keyboard.press("k")
+    await page.keyboard.press("k")
+    await expect(conversation_pane(page).get_by_role("heading", name=first)).to_be_visible()
+    await page.keyboard.press("j")
+    await expect(conversation_pane(page).get_by_role("heading", name=second)).to_be_visible()
+    await page.keyboard.press("?")
+    dialog = page.get_by_role("dialog", name="Keyboard shortcuts")
+    await expect(dialog).to_contain_text("Resolve the open conversation")
+    await page.keyboard.press("Escape")
+    await expect(dialog).to_have_count(0)
+
+    # Someone from another team finds nothing of it.
+    other = await new_page("uwe")
+    await sign_in(other, outsider)
+    await other.get_by_role("searchbox", name="Search").fill(word)
+    await expect(other.get_by_role("region", name="Search results")).to_contain_text(
+        "Nothing found."
+    )

@@ -9,6 +9,8 @@ import type { Agent, AppNotification, Frame, Id, QuickReply } from "../types";
 import { ConversationList } from "./ConversationList";
 import { ConversationView } from "./ConversationView";
 import { NotificationBell } from "./NotificationBell";
+import { SearchBox } from "./SearchBox";
+import { SHORTCUTS, commandFor, step } from "../shortcuts";
 import { QueueNav } from "./QueueNav";
 import { ReconnectBanner } from "./ReconnectBanner";
 
@@ -58,6 +60,8 @@ export function Inbox({ agent, onSignOut, onSessionEnded }: Props) {
       cancelled = true;
     };
   }, []);
+
+  const searchRef = useRef<HTMLInputElement | null>(null);
 
   // ------------------------------------------------------------ notifications
   const [notices, setNotices] = useState<{ items: AppNotification[]; unread: number }>({ items: [], unread: 0 });
@@ -252,6 +256,36 @@ export function Inbox({ agent, onSignOut, onSessionEnded }: Props) {
   const selected = selectedId ? state.conversations[selectedId] ?? null : null;
   const select = (id: Id | null) => dispatch({ type: "select", id });
 
+  // ------------------------------------------------------------ keyboard
+  const [helpOpen, setHelpOpen] = useState(false);
+  const keyboard = useRef({ conversations, selected, select });
+  keyboard.current = { conversations, selected, select };
+  useEffect(() => {
+    const onKey = (e: KeyboardEvent) => {
+      if (e.key === "Escape") setHelpOpen(false);
+      const command = commandFor(e);
+      if (!command) return;
+      const { conversations: list, selected: open, select: choose } = keyboard.current;
+      if (command === "next" || command === "previous") {
+        const next = step(list.map((c) => key(c.id)), open ? key(open.id) : null, command === "next" ? 1 : -1);
+        if (next) choose(next);
+      } else if (command === "resolve") {
+        if (!open || open.status === "resolved") return;
+        api.resolve(open.id).then(
+          (c) => dispatch({ type: "conversation/upsert", conversation: c, source: "event" }),
+          () => undefined, // not the holder: the button says why
+        );
+      } else if (command === "search") {
+        searchRef.current?.focus();
+      } else if (command === "help") {
+        setHelpOpen((v) => !v);
+      }
+      e.preventDefault();
+    };
+    document.addEventListener("keydown", onKey);
+    return () => document.removeEventListener("keydown", onKey);
+  }, [dispatch]);
+
   return (
     <div class="app">
       <header class="topbar">
@@ -259,6 +293,7 @@ export function Inbox({ agent, onSignOut, onSessionEnded }: Props) {
           <span class="logo" aria-hidden="true" />
           <span class="brand-name">Switchboard</span>
         </div>
+        <SearchBox inputRef={searchRef} onOpen={(id) => (setView("inbox"), select(id))} />
         <div class="topbar-controls">
           <NotificationBell
             items={notices.items}
@@ -299,6 +334,24 @@ export function Inbox({ agent, onSignOut, onSessionEnded }: Props) {
         </p>
       )}
       <ReconnectBanner connection={state.connection} />
+      {helpOpen && (
+        <div class="shortcuts" role="dialog" aria-label="Keyboard shortcuts">
+          <h2>Keyboard shortcuts</h2>
+          <dl>
+            {SHORTCUTS.map((s) => (
+              <div key={s.key}>
+                <dt>
+                  <kbd>{s.key}</kbd>
+                </dt>
+                <dd>{s.what}</dd>
+              </div>
+            ))}
+          </dl>
+          <button type="button" class="btn" onClick={() => setHelpOpen(false)}>
+            Close
+          </button>
+        </div>
+      )}
       {view === "dashboard" && DashboardView && (
         <DashboardView lastSeq={state.lastSeq} onOpen={(id) => (setView("inbox"), select(id))} />
       )}
@@ -307,7 +360,7 @@ export function Inbox({ agent, onSignOut, onSessionEnded }: Props) {
         <div class="list-pane">
           <div class="search">
             <label for="search-input" class="sr-only">
-              Search
+              Filter conversations
             </label>
             <input
               id="search-input"

@@ -55,7 +55,6 @@ export function NotificationBell({ items, unread, onOpen, onRead }: Props) {
       <button
         type="button"
         class={`btn ghost bell-button${unread > 0 ? " has-unread" : ""}`}
-        aria-label="Notifications"
         aria-describedby="bell-count"
         aria-expanded={open}
         onClick={() => setOpen(!open)}
@@ -66,11 +65,8 @@ export function NotificationBell({ items, unread, onOpen, onRead }: Props) {
             fill="currentColor"
           />
         </svg>
-        {unread > 0 && (
-          <span class="bell-badge" aria-hidden="true">
-            {unread > 99 ? "99+" : unread}
-          </span>
-        )}
+        <span class="sr-only">Notifications</span>
+        {unread > 0 && <span class="bell-badge">{unread > 99 ? "99+" : unread}</span>}
       </button>
       <span id="bell-count" class="sr-only">
         {unread === 0 ? "no unread notifications" : `${unread} unread`}
