@@ -211,11 +211,15 @@ async def start_conversation(
     assert channel.id is not None and contact.id is not None
     now = utcnow()
     # With an active bot flow the bot greets first; the conversation is queued at its handoff.
-    has_bot = (
-        await session.execute(
-            select(col(BotFlow.id)).where(col(BotFlow.channel_id) == channel.id, col(BotFlow.active).is_(True)).limit(1)
-        )
-    ).first() is not None  # fmt: skip
+    # Asked once per channel and transaction: a webhook batch opens many conversations at once.
+    known: dict[int, bool] = session.info.setdefault("switchboard.channel_has_bot", {})
+    if channel.id not in known:
+        known[channel.id] = (
+            await session.execute(
+                select(col(BotFlow.id)).where(col(BotFlow.channel_id) == channel.id, col(BotFlow.active).is_(True)).limit(1)
+            )
+        ).first() is not None  # fmt: skip
+    has_bot = known[channel.id]
     conversation = Conversation(
         channel_id=channel.id, contact_id=contact.id,
         status=(ConversationStatus.bot if has_bot else ConversationStatus.queued).value,
@@ -283,23 +287,25 @@ async def store_inbound(
         return
     assert message.id is not None
     message_id = message.id
-    if existing is None:
-        await record_event(
-            session, "conversation.created", {"conversation": await conversation_json(session, conversation)},
-            conversation_id=conversation.id, team_id=conversation.team_id,
-        )  # fmt: skip
     conversation.last_message_id = message_id
     conversation.last_activity_at = conversation.updated_at = utcnow()
     conversation.unread_count += 1
-    await session.flush()
+    opened = None
+    if existing is None:
+        # Built once, from what is in hand, for both events of a new conversation.
+        opened = {"conversation": await conversation_json(session, conversation, new=True)}
+        await record_event(
+            session, "conversation.created", opened,
+            conversation_id=conversation.id, team_id=conversation.team_id,
+        )  # fmt: skip
     await _message_event(session, "message.created", message, conversation)
     if sender == Sender.customer.value and conversation.status == ConversationStatus.snoozed.value:
         await wake(session, conversation, "customer")  # the customer wrote: the snooze is over
-    if existing is None and conversation.status == ConversationStatus.queued.value:
+    if opened is not None and conversation.status == ConversationStatus.queued.value:
         if conversation.team_id is not None:
             result.queued_team_ids.add(conversation.team_id)
         await record_event(
-            session, "conversation.queued", {"conversation": await conversation_json(session, conversation)},
+            session, "conversation.queued", opened,
             conversation_id=conversation.id, team_id=conversation.team_id,
         )  # fmt: skip
     result.stored.append(message_id)

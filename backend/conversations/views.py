@@ -99,8 +99,13 @@ async def preload_labels(session: AsyncSession, conversation_ids: list[int]) -> 
     session.info[LABELS_CACHE] = await labels_of(session, conversation_ids)
 
 
-async def conversation_json(session: AsyncSession, conversation: Conversation) -> dict[str, Any]:
-    """One conversation with its contact, team, assignee and last message (identity-map cached)."""
+async def conversation_json(
+    session: AsyncSession, conversation: Conversation, *, new: bool = False
+) -> dict[str, Any]:
+    """One conversation with its contact, team, assignee and last message (identity-map cached).
+
+    `new`: opened in this very transaction, so no SLA clock can exist yet (they are started by
+    reactions after the commit) and the query for them is skipped."""
     contact = await session.get(Contact, conversation.contact_id)
     assert contact is not None
     team = await session.get(Team, conversation.team_id) if conversation.team_id else None
@@ -139,6 +144,6 @@ async def conversation_json(session: AsyncSession, conversation: Conversation) -
         "updated_at": iso(conversation.updated_at),
         "last_message": await message_json(session, last) if last else None,
         "unread": conversation.unread_count,
-        "labels": await _labels(session, conversation.id),
-        "sla": await sla_summary(session, conversation.id),
+        "labels": [] if new else await _labels(session, conversation.id),
+        "sla": None if new else await sla_summary(session, conversation.id),
     }

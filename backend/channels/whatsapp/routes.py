@@ -21,10 +21,10 @@ from backend.channels.models import Channel, ProviderKind
 from backend.channels.services import keep_rejects
 from backend.channels.whatsapp.signature import verify
 from backend.channels.whatsapp.webhook import parse_webhook
-from backend.conversations.ingest import ingest_batch
+from backend.conversations.ingest import IngestResult, ingest_batch
 from backend.core.logging import get_logger
+from backend.db.group_commit import group_commit_of
 from backend.metrics.web import GROUP_ITEMS, INBOUND_MESSAGES, UNREADABLE_ITEMS
-from backend.realtime.events import commit_and_publish
 from backend.templates.webhooks import apply_template_changes
 
 log = get_logger(__name__)
@@ -105,12 +105,23 @@ async def receive_webhook(
             raise NotAuthorizedException(
                 f"no channel with phone_number_id {number} is signed by this secret"
             )
-    result = await ingest_batch(db_session, by_number, batch)
-    await keep_rejects(db_session, PROVIDER, batch.rejected, by_number,
-                       signers[0] if len(signers) == 1 else None)  # fmt: skip
-    if batch.template_changes:
-        await apply_template_changes(db_session, signers, batch.template_changes)
-    await commit_and_publish(db_session, context_of(request).redis)
+    # End the read (on SQLite every transaction holds the write lock, and the group's needs it).
+    await db_session.commit()
+    named = {number: by_number[number] for number in batch.phone_number_ids}
+
+    async def store(session: AsyncSession) -> IngestResult:
+        # Into the group's own session, as they were just read (no second query).
+        channels = {n: await session.merge(c, load=False) for n, c in named.items()}
+        signed = [await session.merge(c, load=False) for c in signers]
+        stored = await ingest_batch(session, channels, batch)
+        await keep_rejects(session, PROVIDER, batch.rejected, channels,
+                           signed[0] if len(signed) == 1 else None)  # fmt: skip
+        if batch.template_changes:
+            await apply_template_changes(session, signed, batch.template_changes)
+        return stored
+
+    # Shared with the webhooks arriving meanwhile: one transaction, one commit (db.group_commit).
+    result = await group_commit_of(context_of(request)).run(store)
     INBOUND_MESSAGES.inc(len(result.stored))
     _count_unreadable(batch)
     # Customer messages are worth a line; a batch of delivery receipts alone is routine.

@@ -1,0 +1,74 @@
+"""Group commit: concurrent writes share one transaction; one that fails costs nobody else."""
+
+from __future__ import annotations
+
+import asyncio
+import secrets
+import uuid
+
+import pytest
+from sqlalchemy.ext.asyncio import AsyncSession
+from sqlmodel import col, select
+
+from backend.core.context import AppContext
+from backend.db.group_commit import GroupCommit
+from backend.realtime.events import record_event
+from backend.realtime.models import Event
+
+
+async def stored(ctx: AppContext, tag: str) -> list[str]:
+    async with ctx.sessions() as session:
+        rows = (
+            await session.execute(select(Event).where(col(Event.type) == "test.group"))
+        ).scalars()
+        return sorted(e.data["name"] for e in rows if e.data.get("tag") == tag)
+
+
+async def test_concurrent_writes_share_commits_and_a_failing_one_fails_alone(
+    ctx: AppContext,
+) -> None:
+    writer = GroupCommit(ctx.sessions, ctx.redis)
+    tag = uuid.uuid4().hex
+    started = asyncio.Event()
+
+    def write(name: str, fail: bool = False):  # type: ignore[no-untyped-def]
+        async def run(session: AsyncSession) -> str:
+            await record_event(session, "test.group", {"tag": tag, "name": name})
+            if name == "first":
+                started.set()
+                await asyncio.sleep(0.2)  # the others queue up behind this one meanwhile
+            if fail:
+                raise ValueError(f"{name} is invalid")
+            return name
+
+        return run
+
+    first = asyncio.create_task(writer.run(write("first")))
+    await started.wait()
+    names = [f"w{i}" for i in range(10)]
+    results = await asyncio.gather(
+        *(writer.run(write(n, fail=n == "w4")) for n in names), return_exceptions=True
+    )
+    assert await first == "first"
+    failed = [r for r in results if isinstance(r, Exception)]
+    assert [str(e) for e in failed] == ["w4 is invalid"]
+    assert [r for r in results if not isinstance(r, Exception)] == [n for n in names if n != "w4"]
+    assert await stored(ctx, tag) == sorted(["first", *[n for n in names if n != "w4"]])
+    # The ten that queued behind the first went in together: two commits in all, not eleven.
+    assert (writer.groups, writer.writes) == (2, 11)
+
+
+async def test_a_failed_commit_fails_every_write_of_its_group(ctx: AppContext) -> None:
+    writer = GroupCommit(ctx.sessions, ctx.redis)
+    tag = uuid.uuid4().hex
+
+    async def conflicting(session: AsyncSession) -> None:
+        # Two rows with one primary key: the flush at commit fails for the whole transaction.
+        await record_event(session, "test.group", {"tag": tag, "name": "a"})
+        seq = 2_000_000_000 - secrets.randbelow(10**6)
+        session.add(Event(seq=seq, type="test.group", data={"tag": tag, "name": "one"}))
+        session.add(Event(seq=seq, type="test.group", data={"tag": tag, "name": "two"}))
+
+    with pytest.raises(Exception):  # noqa: B017 - the database's own integrity error
+        await writer.run(conflicting)
+    assert await stored(ctx, tag) == []
