@@ -16,6 +16,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 # The reacting domains register at import; the web needs their ingest hooks (the survey reply router).
 from backend import reactions as _reactions  # noqa: F401
+from backend.agents.account import ACCOUNT_HANDLERS, two_factor_guard
 from backend.agents.auth import CSRF_COOKIE, CSRF_HEADER, CookieCSRFMiddleware, build_jwt_auth
 from backend.agents.routes import AgentsController, AuthController, change_my_password
 from backend.agents.teams import TEAM_HANDLERS
@@ -100,7 +101,7 @@ def route_handlers(settings: Settings) -> list[Any]:
         MessageController, verify_subscription, receive_webhook, events_socket, list_events,
         ChannelController, receive_ultramsg, i_am_viewing, who_is_viewing,
         QuickReplyController, NotificationController, ContactController, LabelController, search_route, ApiKeyController, ApiMessageController, WebhookEndpointController,
-        *BOT_HANDLERS, *SURVEY_HANDLERS, *SLA_HANDLERS, *TEMPLATE_HANDLERS, *MEDIA_HANDLERS,
+        *ACCOUNT_HANDLERS, *BOT_HANDLERS, *SURVEY_HANDLERS, *SLA_HANDLERS, *TEMPLATE_HANDLERS, *MEDIA_HANDLERS,
     ]  # fmt: skip
     if settings.sandbox_is_enabled:
         from backend.channels.sandbox.routes import sandbox_router
@@ -147,7 +148,7 @@ def create_app(settings: Settings | None = None, context: AppContext | None = No
         dependencies={"db_session": Provide(_db_session)},
         lifespan=[lifespan],
         before_send=[security_headers(https=settings.public_base_url.startswith("https://"))],
-        guards=[integer_range_guard, api_key_scope_guard],
+        guards=[integer_range_guard, api_key_scope_guard, two_factor_guard],
         on_app_init=[jwt_auth.on_app_init],
         plugins=[channels],
         middleware=[

@@ -55,7 +55,10 @@ class Settings(BaseSettings):
     send_lease_seconds: float = Field(default=60.0, gt=0)
     send_reconcile_grace_seconds: float = Field(default=30.0, ge=0)
     agent_capacity: int = Field(default=5, ge=1, le=100)
-    login_attempts_per_minute: int = Field(default=5, ge=1)
+    login_attempts_per_minute: int = Field(default=5, ge=1)  # per account and source
+    login_attempts_per_source_per_minute: int = Field(default=30, ge=1)
+    # Roles that must have a second factor: until they set one up they may only do that.
+    two_factor_required_roles: list[Literal["agent", "lead", "admin"]] = Field(default_factory=list)
     session_hours: int = Field(default=12, ge=1, le=24 * 30)
     allowed_origins: list[str] = Field(default_factory=list)
     websocket_compression: bool = False

@@ -14,15 +14,20 @@ from litestar.status_codes import HTTP_200_OK, HTTP_429_TOO_MANY_REQUESTS
 from pydantic import BaseModel, Field
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from backend.agents import services
+from backend.agents import account, services
 from backend.agents.auth import CurrentAgent, context_of, new_token_id, require_role
 from backend.agents.models import Agent, Presence, Role
+from backend.db.types import utcnow
 from backend.realtime.events import commit_and_publish
 
 
 class LoginBody(BaseModel):
     email: str = Field(min_length=1, max_length=254)
     password: str = Field(min_length=1, max_length=1024)
+    code: str | None = Field(
+        default=None, max_length=32,
+        description="the authenticator app's 6 digits, or a recovery code, when two-factor is on",
+    )  # fmt: skip
 
 
 class AuthController(Controller):
@@ -35,10 +40,12 @@ class AuthController(Controller):
         data: Annotated[LoginBody, Body()],
     ) -> Response[Any]:  # fmt: skip
         context = context_of(request)
+        source = request.client.host if request.client else "unknown"
         try:
             agent = await services.authenticate(
                 db_session, context.redis, data.email, data.password,
                 context.settings.login_attempts_per_minute,
+                source=source, source_limit=context.settings.login_attempts_per_source_per_minute,
             )  # fmt: skip
         except services.TooManyAttempts:
             return Response(
@@ -47,6 +54,20 @@ class AuthController(Controller):
             )  # fmt: skip
         if agent is None:
             raise NotAuthorizedException("invalid email or password")
+        assert agent.id is not None
+        if await account.has_two_factor(db_session, agent.id):
+            if not data.code:
+                return Response(
+                    {"status_code": 401, "two_factor_required": True,
+                     "detail": "enter the code from your authenticator app (or a recovery code)"},
+                    status_code=401,
+                )  # fmt: skip
+            if not await account.second_factor_passes(db_session, agent, data.code):
+                await services.count_failed_sign_in(context.redis, data.email, source)
+                return Response(
+                    {"status_code": 401, "two_factor_required": True,
+                     "detail": "that code is not right"}, status_code=401,
+                )  # fmt: skip
         return await signed_in(request, db_session, agent)
 
     @post("/logout", status_code=HTTP_200_OK)
@@ -77,10 +98,16 @@ async def signed_in(
     """A new session for the agent: the token (under their current session epoch) and its cookie."""
     auth = request.app.state.jwt_auth
     assert agent.id is not None
+    jti = new_token_id()
     token = auth.create_token(
-        identifier=str(agent.id), token_unique_jwt_id=new_token_id(),
+        identifier=str(agent.id), token_unique_jwt_id=jti,
         token_extras={"epoch": agent.session_epoch},
     )  # fmt: skip
+    await account.record_session(
+        db_session, agent, jti, utcnow() + auth.default_token_expiration,
+        request.client.host if request.client else None, request.headers.get("user-agent"),
+    )  # fmt: skip
+    await db_session.commit()
     body = {"token": token, "agent": (await services.view(db_session, agent)).as_dict()}
     cookie = Cookie(
         key=auth.key, value=token, path="/", httponly=True, samesite=auth.samesite,

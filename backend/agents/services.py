@@ -11,6 +11,7 @@ from sqlalchemy import delete, func
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.ext.asyncio import AsyncSession
 from sqlmodel import col, select
+from zxcvbn import zxcvbn
 
 from backend.agents.models import Agent, AgentTeam, Presence, RevokedToken, Role, Team
 from backend.agents.passwords import hash_password, verify_password
@@ -84,7 +85,7 @@ async def create_agent(
     admin API passes False, so a typo is a 422 naming the team instead of a new empty queue."""
     _check_role(role)
     _check_capacity(capacity)
-    check_password(password)
+    check_password(password, user_inputs=(email, name))
     email = normalize_email(email)
     if "@" not in email or len(email) > 254:
         raise AgentError("the email is not an address", "email")
@@ -111,13 +112,28 @@ async def create_agent(
 # ------------------------------------------------------------------ the one password rule
 
 
-def check_password(password: str, field: str = "password") -> None:
+MIN_PASSWORD_SCORE = 2  # zxcvbn: 0-1 fall to an online attack even when throttled
+
+
+def check_password(
+    password: str, field: str = "password", user_inputs: tuple[str, ...] = ()
+) -> None:
     """The password policy, in one place: creating an agent, an admin's reset and the agent's
-    own change all come through here."""
+    own change all come through here. Length alone lets `12345678` and `password` through, so
+    a strength estimate decides too: zxcvbn (Dropbox's estimator, the well-kept Python port)
+    scores guessability from dictionaries, keyboard patterns, dates and repeats — and from the
+    agent's own email and name."""
     if len(password) < 8:
         raise AgentError("must be at least 8 characters", field)
     if len(password) > 1024:
         raise AgentError("must be at most 1024 characters", field)
+    if not password.strip():
+        raise AgentError("must not be only spaces", field)
+    estimate = zxcvbn(password[:100], user_inputs=[i for i in user_inputs if i])
+    if estimate["score"] < MIN_PASSWORD_SCORE:
+        feedback = estimate.get("feedback") or {}
+        hint = feedback.get("warning") or " ".join(feedback.get("suggestions") or [])
+        raise AgentError(f"is too easy to guess{': ' + hint if hint else ''}", field)
 
 
 async def set_password(
@@ -125,7 +141,7 @@ async def set_password(
 ) -> None:
     """Sets a new password and ends every session of the agent (the caller commits and, to keep
     one signed in, signs them in again)."""
-    check_password(password, field)
+    check_password(password, field, (agent.email, agent.name))
     agent.password_hash = hash_password(password)
     await end_sessions(session, agent)
 
@@ -284,18 +300,26 @@ async def view(session: AsyncSession, agent: Agent) -> AgentView:
     )  # fmt: skip
 
 
-def _throttle_key(email: str) -> str:
-    digest = hashlib.sha256(normalize_email(email).encode()).hexdigest()[:32]
-    return f"switchboard:login-failures:{digest}"
+def _throttle_keys(email: str, source: str) -> tuple[str, str]:
+    """(this account from this source, this source whatever the account)."""
+    account = hashlib.sha256(f"{normalize_email(email)}\n{source}".encode()).hexdigest()[:32]
+    origin = hashlib.sha256(source.encode()).hexdigest()[:32]
+    return f"switchboard:login-failures:{account}", f"switchboard:login-failures-source:{origin}"
 
 
 async def authenticate(
-    session: AsyncSession, redis: Redis, email: str, password: str, limit: int
-) -> Agent | None:
-    """The agent when the password is right; None otherwise, the same way for unknown emails."""
-    key = _throttle_key(email)
-    failures = int(await redis.get(key) or 0)
-    if failures >= limit:
+    session: AsyncSession, redis: Redis, email: str, password: str, limit: int,
+    source: str = "unknown", source_limit: int = 30,
+) -> Agent | None:  # fmt: skip
+    """The agent when the password is right; None otherwise, the same way for unknown emails.
+
+    Failures are counted per account *and source* (`limit` a minute) and per source
+    (`source_limit` a minute, against password spraying across accounts). So an attacker's
+    wrong passwords slow down the attacker, never the real agent signing in from elsewhere:
+    counting per account alone let five wrong guesses lock the agent out everywhere."""
+    account_key, source_key = _throttle_keys(email, source)
+    account_failures, source_failures = await redis.mget([account_key, source_key])
+    if int(account_failures or 0) >= limit or int(source_failures or 0) >= source_limit:
         raise TooManyAttempts
     agent = (
         await session.execute(
@@ -305,13 +329,19 @@ async def authenticate(
         )
     ).scalar_one_or_none()
     if verify_password(agent.password_hash if agent else None, password) and agent:
-        await redis.delete(key)
+        await redis.delete(account_key)
         return agent
-    async with redis.pipeline(transaction=True) as pipe:
-        pipe.incr(key)
-        pipe.expire(key, 60, nx=True)
-        await pipe.execute()
+    await count_failed_sign_in(redis, email, source)
     return None
+
+
+async def count_failed_sign_in(redis: Redis, email: str, source: str) -> None:
+    """A wrong password, or a wrong second-factor code after a right one."""
+    async with redis.pipeline(transaction=True) as pipe:
+        for key in _throttle_keys(email, source):
+            pipe.incr(key)
+            pipe.expire(key, 60, nx=True)
+        await pipe.execute()
 
 
 async def revoke_token(session: AsyncSession, jti: str, expires_at: datetime) -> None:

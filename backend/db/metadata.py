@@ -3,6 +3,7 @@
 from sqlmodel import SQLModel
 
 from backend.agents import models as _agents
+from backend.agents import security_models as _agent_security
 from backend.bots import models as _bots
 from backend.channels import models as _channels
 from backend.conversations import models as _conversations
@@ -18,6 +19,7 @@ from backend.templates import models as _templates
 metadata = SQLModel.metadata
 
 __all__ = [
+    "_agent_security",
     "_agents",
     "_bots",
     "_channels",

@@ -32,12 +32,15 @@ export const CSRF_HEADER = "x-csrf-token";
 export class ApiError extends Error {
   readonly status: number;
   readonly detail: string;
+  /** The error body as the server sent it (e.g. `two_factor_required` on sign-in). */
+  readonly body: unknown;
 
-  constructor(status: number, detail: string) {
+  constructor(status: number, detail: string, body: unknown = null) {
     super(detail);
     this.name = "ApiError";
     this.status = status;
     this.detail = detail;
+    this.body = body;
   }
 
   /** Worth retrying with the same idempotency key: network down, timeouts, 5xx. */
@@ -180,7 +183,7 @@ export async function request<T>(method: string, path: string, options: RequestO
     body = await parseBody(response);
   }
   if (!response.ok) {
-    const error = new ApiError(response.status, detailOf(response.status, body, response.statusText));
+    const error = new ApiError(response.status, detailOf(response.status, body, response.statusText), body);
     if (response.status === 401 && !options.quiet401) unauthorizedHandler?.();
     throw error;
   }
@@ -199,8 +202,12 @@ export interface ConversationQuery {
 export type TransferTarget = { team: string } | { agent_id: Id };
 
 export const api = {
-  login: (email: string, password: string) =>
-    request<LoginResult>("POST", "/api/v1/auth/login", { body: { email, password }, quiet401: true, noCsrf: true }),
+  login: (email: string, password: string, code?: string) =>
+    request<LoginResult>("POST", "/api/v1/auth/login", {
+      body: code ? { email, password, code } : { email, password },
+      quiet401: true,
+      noCsrf: true,
+    }),
   me: () => request<Agent>("GET", "/api/v1/auth/me", { quiet401: true }),
   logout: () => request<unknown>("POST", "/api/v1/auth/logout", { quiet401: true }),
   setPresence: (presence: "online" | "away") =>

@@ -10,6 +10,9 @@ interface Props {
 export function SignIn({ notice, onSignedIn }: Props) {
   const [email, setEmail] = useState("");
   const [password, setPassword] = useState("");
+  // Shown once the server says this account has two-factor sign-in on.
+  const [needsCode, setNeedsCode] = useState(false);
+  const [code, setCode] = useState("");
   const [error, setError] = useState<string | null>(null);
   const [busy, setBusy] = useState(false);
 
@@ -23,10 +26,18 @@ export function SignIn({ notice, onSignedIn }: Props) {
     setBusy(true);
     setError(null);
     try {
-      const result = await api.login(email.trim(), password);
+      const result = await api.login(email.trim(), password, needsCode ? code.trim() : undefined);
       onSignedIn(result.agent);
     } catch (err) {
-      if (err instanceof ApiError && err.status === 401) setError("Invalid email or password.");
+      const twoFactor =
+        err instanceof ApiError &&
+        typeof err.body === "object" &&
+        err.body !== null &&
+        (err.body as { two_factor_required?: boolean }).two_factor_required === true;
+      if (twoFactor) {
+        setError(needsCode && code ? "That code is not right." : null);
+        setNeedsCode(true);
+      } else if (err instanceof ApiError && err.status === 401) setError("Invalid email or password.");
       else if (err instanceof ApiError && err.status === 429)
         setError("Too many failed sign-ins. Please wait a minute and try again.");
       else setError(errorDetail(err));
@@ -66,6 +77,25 @@ export function SignIn({ notice, onSignedIn }: Props) {
             onInput={(e) => setPassword(e.currentTarget.value)}
           />
         </div>
+        {needsCode && (
+          <div class="field">
+            <label for="signin-code">Authentication code</label>
+            <input
+              id="signin-code"
+              name="code"
+              type="text"
+              inputMode="numeric"
+              autoComplete="one-time-code"
+              autoFocus
+              aria-describedby="signin-code-hint"
+              value={code}
+              onInput={(e) => setCode(e.currentTarget.value)}
+            />
+            <p id="signin-code-hint" class="muted small">
+              The 6 digits from your authenticator app, or one of your recovery codes.
+            </p>
+          </div>
+        )}
         {error && (
           <p role="alert" class="error">
             {error}

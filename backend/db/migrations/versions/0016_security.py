@@ -1,0 +1,64 @@
+"""security and data governance: agents' sessions, TOTP second factors, recovery codes
+
+Revision ID: 0016
+Revises: 0014
+Create Date: 2026-12-01 23:30:00
+"""
+
+from collections.abc import Sequence
+
+import sqlalchemy as sa
+import sqlmodel
+from alembic import op
+
+import backend.db.types
+
+revision: str = "0016"
+down_revision: str | None = "0014"
+branch_labels: str | Sequence[str] | None = None
+depends_on: str | Sequence[str] | None = None
+
+
+def upgrade() -> None:
+    op.create_table(
+        "agent_sessions",
+        sa.Column("jti", sqlmodel.sql.sqltypes.AutoString(length=64), nullable=False),
+        sa.Column("agent_id", sa.Integer(), nullable=True),
+        sa.Column("epoch", sa.Integer(), nullable=False),
+        sa.Column("source", sqlmodel.sql.sqltypes.AutoString(length=64), nullable=True),
+        sa.Column("user_agent", sqlmodel.sql.sqltypes.AutoString(length=300), nullable=True),
+        sa.Column("created_at", backend.db.types.UTCDateTime(timezone=True), nullable=False),
+        sa.Column("expires_at", backend.db.types.UTCDateTime(timezone=True), nullable=False),
+        sa.Column("ended_at", backend.db.types.UTCDateTime(timezone=True), nullable=True),
+        sa.ForeignKeyConstraint(["agent_id"], ["agents.id"], ondelete="CASCADE"),
+        sa.PrimaryKeyConstraint("jti"),
+    )
+    op.create_index("ix_agent_sessions_agent_id", "agent_sessions", ["agent_id"])
+    op.create_table(
+        "agent_two_factor",
+        sa.Column("agent_id", sa.Integer(), nullable=False),
+        sa.Column("secret", sa.Text(), nullable=False),
+        sa.Column("enabled_at", backend.db.types.UTCDateTime(timezone=True), nullable=True),
+        sa.Column("last_counter", sa.Integer(), nullable=True),
+        sa.Column("created_at", backend.db.types.UTCDateTime(timezone=True), nullable=False),
+        sa.ForeignKeyConstraint(["agent_id"], ["agents.id"], ondelete="CASCADE"),
+        sa.PrimaryKeyConstraint("agent_id"),
+    )
+    op.create_table(
+        "agent_recovery_codes",
+        sa.Column("id", sa.Integer(), nullable=False),
+        sa.Column("agent_id", sa.Integer(), nullable=True),
+        sa.Column("code_hash", sqlmodel.sql.sqltypes.AutoString(length=64), nullable=False),
+        sa.Column("used_at", backend.db.types.UTCDateTime(timezone=True), nullable=True),
+        sa.ForeignKeyConstraint(["agent_id"], ["agents.id"], ondelete="CASCADE"),
+        sa.PrimaryKeyConstraint("id"),
+    )
+    op.create_index("ix_agent_recovery_codes_agent_id", "agent_recovery_codes", ["agent_id"])
+
+
+def downgrade() -> None:
+    op.drop_index("ix_agent_recovery_codes_agent_id", table_name="agent_recovery_codes")
+    op.drop_table("agent_recovery_codes")
+    op.drop_table("agent_two_factor")
+    op.drop_index("ix_agent_sessions_agent_id", table_name="agent_sessions")
+    op.drop_table("agent_sessions")
