@@ -1,22 +1,30 @@
 "use strict";
 const $ = (id) => document.getElementById(id);
-let me = null;          // {wa_id, name}
+let me = null;          // {wa_id, name} or, for a username customer, {user_id, username, name}
 let sent = [];          // what the business sent, as /sandbox/api/messages returns it
 let lastRendered = "";
 
-const ownKey = () => `switchboard-sandbox:${me.wa_id}`;
+const ownKey = () => `switchboard-sandbox:${me.wa_id || me.user_id}`;
+const identity = () => (me.wa_id ? { from: me.wa_id } : { user_id: me.user_id, username: me.username });
 const own = () => JSON.parse(localStorage.getItem(ownKey()) || "[]");
 function remember(entry) {
   const mine = own(); mine.push(entry);
   localStorage.setItem(ownKey(), JSON.stringify(mine.slice(-300)));
 }
 
-function start(wa_id, name) {
-  me = { wa_id, name };
+/** A business-scoped user id as WhatsApp gives one for a username customer (`CC.digits`). */
+function newBsuid() {
+  let digits = "";
+  for (let i = 0; i < 20; i++) digits += Math.floor(Math.random() * 10);
+  return "US." + digits;
+}
+
+function start(wa_id, name, username = null, user_id = null) {
+  me = wa_id ? { wa_id, name } : { user_id: user_id || newBsuid(), username, name };
   localStorage.setItem("switchboard-sandbox:me", JSON.stringify(me));
   $("setup").hidden = true; $("chat").hidden = false; $("switch").hidden = false;
   $("title").firstChild.textContent = name + " ";
-  $("subtitle").textContent = "+" + wa_id;
+  $("subtitle").textContent = wa_id ? "+" + wa_id : "@" + username;
   lastRendered = ""; sent = [];
   poll();
   $("message").focus();
@@ -24,12 +32,14 @@ function start(wa_id, name) {
 
 async function deliver(payload, shown) {
   const id = Math.random().toString(36).slice(2);
-  remember({ id, at: new Date().toISOString(), text: shown, pending: true });
+  const chosen = options();
+  const at = chosen.timestamp ? new Date(chosen.timestamp * 1000) : new Date();
+  remember({ id, at: at.toISOString(), text: shown, pending: true, echo: !!chosen.echo });
   render();
   try {
     const response = await fetch("/sandbox/api/inbound", {
       method: "POST", headers: { "Content-Type": "application/json" },
-      body: JSON.stringify({ from: me.wa_id, name: me.name, ...payload }),
+      body: JSON.stringify({ ...identity(), name: me.name, ...chosen, ...payload }),
     });
     const body = await response.json();
     const mine = own(); const entry = mine.find((m) => m.id === id) || {};
@@ -148,9 +158,10 @@ function render(force = false) {
     ...sent.map((m) => ({ at: m.received_at, node: el("div", { className: "bubble business" },
       ...businessContent(m, lastInteractive && m.id === lastInteractive.id),
       el("div", { className: "meta", textContent: time(m.received_at) })) })),
-    ...mine.map((m) => ({ at: m.at, node: el("div", { className: "bubble customer" },
+    ...mine.map((m) => ({ at: m.at, node: el("div", { className: m.echo ? "bubble business echo" : "bubble customer" },
       m.media ? mediaNode(m.media.type, `/sandbox/api/media/${encodeURIComponent(m.media.id)}`, m.text, m.text) : m.text,
-      el("div", { className: "meta", textContent: time(m.at) + (m.pending ? " · sending" : m.webhook >= 300 ? ` · ${m.webhook}` : " ✓") })) })),
+      el("div", { className: "meta", textContent: (m.echo ? "Business app · " : "") + time(m.at)
+        + (m.pending ? " · sending" : m.webhook >= 300 ? ` · ${m.webhook}` : " ✓") })) })),
   ].sort((a, b) => Date.parse(a.at) - Date.parse(b.at));
   const log = $("log");
   const atBottom = log.scrollHeight - log.scrollTop - log.clientHeight < 40;
@@ -158,20 +169,40 @@ function render(force = false) {
   if (atBottom || force) log.scrollTop = log.scrollHeight;
 }
 
+/** The options panel: an echo (the business typing on its phone), a message written earlier. */
+function options() {
+  const chosen = {};
+  if ($("echo").checked) chosen.echo = true;
+  const ago = Number($("written").value);
+  if (ago > 0) chosen.timestamp = Math.floor(Date.now() / 1000) - ago;
+  $("echo").checked = false; $("written").value = "0";  // for the next message only
+  return chosen;
+}
+
 let polling = null;
 async function poll() {
   clearTimeout(polling);
   if (!me) return;
   try {
-    const response = await fetch(`/sandbox/api/messages?wa_id=${encodeURIComponent(me.wa_id)}`);
+    const who = me.wa_id ? `wa_id=${encodeURIComponent(me.wa_id)}` : `user_id=${encodeURIComponent(me.user_id)}`;
+    const response = await fetch(`/sandbox/api/messages?${who}`);
     if (response.ok) { sent = await response.json(); render(); }
   } catch (error) { /* the server restarts; try again next second */ }
   polling = setTimeout(poll, 1000);
 }
 
+const byUsername = () => document.querySelector('input[name="identity"]:checked').value === "username";
+for (const radio of document.querySelectorAll('input[name="identity"]')) {
+  radio.addEventListener("change", () => {
+    const username = byUsername();
+    $("wa-field").hidden = username; $("wa").disabled = username; $("wa").required = !username;
+    $("username-field").hidden = !username; $("username").disabled = !username; $("username").required = username;
+  });
+}
 $("setup").addEventListener("submit", (event) => {
   event.preventDefault();
-  start($("wa").value.replace(/\D/g, ""), $("name").value.trim());
+  if (byUsername()) start(null, $("name").value.trim(), $("username").value.trim());
+  else start($("wa").value.replace(/\D/g, ""), $("name").value.trim());
 });
 $("composer").addEventListener("submit", (event) => {
   event.preventDefault();
