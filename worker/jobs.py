@@ -19,11 +19,11 @@ from backend.realtime.retention import prune_events
 from backend.sla.jobs import sla_apply, sla_reconcile, sla_timer
 from backend.surveys.jobs import send_survey, survey_reply, survey_sweep
 from backend.templates.jobs import sync_all_templates
-from worker.sending import mark_read, reconcile_outbox, send_message
+from worker.sending import mark_read, reconcile_outbox, send_message, show_typing
 
 JOBS: list[Any] = [prune_events, send_message, reconcile_outbox, mark_read, drain_queue, drain_agent,
                    hand_back_conversations,
                    bot_step, bot_undelivered, send_survey, survey_reply, survey_sweep, sla_apply,
                    sla_timer, sla_reconcile, sync_all_templates, webhook_fan_out, deliver_webhook,
                    webhook_sweep,
-                   download_media, media_sweep, notify, wake_snoozed, snooze_sweep]  # fmt: skip
+                   download_media, media_sweep, notify, wake_snoozed, snooze_sweep, show_typing]  # fmt: skip

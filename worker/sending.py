@@ -299,6 +299,26 @@ async def reconcile_outbox(ctx: dict[str, Any]) -> int:
     return len(rows)
 
 
+async def show_typing(ctx: dict[str, Any], message_id: int) -> str:
+    """ "typing…" on the customer's phone, on a read receipt for their message (best effort:
+    it is gone in 25 s anyway, so a refusal is logged, never retried)."""
+    app: AppContext = ctx["app"]
+    async with app.sessions() as session:
+        message = await session.get(Message, message_id)
+        if message is None or not message.provider_message_id:
+            return "missing"
+        channel = await session.get(Channel, message.channel_id)
+        assert channel is not None
+    if not channel.typing_indicator:
+        return "disabled"
+    try:
+        shown = await provider_for(app, channel).show_typing(message.provider_message_id)
+    except SendError as error:
+        log.info("typing indicator refused", code=error.code)
+        return "refused"
+    return "shown" if shown else "unsupported"
+
+
 async def mark_read(ctx: dict[str, Any], message_id: int) -> str:
     """Blue ticks on the customer's phone; marking the newest message marks all before it."""
     app: AppContext = ctx["app"]

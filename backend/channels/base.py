@@ -186,6 +186,11 @@ class Provider(Protocol):
         """Tell the customer's phone that we read their message (blue ticks)."""
         ...
 
+    async def show_typing(self, provider_message_id: str) -> bool:
+        """Show "typing…" to the customer who wrote that message; False where the provider has
+        no such thing (nothing is sent). Raises SendError."""
+        ...
+
     async def upload_media(self, file: BinaryIO, mime_type: str, filename: str) -> str:
         """Hand a file to the provider before sending it; returns its media id. Raises SendError."""
         ...

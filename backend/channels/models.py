@@ -35,6 +35,8 @@ class Channel(SQLModel, table=True):
     default_team_id: int | None = Field(default=None, foreign_key="teams.id")
     is_default: bool = Field(default=False)
     rate_per_second: int = Field(default=80)
+    # Show "typing…" to the customer while an agent types a reply (Cloud API only).
+    typing_indicator: bool = Field(default=True)
     created_at: datetime = Field(default_factory=utcnow, sa_type=UTCDateTime)
     updated_at: datetime = Field(default_factory=utcnow, sa_type=UTCDateTime)
 

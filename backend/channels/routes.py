@@ -43,6 +43,7 @@ class ChannelBody(BaseModel):
     )  # fmt: skip
     default_team: str | None = None
     rate_per_second: int = Field(default=80, ge=1, le=1000)
+    typing_indicator: bool = True
 
 
 class ChannelPatch(BaseModel):
@@ -54,6 +55,7 @@ class ChannelPatch(BaseModel):
     business_account_id: str | None = Field(default=None, min_length=1, max_length=64)
     default_team: str | None = None
     rate_per_second: int | None = Field(default=None, ge=1, le=1000)
+    typing_indicator: bool | None = None
 
     @model_validator(mode="before")
     @classmethod
@@ -67,7 +69,9 @@ class ChannelPatch(BaseModel):
         return data
 
 
-_REQUIRED_ON_CHANNEL = ("name", "access_token", "app_secret", "verify_token", "rate_per_second")
+_REQUIRED_ON_CHANNEL = (
+    "name", "access_token", "app_secret", "verify_token", "rate_per_second", "typing_indicator",
+)  # fmt: skip
 
 
 def channel_view(channel: Channel, base_url: str) -> dict[str, Any]:
@@ -82,7 +86,8 @@ def channel_view(channel: Channel, base_url: str) -> dict[str, Any]:
         "phone_number_id": channel.phone_number_id, "api_base_url": channel.api_base_url,
         "business_account_id": channel.business_account_id,
         "default_team_id": channel.default_team_id, "is_default": channel.is_default,
-        "rate_per_second": channel.rate_per_second, "has_access_token": bool(channel.access_token),
+        "rate_per_second": channel.rate_per_second, "typing_indicator": channel.typing_indicator,
+        "has_access_token": bool(channel.access_token),
         "has_app_secret": bool(channel.app_secret), "webhook_url": webhook,
     }  # fmt: skip
 
@@ -121,6 +126,7 @@ class ChannelController(Controller):
             name=data.name, provider=data.provider.value, phone_number_id=data.phone_number_id,
             access_token=data.access_token, app_secret=data.app_secret, verify_token=data.verify_token,
             api_base_url=data.api_base_url, rate_per_second=data.rate_per_second,
+            typing_indicator=data.typing_indicator,
             business_account_id=data.business_account_id,
             default_team_id=await _team_id(db_session, data.default_team),
             webhook_token=secrets.token_urlsafe(24) if data.provider == ProviderKind.ultramsg else None,

@@ -20,6 +20,7 @@ from backend.conversations import notes, outbound, routing
 from backend.conversations.labelling import label_conversation
 from backend.conversations.labels import labelled
 from backend.conversations.models import Contact, Conversation, ConversationStatus, Message
+from backend.conversations.typing import request_typing
 from backend.conversations.views import (
     LABELS_CACHE,
     conversation_json,
@@ -32,6 +33,7 @@ from backend.integrations.keys import ApiKeyPrincipal
 from backend.integrations.models import Scope
 from backend.media.routes import retry_inbound_media
 from backend.media.views import has_media, preload_media
+from backend.quick_replies.variables import fill_for_conversation
 from backend.realtime.events import commit_and_publish
 
 AgentRequest = Request[CurrentAgent, Any, Any]
@@ -47,6 +49,10 @@ class NoteBody(BaseModel):
 
 class LabelsBody(BaseModel):
     labels: list[str] = Field(max_length=20)
+
+
+class FillBody(BaseModel):
+    text: str = Field(max_length=4096)
 
 
 class SnoozeBody(BaseModel):
@@ -242,6 +248,26 @@ class ConversationController(Controller):
         )
         await commit_and_publish(db_session, context_of(request).redis)
         return await message_json(db_session, note)
+
+    @post("/{conversation_id:int}/fill", status_code=HTTP_200_OK)
+    async def fill_variables(
+        self, request: AgentRequest, db_session: AsyncSession, conversation_id: int,
+        data: FillBody,
+    ) -> dict[str, Any]:  # fmt: skip
+        """A quick reply's variables filled for this conversation: what the composer previews."""
+        filled = await fill_for_conversation(db_session, request.user, conversation_id, data.text)
+        return {"text": filled.text, "missing": filled.missing}
+
+    @post("/{conversation_id:int}/typing", status_code=HTTP_200_OK)
+    async def typing(
+        self, request: AgentRequest, db_session: AsyncSession, conversation_id: int
+    ) -> dict[str, bool]:
+        """The holder is typing: "typing…" for the customer, at most once per 20 s."""
+        context = context_of(request)
+        sent = await request_typing(
+            db_session, context.redis, context.queue, request.user, conversation_id
+        )
+        return {"sent": sent}
 
     @post("/{conversation_id:int}/read", status_code=HTTP_200_OK)
     async def mark_read(

@@ -230,6 +230,9 @@ export const api = {
     request<Conversation>("PUT", `/api/v1/conversations/${enc(id)}/labels`, { body: { labels } }),
   search: (q: string, signal?: AbortSignal) => request<SearchResults>("GET", "/api/v1/search", { query: { q }, signal }),
   labels: () => request<Items<LabelInfo>>("GET", "/api/v1/labels"),
+  fill: (id: Id, text: string) =>
+    request<{ text: string; missing: string[] }>("POST", `/api/v1/conversations/${enc(id)}/fill`, { body: { text } }),
+  typing: (id: Id) => request<{ sent: boolean }>("POST", `/api/v1/conversations/${enc(id)}/typing`),
   addNote: (id: Id, text: string, mentions: Id[]) =>
     request<Message>("POST", `/api/v1/conversations/${enc(id)}/notes`, { body: { text, mentions } }),
   snooze: (id: Id, until: string) =>

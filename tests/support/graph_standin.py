@@ -1,6 +1,7 @@
-"""A recording stand-in for the Graph API's template endpoints, answering in Meta's shapes
-(`data` + `paging.cursors`, `next` while pages remain; Graph error bodies), so sync and
-authoring are tested over a real socket against what Meta would say."""
+"""A recording stand-in for the Graph API's template and message endpoints, answering in Meta's
+shapes (`data` + `paging.cursors`, `next` while pages remain; Graph error bodies; a read receipt,
+with or without a typing indicator, is `{"success": true}`), so sync, authoring and receipts are
+tested over a real socket against what Meta would say."""
 
 from __future__ import annotations
 
@@ -26,6 +27,7 @@ class GraphStandin:
     page_size: int = 2
     requests: list[dict[str, Any]] = field(default_factory=list)
     refuse_create: dict[str, Any] | None = None  # a Graph error to answer the next create with
+    messages: list[dict[str, Any]] = field(default_factory=list)  # sends and read receipts
 
     @property
     def base_url(self) -> str:
@@ -71,7 +73,29 @@ def _app(state: dict[str, GraphStandin]) -> Litestar:
         standin.templates.append({**body, "id": new_id, "status": "PENDING"})
         return Response({"id": new_id, "status": "PENDING", "category": body["category"]})
 
-    return Litestar([listing, create], debug=False, logging_config=None)
+    @post("/v23.0/{phone_number_id:str}/messages", status_code=200)
+    async def messages(request: Request[Any, Any, Any], phone_number_id: str) -> Response[Any]:
+        """Records every send and receipt; checks a typing indicator as Meta does."""
+        standin = state["standin"]
+        body = await request.json()
+        standin.messages.append({"phone_number_id": phone_number_id, "body": body})
+        if not authorized(request):
+            return Response({"error": {"message": "Invalid OAuth access token", "code": 190,
+                                       "type": "OAuthException"}}, status_code=401)  # fmt: skip
+        if body.get("status") == "read":
+            typing = body.get("typing_indicator")
+            if not isinstance(body.get("message_id"), str) or (
+                typing is not None and typing != {"type": "text"}
+            ):
+                return Response({"error": {"message": "(#100) Invalid parameter", "code": 100,
+                                           "type": "OAuthException"}}, status_code=400)  # fmt: skip
+            return Response({"success": True})
+        wamid = f"wamid.standin{len(standin.messages)}"
+        return Response({"messaging_product": "whatsapp",
+                         "contacts": [{"input": body.get("to"), "wa_id": body.get("to")}],
+                         "messages": [{"id": wamid}]})  # fmt: skip
+
+    return Litestar([listing, create, messages], debug=False, logging_config=None)
 
 
 def start_graph_standin() -> GraphStandin:

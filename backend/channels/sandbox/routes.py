@@ -133,6 +133,9 @@ async def graph_send(request: AnyRequest, version: str, phone_number_id: str) ->
             body.get("message_id"), str
         ):
             return _graph(graph_error(100, "The parameter message_id is required."), 400)
+        typing = body.get("typing_indicator")
+        if typing is not None and (not isinstance(typing, dict) or typing.get("type") != "text"):
+            return _graph(graph_error(100, "Param typing_indicator[type] must be text."), 400)
         return _graph({"success": True}, 200)
     invalid = validate_send(body)
     if invalid is not None:

@@ -57,6 +57,10 @@ class UltramsgProvider:
         if len(parts) >= 3 and parts[1].endswith("@c.us"):
             await self._post("chats/read", {"token": self._token, "chatId": parts[1]})
 
+    async def show_typing(self, provider_message_id: str) -> bool:
+        """Ultramsg's API has no typing indicator: nothing is sent."""
+        return False
+
     async def upload_media(self, file: BinaryIO, mime_type: str, filename: str) -> str:
         """Ultramsg sends files by public link only; Switchboard's files are private."""
         raise SendError(None, "Ultramsg channels cannot send uploaded files yet", retryable=False)

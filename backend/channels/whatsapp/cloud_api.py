@@ -64,6 +64,15 @@ class CloudApiProvider:
             {"messaging_product": "whatsapp", "status": "read", "message_id": provider_message_id}
         )
 
+    async def show_typing(self, provider_message_id: str) -> bool:
+        """The Cloud API's typing indicator rides on a read receipt for the customer's message;
+        it shows for up to 25 s or until our next message arrives."""
+        await self._post({
+            "messaging_product": "whatsapp", "status": "read", "message_id": provider_message_id,
+            "typing_indicator": {"type": "text"},
+        })  # fmt: skip
+        return True
+
     async def upload_media(self, file: BinaryIO, mime_type: str, filename: str) -> str:
         """`POST /{phone_number_id}/media` (multipart `file`, `type`, `messaging_product`): the
         file streams from disk; the id it returns is what the message names (and a retry reuses)."""

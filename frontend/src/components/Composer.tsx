@@ -70,6 +70,37 @@ export function Composer({ conversation, quickReplies, dispatch, isLead = false,
   const [mentionIndex, setMentionIndex] = useState(0);
   const [mentionDismissed, setMentionDismissed] = useState(false);
   const chosen = useRef(new Map<string, { id: Id; name: string }>());
+  const [preview, setPreview] = useState<{ text: string; missing: string[] } | null>(null);
+  const lastTyping = useRef(0);
+  const hasVariables = mode === "reply" && /\{\{[^}]+\}\}/.test(text);
+
+  // Quick reply variables ({{contact.first_name}}, …): previewed as the customer will read them.
+  useEffect(() => {
+    if (!hasVariables) {
+      setPreview(null);
+      return undefined;
+    }
+    let stopped = false;
+    const timer = setTimeout(() => {
+      api.fill(conversation.id, text).then(
+        (filled) => !stopped && setPreview(filled),
+        () => !stopped && setPreview(null),
+      );
+    }, 150);
+    return () => {
+      stopped = true;
+      clearTimeout(timer);
+    };
+  }, [hasVariables, text, cid]);
+
+  /** "typing…" for the customer while the holder types a reply (the server sends it at most every 20 s). */
+  const typed = () => {
+    if (mode !== "reply" || !canReply) return;
+    const now = Date.now();
+    if (now - lastTyping.current < 20_000) return;
+    lastTyping.current = now;
+    api.typing(conversation.id).catch(() => undefined);
+  };
   const [sending, setSending] = useState(false);
   const [error, setError] = useState<string | null>(null);
   const [rejectedFor, setRejectedFor] = useState<string | null | undefined>(undefined);
@@ -154,7 +185,16 @@ export function Composer({ conversation, quickReplies, dispatch, isLead = false,
 
   const submit = async () => {
     if (mode === "note") return submitNote();
-    const body = text.trim();
+    let body = text.trim();
+    if (/\{\{[^}]+\}\}/.test(body)) {
+      // Filled at send time, from the conversation as it is now.
+      try {
+        body = (await api.fill(conversation.id, body)).text.trim();
+      } catch (err) {
+        setError(`Not sent: ${errorDetail(err)}`);
+        return;
+      }
+    }
     if ((!body && !fileReady) || attachment?.uploading || sending || closed) return;
     // The key names what is sent: the same text (and file) after a failure reuses it.
     const what = fileReady ? `file:${String(fileReady.id)}:${body}` : body;
@@ -379,6 +419,7 @@ export function Composer({ conversation, quickReplies, dispatch, isLead = false,
             setQrIndex(0);
             setMentionDismissed(false);
             setMentionIndex(0);
+            typed();
           }}
           onKeyUp={(e) => setCaret(e.currentTarget.selectionStart ?? 0)}
           onClick={(e) => setCaret(e.currentTarget.selectionStart ?? 0)}
@@ -417,6 +458,13 @@ export function Composer({ conversation, quickReplies, dispatch, isLead = false,
           </button>
         )}
       </div>
+      {preview && (
+        <p class="fill-preview small" aria-live="polite">
+          <span class="muted">The customer will read: </span>
+          {preview.text}
+          {preview.missing.length > 0 && <span class="warn"> — no value for {preview.missing.join(", ")}</span>}
+        </p>
+      )}
       {attachment && <AttachmentChip attachment={attachment} onRemove={clear} />}
       {picking && (
         <TemplatePicker

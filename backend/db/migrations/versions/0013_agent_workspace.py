@@ -58,6 +58,10 @@ def upgrade() -> None:
     )
     op.create_index("ix_contact_labels_label", "contact_labels", ["label_id"])
     _search_up()
+    with op.batch_alter_table("channels", schema=None) as batch_op:
+        batch_op.add_column(
+            sa.Column("typing_indicator", sa.Boolean(), nullable=False, server_default=sa.true())
+        )
     with op.batch_alter_table("events", schema=None) as batch_op:
         batch_op.add_column(sa.Column("recipient_id", sa.Integer(), nullable=True))
     with op.batch_alter_table("conversations", schema=None) as batch_op:
@@ -103,6 +107,8 @@ def upgrade() -> None:
 
 def downgrade() -> None:
     _search_down()
+    with op.batch_alter_table("channels", schema=None) as batch_op:
+        batch_op.drop_column("typing_indicator")
     op.drop_index("ix_contact_labels_label", table_name="contact_labels")
     op.drop_table("contact_labels")
     op.drop_index("ix_conversation_labels_label", table_name="conversation_labels")
