@@ -7,7 +7,7 @@ FRONTEND_SOURCES := $(shell find frontend/src frontend/index.html frontend/packa
 HOST ?= 127.0.0.1
 PORT ?= 8000
 
-.PHONY: install run test lint typecheck pytest frontend clean
+.PHONY: install run test lint typecheck pytest frontend frontend-test clean
 
 $(UV):
 	@command -v uv >/dev/null 2>&1 || python3 -m pip install --user --quiet uv || python3 -m pip install --quiet uv
@@ -39,10 +39,14 @@ lint: $(VENV)/.installed
 typecheck: $(VENV)/.installed
 	$(VENV)/bin/mypy
 
+# The frontend's pure logic (vitest, in Node; the pages themselves are tested in Chromium).
+frontend-test: frontend/node_modules/.installed
+	cd frontend && npx vitest run
+
 pytest: install
 	$(VENV)/bin/pytest -q -p no:cacheprovider $(PYTEST_ARGS)
 
-test: install lint typecheck pytest
+test: install lint typecheck frontend-test pytest
 
 clean:
 	rm -rf $(VENV) frontend/node_modules frontend/dist var .mypy_cache .ruff_cache

@@ -21,7 +21,7 @@ from sqlmodel import and_, col, select
 from backend.agents.hours import BusinessHours, ScheduleError
 from backend.agents.models import Agent, AgentTeam, Presence, Team
 from backend.bots.engine import Engine, Handoff, Input, State, Turn, phrase, text_draft
-from backend.bots.flow import FlowError, normalize, parse_flow
+from backend.bots.flow import FlowError, ParsedFlow, normalize, parse_flow
 from backend.bots.hours import describe
 from backend.bots.locale import pick_language
 from backend.bots.models import BotFlow, BotState, ConsentChange, TeamSchedule
@@ -53,16 +53,10 @@ log = get_logger(__name__)
 
 
 # ---------------------------------------------------------------------------- flows
-async def save_flow(
-    session: AsyncSession, channel_id: int, source: str, agent_id: int | None = None
-) -> BotFlow:
-    """Parses, validates (teams included) and stores a new active version; the caller commits."""
-    if await session.get(Channel, channel_id) is None:
-        raise RoutingError(404, "no such channel")
-    try:
-        parsed = parse_flow(source)
-    except FlowError as error:
-        raise RoutingError(422, str(error)) from None
+async def check_flow(session: AsyncSession, source: str) -> ParsedFlow:
+    """The whole validation of a flow, teams included: FlowError with `line N: reason` for each
+    problem. What saving runs, and what the admin console's editor asks as one types."""
+    parsed = parse_flow(source)
     names = {name for name, _ in parsed.team_refs}
     known = set(
         (await session.execute(select(col(Team.name)).where(col(Team.name).in_(names)))).scalars()
@@ -71,7 +65,20 @@ async def save_flow(
         (line, f"no team named '{name}'") for name, line in parsed.team_refs if name not in known
     ]
     if missing:
-        raise RoutingError(422, str(FlowError(missing)))
+        raise FlowError(missing)
+    return parsed
+
+
+async def save_flow(
+    session: AsyncSession, channel_id: int, source: str, agent_id: int | None = None
+) -> BotFlow:
+    """Parses, validates (teams included) and stores a new active version; the caller commits."""
+    if await session.get(Channel, channel_id) is None:
+        raise RoutingError(404, "no such channel")
+    try:
+        parsed = await check_flow(session, source)
+    except FlowError as error:
+        raise RoutingError(422, str(error)) from None
     latest = (
         await session.execute(
             select(func.max(col(BotFlow.version))).where(col(BotFlow.channel_id) == channel_id)

@@ -18,6 +18,7 @@ from backend.agents.auth import context_of, require_role
 from backend.agents.models import Role, Team
 from backend.channels.base import WebhookError
 from backend.channels.models import Channel, ProviderKind
+from backend.channels.services import test_connection
 from backend.channels.ultramsg.webhook import parse_webhook as parse_ultramsg
 from backend.channels.whatsapp.routes import MAX_WEBHOOK_BYTES
 from backend.conversations.ingest import ingest_batch
@@ -89,6 +90,7 @@ def channel_view(channel: Channel, base_url: str) -> dict[str, Any]:
         "rate_per_second": channel.rate_per_second, "typing_indicator": channel.typing_indicator,
         "has_access_token": bool(channel.access_token),
         "has_app_secret": bool(channel.app_secret), "webhook_url": webhook,
+        "verify_token": channel.verify_token,
     }  # fmt: skip
 
 
@@ -124,7 +126,11 @@ class ChannelController(Controller):
             )
         channel = Channel(
             name=data.name, provider=data.provider.value, phone_number_id=data.phone_number_id,
-            access_token=data.access_token, app_secret=data.app_secret, verify_token=data.verify_token,
+            access_token=data.access_token, app_secret=data.app_secret,
+            # Generated unless given: the admin pastes it into Meta's webhook settings.
+            verify_token=data.verify_token or (
+                secrets.token_urlsafe(24) if data.provider == ProviderKind.cloud_api else ""
+            ),
             api_base_url=data.api_base_url, rate_per_second=data.rate_per_second,
             typing_indicator=data.typing_indicator,
             business_account_id=data.business_account_id,
@@ -157,6 +163,33 @@ class ChannelController(Controller):
         for key, value in changes.items():
             setattr(channel, key, value)
         channel.updated_at = utcnow()
+        await db_session.commit()
+        return channel_view(channel, context_of(request).settings.public_base_url)
+
+    @post("/{channel_id:int}/test", status_code=HTTP_200_OK)
+    async def test(
+        self, request: Request[Any, Any, Any], db_session: AsyncSession, channel_id: int
+    ) -> dict[str, Any]:
+        """Test connection: the Graph API's view of the number (display name, quality rating,
+        messaging limit tier), or its error."""
+        channel = await db_session.get(Channel, channel_id)
+        if channel is None:
+            raise NotFoundException("no such channel")
+        # No transaction stays open during the outside call (SQLite has one connection per
+        # process, and the sandbox answering it is this very process).
+        db_session.expunge(channel)
+        await db_session.close()
+        return await test_connection(channel, context_of(request).settings)
+
+    @post("/{channel_id:int}/verify-token", guards=[require_role(Role.admin)], status_code=200)
+    async def new_verify_token(
+        self, request: Request[Any, Any, Any], db_session: AsyncSession, channel_id: int
+    ) -> dict[str, Any]:
+        """A fresh verify token for Meta's webhook handshake (paste it there next)."""
+        channel = await db_session.get(Channel, channel_id)
+        if channel is None:
+            raise NotFoundException("no such channel")
+        channel.verify_token, channel.updated_at = secrets.token_urlsafe(24), utcnow()
         await db_session.commit()
         return channel_view(channel, context_of(request).settings.public_base_url)
 

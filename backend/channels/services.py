@@ -2,8 +2,10 @@
 
 from __future__ import annotations
 
+from typing import Any
 from urllib.parse import urlsplit
 
+import httpx
 from sqlalchemy.ext.asyncio import AsyncSession
 from sqlmodel import col, select
 
@@ -123,3 +125,53 @@ async def channels_of_business_account(session: AsyncSession, waba_id: str) -> l
         )
     )
     return list(result.scalars())
+
+
+CONNECTION_FIELDS = (
+    "id,display_phone_number,verified_name,status,quality_rating,messaging_limit_tier"
+)
+
+
+async def test_connection(channel: Channel, settings: Settings) -> dict[str, Any]:
+    """Asks the Graph API about the channel's number with its token (`GET /{phone_number_id}`):
+    `{"ok": true, "display_phone_number", "verified_name", "quality_rating",
+    "messaging_limit_tier", "status"}`, or `{"ok": false, "error": {"code", "message"}}` with
+    Meta's error (a wrong token is code 190). Ultramsg channels are not asked: there is no such
+    call, so they answer `ok: null`."""
+    if channel.provider != ProviderKind.cloud_api.value:
+        return {
+            "ok": None,
+            "error": {"code": None, "message": "only Cloud API channels can be tested"},
+        }
+    url = f"{graph_base_url(channel, settings)}/{channel.phone_number_id}"
+    try:
+        async with httpx.AsyncClient(timeout=httpx.Timeout(10.0, connect=5.0)) as http:
+            response = await http.get(
+                url, params={"fields": CONNECTION_FIELDS},
+                headers={"Authorization": f"Bearer {channel.access_token}"},
+            )  # fmt: skip
+    except httpx.HTTPError as failure:
+        return {
+            "ok": False,
+            "error": {"code": None, "message": f"could not reach {url}: {type(failure).__name__}"},
+        }
+    try:
+        body = response.json()
+    except ValueError:
+        body = None
+    if response.status_code != 200 or not isinstance(body, dict) or "error" in body:
+        given = body.get("error") if isinstance(body, dict) else None
+        meta: dict[str, Any] = (
+            given if isinstance(given, dict)
+            else {"message": f"the Graph API answered {response.status_code}"}
+        )  # fmt: skip
+        return {"ok": False, "status_code": response.status_code,
+                "error": {"code": meta.get("code"), "message": str(meta.get("message", ""))}}  # fmt: skip
+    keys = (
+        "display_phone_number",
+        "verified_name",
+        "quality_rating",
+        "messaging_limit_tier",
+        "status",
+    )
+    return {"ok": True, **{key: body.get(key) for key in keys}}

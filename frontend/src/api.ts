@@ -25,6 +25,8 @@ import type {
   UploadedFile,
 } from "./types";
 
+import { fieldErrors } from "./admin/forms";
+
 export const CSRF_COOKIE = "sb_csrf";
 export const CSRF_HEADER = "x-csrf-token";
 
@@ -34,6 +36,8 @@ export class ApiError extends Error {
   readonly detail: string;
   /** The error body as the server sent it (e.g. `two_factor_required` on sign-in). */
   readonly body: unknown;
+  /** Field → reason, when the API named the fields (admin forms show them inline). */
+  readonly fields: Record<string, string>;
 
   constructor(status: number, detail: string, body: unknown = null) {
     super(detail);
@@ -41,6 +45,7 @@ export class ApiError extends Error {
     this.status = status;
     this.detail = detail;
     this.body = body;
+    this.fields = fieldErrors(body);
   }
 
   /** Worth retrying with the same idempotency key: network down, timeouts, 5xx. */
@@ -112,6 +117,8 @@ export interface RequestOptions {
   noCsrf?: boolean;
   /** A multipart body (uploads) instead of JSON. */
   form?: FormData;
+  /** A plain-text body (a bot flow's YAML) instead of JSON. */
+  text?: string;
 }
 
 export function buildUrl(path: string, query?: Query): string {
@@ -153,6 +160,7 @@ export async function request<T>(method: string, path: string, options: RequestO
   const send = async (forceCsrf: boolean): Promise<Response> => {
     const headers: Record<string, string> = { accept: "application/json", ...options.headers };
     if (options.body !== undefined && !options.form) headers["content-type"] = "application/json";
+    if (options.text !== undefined) headers["content-type"] = "text/plain; charset=utf-8";
     if (UNSAFE.has(verb) && !options.noCsrf) {
       const token = await ensureCsrfCookie(forceCsrf);
       if (token) headers[CSRF_HEADER] = token;
@@ -162,7 +170,7 @@ export async function request<T>(method: string, path: string, options: RequestO
         method: verb,
         headers,
         credentials: "same-origin",
-        body: options.form ?? (options.body === undefined ? undefined : JSON.stringify(options.body)),
+        body: options.form ?? options.text ?? (options.body === undefined ? undefined : JSON.stringify(options.body)),
         signal: options.signal,
       });
     } catch (err) {

@@ -28,6 +28,8 @@ class GraphStandin:
     requests: list[dict[str, Any]] = field(default_factory=list)
     refuse_create: dict[str, Any] | None = None  # a Graph error to answer the next create with
     messages: list[dict[str, Any]] = field(default_factory=list)  # sends and read receipts
+    # Phone numbers `GET /{phone_number_id}` knows (Meta's WhatsAppAccountNumber fields).
+    numbers: dict[str, dict[str, Any]] = field(default_factory=dict)
 
     @property
     def base_url(self) -> str:
@@ -95,7 +97,27 @@ def _app(state: dict[str, GraphStandin]) -> Litestar:
                          "contacts": [{"input": body.get("to"), "wa_id": body.get("to")}],
                          "messages": [{"id": wamid}]})  # fmt: skip
 
-    return Litestar([listing, create, messages], debug=False, logging_config=None)
+    @get("/v23.0/{number_id:str}")
+    async def number(request: Request[Any, Any, Any], number_id: str) -> Response[Any]:
+        """`GET /{phone_number_id}?fields=…`: the number as Meta describes it, or Graph errors."""
+        standin = state["standin"]
+        standin.requests.append({"method": "GET", "number_id": number_id,
+                                 "authorization": request.headers.get("authorization"),
+                                 **dict(request.query_params.items())})  # fmt: skip
+        if not authorized(request):
+            return Response({"error": {"message": "Invalid OAuth access token.", "type": "OAuthException",
+                                       "code": 190, "error_subcode": 463,
+                                       "fbtrace_id": "AXsgnV2Cm3ZMGF3dF_cfYIn"}}, status_code=401)  # fmt: skip
+        known = standin.numbers.get(number_id)
+        if known is None:
+            return Response({"error": {"message": f"Unsupported get request. Object with ID '{number_id}' does not exist",
+                                       "type": "GraphMethodException", "code": 100, "error_subcode": 33}},
+                            status_code=400)  # fmt: skip
+        wanted = request.query_params.get("fields")
+        fields = wanted.split(",") if wanted else ["id", "display_phone_number", "status"]
+        return Response({key: known[key] for key in fields if key in known})
+
+    return Litestar([listing, create, messages, number], debug=False, logging_config=None)
 
 
 def start_graph_standin() -> GraphStandin:

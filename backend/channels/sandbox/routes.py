@@ -326,8 +326,20 @@ async def _keep_inbound_media(
 
 @get("/graph/{version:str}/{media_id:str}")
 async def graph_media_object(request: AnyRequest, version: str, media_id: str) -> Response[Any]:
-    """The Cloud API's `GET /{media_id}`: the media object with a URL that lives five minutes."""
+    """The Cloud API's `GET /{media_id}`: the media object with a URL that lives five minutes.
+    Graph ids are one namespace: a sandbox phone number id answers as the number (what the admin
+    console's Test connection reads)."""
     context = _context(request)
+    number = await _channel(context, media_id)
+    if number is not None:
+        refused = _unauthorized(request, number)
+        if refused is not None:
+            return refused
+        return _graph({
+            "id": number.phone_number_id, "display_phone_number": "+1 555-0100",
+            "verified_name": number.name, "status": "CONNECTED", "quality_rating": "GREEN",
+            "messaging_limit_tier": "TIER_1K", "account_mode": "SANDBOX",
+        }, 200)  # fmt: skip
     kept = await SandboxMedia(context.redis).get(media_id)
     channel = await _channel(context, kept.phone_number_id) if kept else None
     if kept is None or channel is None:

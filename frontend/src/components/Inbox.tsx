@@ -6,6 +6,7 @@ import { beep, notificationsWanted, notify, setNotificationsWanted } from "../no
 import { RealtimeClient, defaultSocketUrl } from "../realtime";
 import { Store, filterQuery, initialState, key, listKey, visibleConversations } from "../store";
 import type { Agent, AppNotification, Frame, Id, QuickReply } from "../types";
+import { publishFrame } from "../admin/live";
 import { ConversationList } from "./ConversationList";
 import { ConversationView } from "./ConversationView";
 import { NotificationBell } from "./NotificationBell";
@@ -34,13 +35,18 @@ export function Inbox({ agent, onSignOut, onSessionEnded }: Props) {
   notifyRef.current = notifyOn;
   const [presence, setPresence] = useState<string>(agent.presence === "away" ? "away" : "online");
   const [presenceError, setPresenceError] = useState<string | null>(null);
-  const [view, setView] = useState<"inbox" | "dashboard">("inbox");
+  const [view, setView] = useState<"inbox" | "dashboard" | "admin">("inbox");
   const isLead = agent.role === "lead" || agent.role === "admin";
   // The dashboard (and its chart library) loads on first use: agents never download it.
   const [DashboardView, setDashboardView] = useState<typeof import("./Dashboard").Dashboard | null>(null);
   useEffect(() => {
     if (view === "dashboard" && !DashboardView) void import("./Dashboard").then((m) => setDashboardView(() => m.Dashboard));
   }, [view, DashboardView]);
+  // The admin console likewise (admins and leads only).
+  const [AdminView, setAdminView] = useState<typeof import("../admin/Admin").Admin | null>(null);
+  useEffect(() => {
+    if (view === "admin" && !AdminView) void import("../admin/Admin").then((m) => setAdminView(() => m.Admin));
+  }, [view, AdminView]);
   const [quickReplies, setQuickReplies] = useState<QuickReply[]>([]);
   const [reloadTick, setReloadTick] = useState(0);
   const [messagesError, setMessagesError] = useState<{ id: string; error: string } | null>(null);
@@ -135,6 +141,7 @@ export function Inbox({ agent, onSignOut, onSessionEnded }: Props) {
     if (!listLoadedOnce) return undefined;
     const onFrame = (frame: Frame) => {
       dispatch({ type: "frame", frame });
+      publishFrame(frame); // the admin pages update live from the same socket
       if (frame.type.startsWith("conversation.") || frame.type === "agent.presence") scheduleTeams();
       const fresh = Date.now() - Date.parse(frame.at) < FRESH_EVENT_MS;
       const notice = frame.data.notification as AppNotification | undefined;
@@ -316,8 +323,13 @@ export function Inbox({ agent, onSignOut, onSessionEnded }: Props) {
             </select>
           </div>
           {isLead && (
-            <button type="button" class="btn ghost" onClick={() => setView(view === "inbox" ? "dashboard" : "inbox")}>
-              {view === "inbox" ? "Dashboard" : "Inbox"}
+            <button type="button" class="btn ghost" onClick={() => setView(view === "dashboard" ? "inbox" : "dashboard")}>
+              {view === "dashboard" ? "Inbox" : "Dashboard"}
+            </button>
+          )}
+          {isLead && (
+            <button type="button" class="btn ghost" onClick={() => setView(view === "admin" ? "inbox" : "admin")}>
+              {view === "admin" ? "Inbox" : "Admin"}
             </button>
           )}
           <span class="agent-name" title={`${agent.email} · ${agent.role}`}>
@@ -352,6 +364,7 @@ export function Inbox({ agent, onSignOut, onSessionEnded }: Props) {
           </button>
         </div>
       )}
+      {view === "admin" && AdminView && <AdminView me={agent} />}
       {view === "dashboard" && DashboardView && (
         <DashboardView lastSeq={state.lastSeq} onOpen={(id) => (setView("inbox"), select(id))} />
       )}

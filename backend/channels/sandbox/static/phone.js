@@ -39,7 +39,8 @@ async function deliver(payload, shown) {
   try {
     const response = await fetch("/sandbox/api/inbound", {
       method: "POST", headers: { "Content-Type": "application/json" },
-      body: JSON.stringify({ ...identity(), name: me.name, ...chosen, ...payload }),
+      // ?phone_number_id= writes to another sandbox channel than the default one.
+      body: JSON.stringify({ ...identity(), name: me.name, ...channelNumber(), ...chosen, ...payload }),
     });
     const body = await response.json();
     const mine = own(); const entry = mine.find((m) => m.id === id) || {};
@@ -245,6 +246,10 @@ $("switch").addEventListener("click", () => {
 });
 
 const params = new URLSearchParams(location.search);
+function channelNumber() {
+  const number = new URLSearchParams(location.search).get("phone_number_id");
+  return number ? { phone_number_id: number } : {};
+}
 const saved = JSON.parse(localStorage.getItem("switchboard-sandbox:me") || "null");
 $("wa").value = params.get("wa_id") || (saved && saved.wa_id) || "49155" + String(Math.floor(Math.random() * 1e6)).padStart(6, "0");
 $("name").value = params.get("name") || (saved && saved.name) || "Sandbox customer";

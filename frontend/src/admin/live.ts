@@ -1,0 +1,33 @@
+// The inbox's one live socket feeds the admin pages too: the Inbox publishes every frame here,
+// and a page re-reads its list when a frame of a type it shows arrives (no second socket, no
+// polling, no reloads).
+import { useEffect, useRef } from "preact/hooks";
+import type { Frame } from "../types";
+
+type Listener = (frame: Frame) => void;
+const listeners = new Set<Listener>();
+
+export function publishFrame(frame: Frame): void {
+  for (const listener of listeners) listener(frame);
+}
+
+/** Calls `onChange` (at most every 250 ms) when a frame whose type starts with a prefix comes. */
+export function useLive(prefixes: string[], onChange: () => void): void {
+  const callback = useRef(onChange);
+  callback.current = onChange;
+  const key = prefixes.join("|");
+  useEffect(() => {
+    let timer: ReturnType<typeof setTimeout> | null = null;
+    const wanted = key.split("|");
+    const listener: Listener = (frame) => {
+      if (!wanted.some((prefix) => frame.type.startsWith(prefix))) return;
+      if (timer) clearTimeout(timer);
+      timer = setTimeout(() => callback.current(), 250);
+    };
+    listeners.add(listener);
+    return () => {
+      listeners.delete(listener);
+      if (timer) clearTimeout(timer);
+    };
+  }, [key]);
+}

@@ -1,0 +1,306 @@
+"""The admin console in Chromium: a desk set up from the browser.
+
+An agent created here signs in and is deactivated while their inbox is open (the socket closes,
+sign-in is refused, their chat goes back to the queue); a team gets members and business hours
+(an overlap is refused beside its day); a channel is added and its connection tested against a
+recording stand-in of the Graph API; a bot flow is edited with an error shown on its line, fixed,
+activated, and the sandbox phone gets the new greeting; a quick reply and an SLA policy are made
+and used. Every page passes axe-core, also at 390 px."""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Iterator
+from typing import Any
+
+import httpx
+import pytest
+from playwright.async_api import Page, expect
+
+from tests.browser.a11y import assert_accessible
+from tests.browser.conftest import NewPage
+from tests.browser.helpers import bearer, claim, conversation_of, customer_says, sign_in
+from tests.conftest import unique
+from tests.support.bots import make_channel
+from tests.support.graph_standin import TOKEN, GraphStandin, start_graph_standin
+from tests.support.servers import LiveWorker
+from tests.support.waiting import eventually
+from tests.support.whatsapp import new_wa_id
+
+FLOW = """name: Admin test flow
+start: hello
+nodes:
+  hello:
+    type: message
+    text: "Welcome to the admin-made bot!"
+    next: person
+  person:
+    type: handoff
+    team: General
+    topic: Admin test
+"""
+
+
+@pytest.fixture
+def graph() -> Iterator[GraphStandin]:
+    standin = start_graph_standin()
+    yield standin
+    standin.stop()
+
+
+async def open_admin(page: Page, admin: dict[str, Any], heading: str) -> None:
+    await sign_in(page, admin)
+    await page.get_by_role("button", name="Admin").click()
+    await expect(page.get_by_role("heading", name="Agents", exact=True)).to_be_visible()
+    if heading != "Agents":
+        await (
+            page.get_by_role("navigation", name="Admin pages")
+            .get_by_role("button", name=heading, exact=True)
+            .click()
+        )
+    await expect(page.get_by_role("heading", name=heading, exact=True)).to_be_visible()
+
+
+async def test_an_agent_created_here_signs_in_and_is_deactivated_while_working(
+    new_page: NewPage, make_agent: Any, client: httpx.AsyncClient, worker: LiveWorker
+) -> None:
+    admin = await make_agent("admin", name="Ada Console")
+    page = await new_page("admin")
+    await open_admin(page, admin, "Agents")
+    form = page.get_by_role("form", name="New agent")
+    email = f"{unique('kim')}@example.test"
+    await form.get_by_label("Name", exact=True).fill("Kim Newhire")
+    await form.get_by_label("Email address").fill(email)
+    await form.get_by_role("checkbox", name="General", exact=True).check()
+    await form.get_by_label("Initial password").fill("short")
+    await form.get_by_role("button", name="Create agent").click()
+    # The API's reason shows beside its field, linked for assistive technology.
+    await expect(form.get_by_label("Initial password")).to_have_accessible_description(
+        re.compile("at least 8 characters")
+    )
+    await form.get_by_label("Initial password").fill("kim-password-1")
+    await form.get_by_role("button", name="Create agent").click()
+    await expect(
+        page.get_by_role("status").filter(has_text="Kim Newhire can now sign in")
+    ).to_be_visible()
+    agents = page.get_by_role("list", name="Agents list")
+    await expect(agents.get_by_role("listitem").filter(has_text=email)).to_be_visible()
+    await assert_accessible(page, at_390=True)
+
+    # Kim signs in, and holds a customer's chat.
+    kim = {"email": email, "password": "kim-password-1"}
+    kim_page = await new_page("kim")
+    await sign_in(kim_page, kim)
+    wa_id, customer = new_wa_id(), f"Cleo {unique('c')}"
+    await customer_says(client, wa_id, customer, "Is my order on its way?")
+    kim_headers = await bearer(client, kim)
+    conversation = await conversation_of(client, kim_headers, wa_id)
+    await claim(client, kim_headers, conversation["id"])
+
+    # Deactivated while her inbox is open: her page is signed out at once, sign-in is refused,
+    # and the chat is back in its queue.
+    await agents.get_by_role("button", name="Deactivate Kim Newhire").click()
+    await expect(agents.get_by_role("listitem").filter(has_text=email)).to_contain_text(
+        "Deactivated"
+    )
+    await expect(kim_page.get_by_role("button", name="Sign in")).to_be_visible()
+    await kim_page.get_by_label("Email").fill(email)
+    await kim_page.get_by_label("Password").fill("kim-password-1")
+    await kim_page.get_by_role("button", name="Sign in").click()
+    await expect(kim_page.get_by_role("alert")).to_have_text("Invalid email or password.")
+    admin_headers = await bearer(client, admin)
+
+    async def requeued() -> bool:
+        found = await conversation_of(client, admin_headers, wa_id)
+        return found["status"] == "queued" and found["assignee"] is None
+
+    await eventually(requeued, what="Kim's chat back in the queue")
+
+
+async def test_a_team_gets_members_and_business_hours(
+    new_page: NewPage, make_agent: Any, client: httpx.AsyncClient
+) -> None:
+    admin = await make_agent("admin", name="Ada Teams")
+    member = await make_agent("agent", name=f"Mo {unique('m')}", teams=[])
+    page = await new_page("admin")
+    await open_admin(page, admin, "Teams")
+    team = unique("Returns")
+    await page.get_by_label("New team name").fill(team)
+    await page.get_by_role("button", name="Create team").click()
+    await expect(page.get_by_role("heading", name=f"Team {team}")).to_be_visible()
+
+    members = page.get_by_role("form", name=f"Members of {team}")
+    await members.get_by_role("checkbox", name=member["name"]).check()
+    await members.get_by_role("button", name="Save team").click()
+    await expect(members.get_by_role("status")).to_have_text("Team saved.")
+    me = await client.get("/api/v1/auth/me", headers=await bearer(client, member))
+    assert me.json()["teams"] == [team]
+
+    hours = page.get_by_role("form", name=f"Business hours of {team}")
+    await hours.get_by_label("Time zone").fill("Europe/Berlin")
+    await hours.get_by_label("Wednesday").fill("09:00-13:00, 12:00-18:00")
+    await hours.get_by_role("button", name="Save hours").click()
+    await expect(hours.get_by_label("Wednesday")).to_have_accessible_description(
+        re.compile("12:00-18:00 overlaps the range ending 13:00")
+    )
+    await assert_accessible(page, at_390=True)
+    await hours.get_by_label("Wednesday").fill("09:00-12:00, 13:00-18:00")
+    await hours.get_by_label("Holidays").fill("2026-12-24, 2026-12-25")
+    await hours.get_by_role("button", name="Save hours").click()
+    await expect(hours.get_by_role("status")).to_have_text("Business hours saved.")
+    await expect(hours.get_by_label("Wednesday")).not_to_have_accessible_description(
+        re.compile("overlaps")
+    )
+    headers = await bearer(client, admin)
+    team_id = next(
+        t["id"] for t in (await client.get("/api/v1/teams", headers=headers)).json()["items"]
+        if t["name"] == team
+    )  # fmt: skip
+    saved = (await client.get(f"/api/v1/teams/{team_id}/hours", headers=headers)).json()
+    assert saved["weekly"] == {"wed": [["09:00", "12:00"], ["13:00", "18:00"]]}
+    assert saved["holidays"] == ["2026-12-24", "2026-12-25"]
+
+
+async def test_a_channel_is_added_and_its_connection_tested(
+    new_page: NewPage, make_agent: Any, graph: GraphStandin
+) -> None:
+    number = "1555" + new_wa_id()[-9:]
+    graph.numbers[number] = {
+        "id": number, "display_phone_number": "+1 555-0199", "verified_name": "Acme Shoes",
+        "status": "CONNECTED", "quality_rating": "GREEN", "messaging_limit_tier": "TIER_1K",
+    }  # fmt: skip
+    admin = await make_agent("admin", name="Ada Channels")
+    page = await new_page("admin")
+    await open_admin(page, admin, "Channels")
+    second = unique("Acme")
+    form = page.get_by_role("form", name="Add a channel")
+    await form.get_by_label("Channel name").fill(second)
+    await form.get_by_label("Phone number id").fill(number)
+    await form.get_by_label("Access token").fill(TOKEN)
+    await form.get_by_label("App secret").fill("acme-app-secret")
+    await form.get_by_label("API base URL").fill(graph.base_url)
+    await form.get_by_role("button", name="Add channel").click()
+    await expect(
+        page.get_by_role("status").filter(has_text=f"Channel {second} added")
+    ).to_be_visible()
+    channels = page.get_by_role("list", name="Channels list")
+    tested = channels.get_by_role("listitem").filter(has_text=second)
+    await expect(tested.get_by_label("Webhook URL")).to_have_value(
+        re.compile(r"/webhooks/whatsapp$")
+    )
+    verify = await tested.get_by_label("Verify token", exact=True).input_value()
+    assert len(verify) >= 20  # generated, to paste into Meta's dashboard
+    await tested.get_by_role("button", name=f"Test connection of {second}").click()
+    await expect(tested.get_by_role("status")).to_have_text(
+        "Connected: Acme Shoes (+1 555-0199), quality GREEN, messaging limit TIER_1K"
+    )
+    asked = [r for r in graph.requests if r.get("number_id") == number]
+    assert asked and asked[-1]["authorization"] == f"Bearer {TOKEN}"
+    assert {"quality_rating", "messaging_limit_tier", "verified_name"} <= set(
+        asked[-1]["fields"].split(",")
+    )
+    await assert_accessible(page, at_390=True)
+
+
+async def test_a_bot_flow_is_fixed_on_its_line_activated_and_greets_on_the_phone(
+    new_page: NewPage, make_agent: Any, client: httpx.AsyncClient, ctx: Any, worker: LiveWorker
+) -> None:
+    channel = await make_channel(ctx, "General")
+    admin = await make_agent("admin", name="Ada Flows")
+    page = await new_page("admin")
+    await open_admin(page, admin, "Bot flows")
+    await page.get_by_label("Channel", exact=True).select_option(value=str(channel["id"]))
+    editor = page.get_by_label("Flow YAML")
+    await editor.fill(FLOW.replace("next: person", "next: nobody"))
+    problems = page.get_by_role("list", name="Problems")
+    await expect(problems).to_have_text("Line 7: node 'hello': 'next' names no node: 'nobody'")
+    await expect(page.locator(".flow-gutter .has-error")).to_have_text("7")
+    await assert_accessible(page)
+    await editor.fill(FLOW)
+    await expect(page.get_by_role("status").filter(has_text="No problems.")).to_be_visible()
+    await expect(page.get_by_role("region", name="Nodes")).to_contain_text("hello")
+    await page.get_by_role("button", name="Save and activate").click()
+    await expect(page.get_by_role("status").filter(has_text="Version 1 is active.")).to_be_visible()
+    versions = page.get_by_role("list", name="Versions")
+    await expect(versions).to_contain_text("by Ada Flows")
+
+    wa_id = new_wa_id()
+    phone = await new_page("phone")
+    await phone.goto(
+        f"/sandbox?wa_id={wa_id}&name=Pat+Phone&phone_number_id={channel['phone_number_id']}"
+    )
+    box = phone.get_by_label("Message", exact=True)
+    await box.fill("hello?")
+    await box.press("Enter")
+    await expect(phone.get_by_role("log", name="Messages")).to_contain_text(
+        "Welcome to the admin-made bot!", timeout=10_000
+    )
+
+
+async def test_a_quick_reply_and_an_sla_policy_are_made_and_used(
+    new_page: NewPage, make_agent: Any, client: httpx.AsyncClient, worker: LiveWorker
+) -> None:
+    team = unique("Care")
+    admin = await make_agent("admin", name="Ada Settings", teams=[team])
+    page = await new_page("admin")
+    await open_admin(page, admin, "Quick replies")
+    shortcut = unique("ship").lower()
+    form = page.get_by_role("form", name="New quick reply")
+    await form.get_by_label("Shortcut").fill("Not Allowed!")
+    await form.get_by_label("Title").fill("Shipping times")
+    await form.get_by_label("Text", exact=True).fill("We ship within 2 working days.")
+    await form.get_by_role("button", name="Save quick reply").click()
+    await expect(form.get_by_label("Shortcut")).to_have_accessible_description(
+        re.compile("pattern|match")
+    )
+    await form.get_by_label("Shortcut").fill(shortcut)
+    await form.get_by_role("button", name="Save quick reply").click()
+    await expect(page.get_by_role("list", name="Quick replies list")).to_contain_text(
+        f"/{shortcut}"
+    )
+    await assert_accessible(page, at_390=True)
+
+    await (
+        page.get_by_role("navigation", name="Admin pages")
+        .get_by_role("button", name="SLA policies")
+        .click()
+    )
+    policy = page.get_by_role("form", name="New SLA policy")
+    await policy.get_by_label("Team").select_option(label=team)
+    await policy.get_by_label("First response (minutes)").fill("3")
+    await policy.get_by_role("button", name="Save policy").click()
+    await expect(page.get_by_role("list", name="SLA policies list")).to_contain_text(team)
+    await expect(page.get_by_role("list", name="SLA policies list")).to_contain_text(
+        "first response 3 min"
+    )
+    await assert_accessible(page, at_390=True)
+
+    # Used: an agent of the team types the shortcut; the team's new chat runs a 3-minute clock.
+    agent = await make_agent("agent", name=f"Uma {unique('u')}", teams=[team])
+    wa_id, customer = new_wa_id(), f"Ravi {unique('r')}"
+    await customer_says(client, wa_id, customer, "When will it ship?")
+    lead_headers = await bearer(client, admin)
+    conversation = await conversation_of(client, lead_headers, wa_id)
+    moved = await client.post(f"/api/v1/conversations/{conversation['id']}/transfer",
+                              json={"team": team}, headers=lead_headers)  # fmt: skip
+    assert moved.status_code == 200, moved.text
+    agent_headers = await bearer(client, agent)
+    await claim(client, agent_headers, conversation["id"])
+
+    async def clock() -> Any:
+        response = await client.get(
+            f"/api/v1/conversations/{conversation['id']}", headers=agent_headers
+        )
+        clocks = (response.json().get("sla") or {}).get("clocks") or []
+        return [c for c in clocks if c.get("kind") == "first_response"]
+
+    first = (await eventually(clock, what="the first-response clock of the new policy"))[0]
+    assert first["target_seconds"] == 180
+    agent_page = await new_page("agent")
+    await sign_in(agent_page, agent)
+    await agent_page.get_by_role("list", name="Conversations").get_by_text(customer).click()
+    box = agent_page.get_by_role("textbox", name="Message")
+    await box.fill(f"/{shortcut}")
+    await expect(agent_page.get_by_text("Shipping times")).to_be_visible()
+    await box.press("Enter")
+    await expect(box).to_have_value("We ship within 2 working days.")
