@@ -56,17 +56,21 @@ export function BotFlowsPage({ isAdmin }: PageProps) {
     });
   }, []);
 
+  // The channel whose flow is shown: an answer for another (the choice changed meanwhile) is dropped.
+  const shownChannel = useRef<Id | null>(null);
   const load = useCallback(async (id: Id) => {
+    shownChannel.current = id;
     setLoading(true);
     const list = await request<{ items: FlowVersion[] }>("GET", `/api/v1/channels/${id}/bot/versions`);
-    setVersions(list.items);
+    let text = "";
     try {
-      const current = await request<FlowVersion>("GET", `/api/v1/channels/${id}/bot`);
-      setSource(current.source ?? "");
+      text = (await request<FlowVersion>("GET", `/api/v1/channels/${id}/bot`)).source ?? "";
     } catch (err) {
       if (!(err instanceof ApiError && err.status === 404)) throw err;
-      setSource("");
     }
+    if (shownChannel.current !== id) return;
+    setVersions(list.items);
+    setSource(text);
     setLoading(false);
   }, []);
   useEffect(() => {
@@ -127,7 +131,7 @@ export function BotFlowsPage({ isAdmin }: PageProps) {
     <div class="admin-body">
       <div class="admin-toolbar">
         <label for="flow-channel">Channel</label>
-        <select id="flow-channel" value={channelId === null ? "" : String(channelId)} onChange={(e) => setChannelId(Number(e.currentTarget.value))}>
+        <select id="flow-channel" value={channelId === null ? "" : String(channelId)} onChange={(e) => (setLoading(true), setChannelId(Number(e.currentTarget.value)))}>
           {channels.map((c) => (
             <option key={c.id} value={String(c.id)}>
               {c.name}
