@@ -31,9 +31,11 @@ DROP_FILE = """
 """
 
 
-async def _customer_sends(client: httpx.AsyncClient, wa_id: str, media: dict[str, Any]) -> None:
+async def _customer_sends(
+    client: httpx.AsyncClient, wa_id: str, media: dict[str, Any], name: str = "Nadia Media"
+) -> None:
     response = await client.post(
-        "/sandbox/api/inbound", json={"from": wa_id, "name": "Nadia Media", "media": media}
+        "/sandbox/api/inbound", json={"from": wa_id, "name": name, "media": media}
     )
     assert response.status_code == 200 and response.json()["webhook_status"] == 200, response.text
 
@@ -127,3 +129,33 @@ async def test_photo_and_voice_note_show_and_a_dropped_pdf_reaches_the_phone(
     await expect(phone.get_by_role("link", name="📄 invoice-77.pdf")).to_be_visible()
     await expect(phone.get_by_role("button", name="Attach", exact=True)).to_be_visible()
     await assert_accessible(phone, at_390=True)  # the phone with media in it
+
+
+async def test_a_photo_as_the_last_message_shows_as_a_thumbnail_in_the_list(
+    new_page: NewPage, make_agent: Any, client: httpx.AsyncClient, worker: LiveWorker
+) -> None:
+    agent = await make_agent(name="Theo Thumb", teams=["General"])
+    headers = await bearer(client, agent)
+    wa_id = new_wa_id()
+    await _customer_sends(client, wa_id, {
+        "type": "image", "mime_type": "image/png", "data": base64.b64encode(png(64, 48, (200, 40, 40))).decode(),
+    }, name="Tessa Thumb")  # fmt: skip
+    conversation = await conversation_of(client, headers, wa_id)
+
+    async def stored() -> bool:
+        found = (
+            await client.get(f"/api/v1/conversations/{conversation['id']}", headers=headers)
+        ).json()
+        return ((found["last_message"] or {}).get("media") or {}).get("state") == "stored"
+
+    await eventually(stored, what="the photo stored")
+    page = await new_page("agent")
+    await sign_in(page, agent)
+    thumb = conversation_item(page, "Tessa Thumb").locator("img.list-thumb")
+    await expect(thumb).to_be_visible()
+    width = await eventually(
+        lambda: thumb.evaluate("(img) => img.complete && img.naturalWidth"),
+        what="the thumbnail drawn",
+    )
+    assert width == 64
+    await expect(conversation_item(page, "Tessa Thumb")).to_contain_text("[Photo]")

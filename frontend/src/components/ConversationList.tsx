@@ -45,6 +45,7 @@ export function ConversationList({ conversations, selectedId, loading, error, sl
                   </time>
                 </span>
                 <span class="row">
+                  <ListThumbnail message={c.last_message} />
                   <span class="preview">{previewText(c.last_message) || "No messages yet"}</span>
                   {unread > 0 && (
                     <span class="unread-badge">
@@ -79,4 +80,13 @@ function isHighPriority(priority: Conversation["priority"]): boolean {
   if (typeof priority === "number") return priority > 0;
   if (typeof priority === "string") return !["", "normal", "low", "none", "0"].includes(priority.toLowerCase());
   return false;
+}
+
+/** A photo or sticker as the last message: a small picture before its label. The same URL as the
+ * thread's, so opening the conversation reuses what the browser already fetched (lazily, for the
+ * rows scrolled into view). Decorative: the label beside it says what it is. */
+function ListThumbnail({ message }: { message: Conversation["last_message"] }) {
+  const media = message?.media;
+  if (!media || media.state !== "stored" || !media.url || !(media.kind === "image" || media.kind === "sticker")) return null;
+  return <img class="list-thumb" src={media.url} alt="" loading="lazy" decoding="async" width={32} height={32} />;
 }
