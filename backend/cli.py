@@ -34,6 +34,43 @@ def cmd_migrate(_: argparse.Namespace) -> None:
     settings = _settings()
     upgrade(settings.database_url)
     print(f"database migrated to {head_revision(settings.database_url)}")
+    rewritten = asyncio.run(_reencrypt(settings))  # rows from before encryption, a new key
+    if rewritten:
+        print(f"{rewritten} secrets encrypted under the first key of SECRETS_KEYS")
+
+
+async def _reencrypt(settings: Settings) -> int:
+    from backend.core import secrets_box
+    from backend.db.engine import create_engine
+    from backend.db.secrets_rotation import reencrypt_all
+
+    try:
+        secrets_box.configure(settings)
+    except secrets_box.SecretsKeyError as error:
+        _fail(str(error))
+    engine = create_engine(settings.database_url)
+    try:
+        return await reencrypt_all(engine)
+    except secrets_box.SecretsKeyError as error:
+        _fail(str(error))
+        raise  # unreachable
+    finally:
+        await engine.dispose()
+
+
+def cmd_rotate_keys(_: argparse.Namespace) -> None:
+    """Re-encrypts every stored secret under the first key of SECRETS_KEYS; then the keys after
+    it can be removed."""
+    settings = _settings()
+    asyncio.run(_check_schema(settings))
+    rewritten = asyncio.run(_reencrypt(settings))
+    print(f"{rewritten} secrets re-encrypted under the first key of SECRETS_KEYS")
+
+
+def cmd_new_secrets_key(_: argparse.Namespace) -> None:
+    from backend.core.secrets_box import new_key
+
+    print(new_key())
 
 
 async def _check_schema(settings: Settings) -> None:
@@ -224,6 +261,12 @@ def build_parser() -> argparse.ArgumentParser:
         p.set_defaults(func=cmd_run if name == "run" else cmd_web)
     sub.add_parser("worker", help="the background worker").set_defaults(func=cmd_worker)
     sub.add_parser("migrate", help="apply database migrations").set_defaults(func=cmd_migrate)
+    sub.add_parser(
+        "rotate-keys", help="re-encrypt every stored secret under the first SECRETS_KEYS key"
+    ).set_defaults(func=cmd_rotate_keys)
+    sub.add_parser("new-secrets-key", help="print a new key for SECRETS_KEYS").set_defaults(
+        func=cmd_new_secrets_key
+    )
     sub.add_parser("seed-demo", help="seed the demo into an empty database").set_defaults(
         func=cmd_seed_demo
     )

@@ -71,6 +71,9 @@ class Settings(BaseSettings):
     # When set, /metrics answers only `Authorization: Bearer <METRICS_TOKEN>` (Prometheus'
     # `authorization` / `bearer_token` setting); unset, it is open: keep it on an internal network.
     metrics_token: str | None = Field(default=None, min_length=16)
+    # Fernet keys for secrets at rest, comma-separated: the first encrypts, all decrypt.
+    # Unset: one generated once into var/secrets_keys.
+    secrets_keys: str | None = None
     api_key_rate_per_minute: int = Field(default=600, ge=1, le=100_000)
     outgoing_webhooks_allow_private_networks: bool = False
     outgoing_webhook_retry_base_seconds: float = Field(default=30.0, gt=0)

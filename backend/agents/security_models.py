@@ -5,9 +5,10 @@ from __future__ import annotations
 
 from datetime import datetime
 
-from sqlalchemy import Column, ForeignKey, Integer, Text
+from sqlalchemy import Column, ForeignKey, Integer
 from sqlmodel import Field, SQLModel
 
+from backend.core.secrets_box import EncryptedText
 from backend.db.types import UTCDateTime, utcnow
 
 
@@ -36,7 +37,7 @@ class TwoFactor(SQLModel, table=True):
     agent_id: int = Field(
         sa_column=Column(Integer, ForeignKey("agents.id", ondelete="CASCADE"), primary_key=True)
     )
-    secret: str = Field(sa_column=Column(Text, nullable=False))
+    secret: str = Field(sa_column=Column(EncryptedText, nullable=False))  # encrypted at rest
     enabled_at: datetime | None = Field(default=None, sa_type=UTCDateTime)
     last_counter: int | None = Field(default=None)  # the last time step used: no replay
     created_at: datetime = Field(default_factory=utcnow, sa_type=UTCDateTime)

@@ -9,6 +9,7 @@ from typing import Any
 from sqlalchemy import Column
 from sqlmodel import Field, SQLModel
 
+from backend.core.secrets_box import EncryptedText
 from backend.db.types import JSONColumn, UTCDateTime, utcnow
 
 
@@ -24,12 +25,13 @@ class Channel(SQLModel, table=True):
     name: str = Field(max_length=120)
     provider: str = Field(default=ProviderKind.cloud_api.value, max_length=16)
     phone_number_id: str = Field(max_length=64, unique=True, index=True)
-    access_token: str = Field(max_length=512)
-    app_secret: str = Field(default="", max_length=255)
-    verify_token: str = Field(default="", max_length=255)
+    # Secrets are encrypted at rest (backend/core/secrets_box.py): never compare them in SQL.
+    access_token: str = Field(sa_column=Column(EncryptedText, nullable=False))
+    app_secret: str = Field(default="", sa_column=Column(EncryptedText, nullable=False))
+    verify_token: str = Field(default="", sa_column=Column(EncryptedText, nullable=False))
     # None: the built-in sandbox on this server (resolved at send time from PUBLIC_BASE_URL).
     api_base_url: str | None = Field(default=None, max_length=255)
-    webhook_token: str | None = Field(default=None, max_length=255)
+    webhook_token: str | None = Field(default=None, sa_column=Column(EncryptedText, nullable=True))
     # The WhatsApp Business Account (WABA) id: templates are synced from and submitted to it.
     business_account_id: str | None = Field(default=None, max_length=64, index=True)
     default_team_id: int | None = Field(default=None, foreign_key="teams.id")

@@ -14,6 +14,7 @@ from redis.asyncio import Redis
 from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession, async_sessionmaker
 
 from backend.config import Settings
+from backend.core import secrets_box
 from backend.core.redis import create_redis
 from backend.db.engine import create_engine, create_session_factory
 
@@ -33,6 +34,7 @@ class AppContext:
             raise RuntimeError(
                 "REDIS_URL is not set: start with `switchboard run` for an embedded one"
             )
+        secrets_box.configure(settings)  # before any secret column is read or written
         engine = create_engine(settings.database_url)
         redis = create_redis(settings.redis_url)
         queue = ArqRedis(connection_pool=redis.connection_pool, default_queue_name=QUEUE_NAME)

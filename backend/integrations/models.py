@@ -9,6 +9,7 @@ from typing import Any
 from sqlalchemy import Column, ForeignKey, Index, Integer, UniqueConstraint
 from sqlmodel import Field, SQLModel
 
+from backend.core.secrets_box import EncryptedText
 from backend.db.types import JSONColumn, UTCDateTime, utcnow
 
 
@@ -68,8 +69,10 @@ class WebhookEndpoint(SQLModel, table=True):
     events: list[str] = Field(default_factory=list, sa_column=Column(JSONColumn, nullable=False))
     description: str | None = Field(default=None, max_length=500)
     state: str = Field(default=EndpointState.active.value, max_length=16)
-    secret: str = Field(max_length=255)
-    previous_secret: str | None = Field(default=None, max_length=255)
+    secret: str = Field(sa_column=Column(EncryptedText, nullable=False))  # encrypted at rest
+    previous_secret: str | None = Field(
+        default=None, sa_column=Column(EncryptedText, nullable=True)
+    )
     previous_secret_expires_at: datetime | None = Field(default=None, sa_type=UTCDateTime)
     # Events numbered up to here happened before the endpoint existed: never delivered to it.
     start_after_seq: int = Field(default=0)

@@ -1,4 +1,5 @@
-"""security and data governance: agents' sessions, TOTP second factors, recovery codes
+"""security and data governance: agents' sessions, TOTP second factors, recovery codes;
+secret columns become text (they hold Fernet tokens now)
 
 Revision ID: 0016
 Revises: 0014
@@ -19,7 +20,22 @@ branch_labels: str | Sequence[str] | None = None
 depends_on: str | Sequence[str] | None = None
 
 
+# Columns that hold secrets encrypted at rest: a Fernet token is longer than the secret.
+SECRET_COLUMNS = {
+    "channels": [("access_token", 512, False), ("app_secret", 255, False),
+                 ("verify_token", 255, False), ("webhook_token", 255, True)],
+    "webhook_endpoints": [("secret", 255, False), ("previous_secret", 255, True)],
+}  # fmt: skip
+
+
 def upgrade() -> None:
+    if op.get_bind().dialect.name == "postgresql":  # SQLite does not enforce lengths
+        for table, columns in SECRET_COLUMNS.items():
+            for name, length, nullable in columns:
+                op.alter_column(
+                    table, name, type_=sa.Text(), existing_type=sa.String(length),
+                    existing_nullable=nullable,
+                )  # fmt: skip
     op.create_table(
         "agent_sessions",
         sa.Column("jti", sqlmodel.sql.sqltypes.AutoString(length=64), nullable=False),
@@ -62,3 +78,11 @@ def downgrade() -> None:
     op.drop_table("agent_two_factor")
     op.drop_index("ix_agent_sessions_agent_id", table_name="agent_sessions")
     op.drop_table("agent_sessions")
+    # Down again only after `switchboard rotate-keys` has nothing encrypted left to widen for.
+    if op.get_bind().dialect.name == "postgresql":
+        for table, columns in SECRET_COLUMNS.items():
+            for name, length, nullable in columns:
+                op.alter_column(
+                    table, name, type_=sa.String(length), existing_type=sa.Text(),
+                    existing_nullable=nullable,
+                )  # fmt: skip
