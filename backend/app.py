@@ -36,6 +36,7 @@ from backend.core.logging import configure_logging, get_logger
 from backend.core.request_id import RequestIdMiddleware
 from backend.core.security_headers import security_headers
 from backend.db.migrate import ensure_current
+from backend.desk import list_warnings
 from backend.frontend_routes import frontend_handlers
 from backend.health.routes import health, ready
 from backend.integrations.key_auth import SessionOrKeyAuthMiddleware, api_key_scope_guard
@@ -97,7 +98,7 @@ def _routing_error(_: Request[Any, Any, Any], error: RoutingError) -> Response[d
 
 def route_handlers(settings: Settings) -> list[Any]:
     handlers: list[Any] = [
-        health, ready, AuthController, AgentsController, change_my_password, *TEAM_HANDLERS, ConversationController,
+        health, ready, AuthController, AgentsController, change_my_password, *TEAM_HANDLERS, list_warnings, ConversationController,
         MessageController, verify_subscription, receive_webhook, events_socket, list_events,
         ChannelController, receive_ultramsg, i_am_viewing, who_is_viewing,
         QuickReplyController, NotificationController, ContactController, LabelController, search_route, ApiKeyController, ApiMessageController, WebhookEndpointController,

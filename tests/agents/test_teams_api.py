@@ -126,3 +126,37 @@ async def test_business_hours_overlap_is_refused_with_the_field_named(
     back = (await client.get(f"/api/v1/teams/{team_id}/hours", headers=admin)).json()
     assert back["weekly"] == {"wed": [["09:00", "13:00"], ["13:00", "18:00"]]}
     assert back["timezone"] == "Europe/Lisbon" and back["holidays"] == ["2026-12-25"]
+
+
+async def test_the_console_warns_about_an_open_queue_with_no_one_online(
+    client: httpx.AsyncClient, make_agent: Any
+) -> None:
+    team = unique("Nightshift")
+    admin = await login(client, await make_agent("admin", teams=[team]))
+    member = await make_agent("agent", teams=[team])
+    team_id = next(
+        t["id"] for t in (await client.get("/api/v1/teams", headers=admin)).json()["items"]
+        if t["name"] == team
+    )  # fmt: skip
+    warning = f"team {team} is open now by its business hours, but none of its agents is online"
+
+    async def warnings() -> list[str]:
+        response = await client.get("/api/v1/admin/warnings", headers=admin)
+        assert response.status_code == 200, response.text
+        items: list[str] = response.json()["items"]
+        return items
+
+    assert warning not in await warnings()  # no business hours: nothing to say
+    always = {
+        day: [["00:00", "24:00"]] for day in ("mon", "tue", "wed", "thu", "fri", "sat", "sun")
+    }
+    saved = await client.put(f"/api/v1/teams/{team_id}/hours", headers=admin,
+                             json={"timezone": "UTC", "weekly": always})  # fmt: skip
+    assert saved.status_code == 200, saved.text
+    assert warning in await warnings()
+    online = await client.post("/api/v1/agents/me/presence", json={"presence": "online"},
+                               headers=await login(client, member))  # fmt: skip
+    assert online.status_code == 200, online.text
+    assert warning not in await warnings()
+    refused = await client.get("/api/v1/admin/warnings", headers=await login(client, member))
+    assert refused.status_code == 403

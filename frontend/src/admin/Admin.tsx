@@ -1,12 +1,14 @@
 // The admin console: every page of the desk's setup, each a heading of its own name. Admins
 // change everything; leads see the pages and change what is theirs (their teams' members and
 // hours, SLA policies). Loaded on first use, like the dashboard, so agents never download it.
-import { useState } from "preact/hooks";
+import { useCallback, useEffect, useState } from "preact/hooks";
+import { request } from "../api";
 import type { Agent } from "../types";
 import { AgentsPage } from "./AgentsPage";
 import { BotFlowsPage } from "./BotFlowsPage";
 import { ChannelsPage } from "./ChannelsPage";
 import { QuickRepliesPage, SlaPoliciesPage, SurveysPage } from "./SettingsPages";
+import { useLive } from "./live";
 import { TeamsPage } from "./TeamsPage";
 
 export interface PageProps {
@@ -28,6 +30,14 @@ export function Admin({ me }: { me: Agent }) {
   const [current, setCurrent] = useState(PAGES[0].id);
   const page = PAGES.find((p) => p.id === current) ?? PAGES[0];
   const isAdmin = me.role === "admin";
+  // What leaves customers waiting for nobody (a default team without agents, an open queue with
+  // no one online), re-read whenever agents, teams or presence change.
+  const [warnings, setWarnings] = useState<string[]>([]);
+  const loadWarnings = useCallback(async () => {
+    setWarnings((await request<{ items: string[] }>("GET", "/api/v1/admin/warnings")).items);
+  }, []);
+  useEffect(() => void loadWarnings().catch(() => undefined), [loadWarnings]);
+  useLive(["agent.", "team."], () => void loadWarnings().catch(() => undefined));
   return (
     <div class="admin">
       <nav class="admin-nav" aria-label="Admin pages">
@@ -50,6 +60,15 @@ export function Admin({ me }: { me: Agent }) {
         <h2 id={`admin-${page.id}`} class="admin-title">
           {page.title}
         </h2>
+        {warnings.length > 0 && (
+          <section class="admin-warnings" aria-label="Warnings">
+            <ul>
+              {warnings.map((w) => (
+                <li key={w}>{w}</li>
+              ))}
+            </ul>
+          </section>
+        )}
         {!isAdmin && <p class="muted small">You are a lead: you can change your teams' members and hours, and SLA policies.</p>}
         <page.Page me={me} isAdmin={isAdmin} />
       </main>

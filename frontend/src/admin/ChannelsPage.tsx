@@ -51,6 +51,9 @@ export function ChannelsPage({ isAdmin }: PageProps) {
   const [draft, setDraft] = useState<Draft>(EMPTY);
   const [errors, setErrors] = useState<FormErrors>(NO_ERRORS);
   const [added, setAdded] = useState<AdminChannel | null>(null);
+  const [secrets, setSecrets] = useState<Record<string, { access_token: string; app_secret: string }>>({});
+  const [rowErrors, setRowErrors] = useState<Record<string, FormErrors>>({});
+  const [saved, setSaved] = useState<Record<string, string>>({});
 
   const load = useCallback(async () => {
     const [list, teamList] = await Promise.all([
@@ -96,6 +99,22 @@ export function ChannelsPage({ isAdmin }: PageProps) {
     }
   };
 
+  const patch = async (channel: AdminChannel, body: Record<string, unknown>) => {
+    setRowErrors((e) => ({ ...e, [String(channel.id)]: NO_ERRORS }));
+    try {
+      await request("PATCH", `/api/v1/channels/${channel.id}`, { body });
+      setSaved((m) => ({ ...m, [String(channel.id)]: "Saved." }));
+      await load();
+    } catch (err) {
+      setRowErrors((e) => ({ ...e, [String(channel.id)]: formErrors(err, ["access_token", "app_secret", "default_team"]) }));
+    }
+  };
+
+  const setSecret = (channel: AdminChannel, key: "access_token" | "app_secret", value: string) => {
+    const current = secrets[String(channel.id)] ?? { access_token: "", app_secret: "" };
+    setSecrets({ ...secrets, [String(channel.id)]: { ...current, [key]: value } });
+  };
+
   const teamName = (id: Id | null) => teams.find((t) => t.id === id)?.name ?? "none";
   const shown = channels.filter((c) => matches(query, c.name, c.phone_number_id));
   const cloud = draft.provider === "cloud_api";
@@ -130,6 +149,69 @@ export function ChannelsPage({ isAdmin }: PageProps) {
                     </label>
                     <input id={`verify-${channel.id}`} type="text" readOnly value={channel.verify_token} />
                   </>
+                )}
+                {isAdmin && !channel.is_default && (
+                  <details class="rotate">
+                    <summary>Default team and secrets</summary>
+                    <Field id={`team-${channel.id}`} label="Default team" error={rowErrors[String(channel.id)]?.fields.default_team}>
+                      {(d) => (
+                        <select
+                          id={`team-${channel.id}`}
+                          aria-describedby={d}
+                          value={teams.find((t) => t.id === channel.default_team_id)?.name ?? ""}
+                          onChange={(e) => void patch(channel, { default_team: e.currentTarget.value || null })}
+                        >
+                          <option value="">None</option>
+                          {teams.map((t) => (
+                            <option key={t.id} value={t.name}>
+                              {t.name}
+                            </option>
+                          ))}
+                        </select>
+                      )}
+                    </Field>
+                    <Field id={`token-${channel.id}`} label="New access token" error={rowErrors[String(channel.id)]?.fields.access_token}>
+                      {(d) => (
+                        <input
+                          id={`token-${channel.id}`}
+                          type="password"
+                          autocomplete="off"
+                          aria-describedby={d}
+                          value={secrets[String(channel.id)]?.access_token ?? ""}
+                          onInput={(e) => setSecret(channel, "access_token", e.currentTarget.value)}
+                        />
+                      )}
+                    </Field>
+                    {channel.provider === "cloud_api" && (
+                      <Field id={`secret-${channel.id}`} label="New app secret" error={rowErrors[String(channel.id)]?.fields.app_secret}>
+                        {(d) => (
+                          <input
+                            id={`secret-${channel.id}`}
+                            type="password"
+                            autocomplete="off"
+                            aria-describedby={d}
+                            value={secrets[String(channel.id)]?.app_secret ?? ""}
+                            onInput={(e) => setSecret(channel, "app_secret", e.currentTarget.value)}
+                          />
+                        )}
+                      </Field>
+                    )}
+                    <FormAlert error={rowErrors[String(channel.id)]?.general ?? null} />
+                    <button
+                      type="button"
+                      class="btn small"
+                      onClick={() => {
+                        const given = secrets[String(channel.id)] ?? { access_token: "", app_secret: "" };
+                        const body: Record<string, string> = {};
+                        if (given.access_token) body.access_token = given.access_token;
+                        if (given.app_secret) body.app_secret = given.app_secret;
+                        if (Object.keys(body).length) void patch(channel, body).then(() => setSecrets({ ...secrets, [String(channel.id)]: { access_token: "", app_secret: "" } }));
+                      }}
+                    >
+                      Rotate secrets
+                    </button>
+                    {saved[String(channel.id)] && <p class="muted small">{saved[String(channel.id)]}</p>}
+                  </details>
                 )}
                 <div role="status" class="test-result">
                   {result === "testing" && "Testing…"}
