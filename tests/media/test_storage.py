@@ -5,17 +5,23 @@ from __future__ import annotations
 
 import hashlib
 import os
+import ssl
+import threading
+import time
 from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
 import httpx
 import pytest
+import trustme
+import uvicorn
+from litestar import Litestar, Response, get
 from moto.server import ThreadedMotoServer
 
 from backend.config import Settings
 from backend.core.embedded_redis import free_port
-from backend.media.fetching import fetch_cloud_media
+from backend.media.fetching import FetchError, fetch_cloud_media, fetch_link
 from backend.media.storage import MediaStorage, key_for
 from tests.conftest import login
 from tests.media.conftest import customer_sends, media_state, new_media_id
@@ -131,3 +137,57 @@ async def test_a_download_into_s3_is_served_from_s3(
             assert whole.content == data
     finally:
         s3_web.stop()
+
+
+@pytest.fixture(scope="module")
+def https_files() -> Iterator[tuple[str, trustme.CA, dict[str, tuple[bytes, str]]]]:
+    """A file host over real TLS (a test CA's certificate for 127.0.0.1), as Ultramsg's CDN is."""
+    ca = trustme.CA()
+    files: dict[str, tuple[bytes, str]] = {}
+
+    @get("/files/{name:str}")
+    async def serve(name: str) -> Response[bytes]:
+        if name not in files:
+            return Response(b"gone", status_code=404, media_type="text/plain")
+        data, mime = files[name]
+        return Response(data, media_type=mime)
+
+    app = Litestar([serve], debug=False, logging_config=None)
+    with ca.issue_cert("127.0.0.1").private_key_and_cert_chain_pem.tempfile() as pem:
+        port = free_port()
+        config = uvicorn.Config(app, host="127.0.0.1", port=port, log_config=None, access_log=False,
+                                lifespan="off", ssl_certfile=pem, ssl_keyfile=pem)  # fmt: skip
+        server = uvicorn.Server(config)
+        thread = threading.Thread(target=server.run, daemon=True)
+        thread.start()
+        while not server.started:
+            time.sleep(0.02)
+        yield f"https://127.0.0.1:{port}/files", ca, files
+        server.should_exit = True
+        thread.join(timeout=10)
+
+
+async def test_an_ultramsg_https_link_is_fetched_streamed_and_stored(
+    https_files: tuple[str, trustme.CA, dict[str, tuple[bytes, str]]], storage: MediaStorage
+) -> None:
+    base, ca, files = https_files
+    photo = png(90, 60, (10, 160, 90))
+    files["parcel.png"] = (photo, "image/png")
+    trusting = ssl.create_default_context()
+    ca.configure_trust(trusting)
+    async with httpx.AsyncClient(verify=trusting) as http:
+        fetched = await fetch_link(http, storage, f"{base}/parcel.png")
+        await storage.keep(fetched.spooled)
+        assert fetched.mime_type == "image/png"
+        assert (fetched.spooled.size, fetched.spooled.sha256) == (
+            len(photo),
+            hashlib.sha256(photo).hexdigest(),
+        )
+        assert await _read(storage, fetched.spooled.sha256) == photo
+        with pytest.raises(FetchError) as gone:  # the CDN no longer has it: permanent
+            await fetch_link(http, storage, f"{base}/expired.png")
+        assert gone.value.retryable is False and "404" in gone.value.reason
+    async with httpx.AsyncClient() as untrusting:  # a certificate nobody vouches for is refused
+        with pytest.raises(FetchError) as refused:
+            await fetch_link(untrusting, storage, f"{base}/parcel.png")
+        assert "ConnectError" in refused.value.reason
