@@ -84,38 +84,43 @@ async def search_messages(
     if not terms:
         return []
     if dialect_name(session) == "postgresql":
-        tsquery = _pg_tsquery(terms)
-        options = f"StartSel={START}, StopSel={STOP}, MaxWords=24, MinWords=8, MaxFragments=1"
-        statement = (
-            select(
-                Message,
-                func.ts_headline(
-                    text("'simple'::regconfig"),
-                    func.coalesce(col(Message.text), ""),
-                    tsquery,
-                    options,
-                ),
-            )
-            .join(Conversation, col(Conversation.id) == col(Message.conversation_id))
-            .where(
-                literal_column("messages.search_vector").op("@@")(tsquery), visible_clause(agent)
-            )
-            .order_by(col(Message.id).desc())
-            .limit(limit)
+        return await _search_postgres(session, agent, terms, limit)
+    fts = table("messages_fts", column("rowid"))
+    statement = (
+        select(Message, func.snippet(literal_column("messages_fts"), 0, START, STOP, "…", 16))
+        .select_from(fts)
+        .join(Message, col(Message.id) == fts.c.rowid)
+        .join(Conversation, col(Conversation.id) == col(Message.conversation_id))
+        .where(literal_column("messages_fts").op("MATCH")(fts5_query(terms)), visible_clause(agent))
+        # FTS5 walks its doclists newest-first itself: with LIMIT it stops early, where
+        # ordering by the joined table's id would sort every match of a common word.
+        .order_by(fts.c.rowid.desc())
+        .limit(limit)
+    )
+    rows = (await session.execute(statement)).tuples().all()
+    return [(message, excerpt_of(str(marked or message.text or ""))) for message, marked in rows]
+
+
+async def _search_postgres(
+    session: AsyncSession, agent: CurrentAgent, terms: list[str], limit: int
+) -> list[tuple[Message, Excerpt]]:
+    tsquery = _pg_tsquery(terms)
+    options = f"StartSel={START}, StopSel={STOP}, MaxWords=24, MinWords=8, MaxFragments=1"
+    statement = (
+        select(
+            Message,
+            func.ts_headline(
+                text("'simple'::regconfig"),
+                func.coalesce(col(Message.text), ""),
+                tsquery,
+                options,
+            ),
         )
-    else:
-        fts = table("messages_fts", column("rowid"))
-        statement = (
-            select(Message, func.snippet(literal_column("messages_fts"), 0, START, STOP, "…", 16))
-            .select_from(fts)
-            .join(Message, col(Message.id) == fts.c.rowid)
-            .join(Conversation, col(Conversation.id) == col(Message.conversation_id))
-            .where(
-                literal_column("messages_fts").op("MATCH")(fts5_query(terms)), visible_clause(agent)
-            )
-            .order_by(col(Message.id).desc())
-            .limit(limit)
-        )
+        .join(Conversation, col(Conversation.id) == col(Message.conversation_id))
+        .where(literal_column("messages.search_vector").op("@@")(tsquery), visible_clause(agent))
+        .order_by(col(Message.id).desc())
+        .limit(limit)
+    )
     rows = (await session.execute(statement)).tuples().all()
     return [(message, excerpt_of(str(marked or message.text or ""))) for message, marked in rows]
 
