@@ -28,6 +28,7 @@ from backend.config import Settings, get_settings
 from backend.conversations.contact_routes import ContactController, LabelController
 from backend.conversations.routes import ConversationController, MessageController
 from backend.conversations.routing import RoutingError
+from backend.core.allowlists import allowlist_guard
 from backend.core.api_docs import LocalSwaggerUI
 from backend.core.context import AppContext
 from backend.core.errors import ERROR_HANDLERS
@@ -149,7 +150,7 @@ def create_app(settings: Settings | None = None, context: AppContext | None = No
         dependencies={"db_session": Provide(_db_session)},
         lifespan=[lifespan],
         before_send=[security_headers(https=settings.public_base_url.startswith("https://"))],
-        guards=[integer_range_guard, api_key_scope_guard, two_factor_guard],
+        guards=[integer_range_guard, allowlist_guard, api_key_scope_guard, two_factor_guard],
         on_app_init=[jwt_auth.on_app_init],
         plugins=[channels],
         middleware=[

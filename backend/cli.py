@@ -96,6 +96,7 @@ def cmd_web(args: argparse.Namespace) -> None:
     uvicorn.run(
         "backend.app:create_app", factory=True, host=args.host, port=args.port,
         log_config=None, access_log=False, proxy_headers=True, ws_ping_interval=20,
+        forwarded_allow_ips=",".join(settings.trusted_proxies),  # X-Forwarded-For from these only
         # permessage-deflate keeps ~50 KB of zlib state per socket; frames are small JSON.
         ws_per_message_deflate=settings.websocket_compression,
         timeout_graceful_shutdown=5,

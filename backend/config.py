@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import secrets
 from functools import lru_cache
+from ipaddress import ip_network
 from pathlib import Path
 from typing import Literal
 
@@ -71,6 +72,11 @@ class Settings(BaseSettings):
     # When set, /metrics answers only `Authorization: Bearer <METRICS_TOKEN>` (Prometheus'
     # `authorization` / `bearer_token` setting); unset, it is open: keep it on an internal network.
     metrics_token: str | None = Field(default=None, min_length=16)
+    # Address allowlists (CIDRs, JSON lists; empty: everyone) and the proxies whose
+    # X-Forwarded-For is believed.
+    webhook_allowed_cidrs: list[str] = Field(default_factory=list)
+    admin_allowed_cidrs: list[str] = Field(default_factory=list)
+    trusted_proxies: list[str] = Field(default_factory=lambda: ["127.0.0.1"])
     # Fernet keys for secrets at rest, comma-separated: the first encrypts, all decrypt.
     # Unset: one generated once into var/secrets_keys.
     secrets_keys: str | None = None
@@ -134,6 +140,16 @@ class Settings(BaseSettings):
         if not value.startswith(("http://", "https://")):
             raise ValueError("must be an http:// or https:// URL")
         return value.rstrip("/")
+
+    @field_validator("webhook_allowed_cidrs", "admin_allowed_cidrs", "trusted_proxies")
+    @classmethod
+    def _cidrs(cls, value: list[str]) -> list[str]:
+        for cidr in value:
+            try:
+                ip_network(cidr, strict=False)
+            except ValueError:
+                raise ValueError(f"{cidr!r} is not an address or CIDR network") from None
+        return value
 
     @property
     def sandbox_is_enabled(self) -> bool:

@@ -7,7 +7,12 @@ from typing import Annotated, Any
 
 from litestar import Controller, Request, Response, get, patch, post
 from litestar.datastructures import Cookie
-from litestar.exceptions import ClientException, NotAuthorizedException, NotFoundException
+from litestar.exceptions import (
+    ClientException,
+    NotAuthorizedException,
+    NotFoundException,
+    PermissionDeniedException,
+)
 from litestar.params import Body, Parameter
 from litestar.security.jwt import Token
 from litestar.status_codes import HTTP_200_OK, HTTP_429_TOO_MANY_REQUESTS
@@ -17,6 +22,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from backend.agents import account, services
 from backend.agents.auth import CurrentAgent, context_of, new_token_id, require_role
 from backend.agents.models import Agent, Presence, Role
+from backend.core.allowlists import admin_allowed
 from backend.db.types import utcnow
 from backend.realtime.events import commit_and_publish
 
@@ -54,6 +60,8 @@ class AuthController(Controller):
             )  # fmt: skip
         if agent is None:
             raise NotAuthorizedException("invalid email or password")
+        if agent.role == Role.admin.value and not admin_allowed(context.settings, source):
+            raise PermissionDeniedException("admins may sign in only from ADMIN_ALLOWED_CIDRS")
         assert agent.id is not None
         if await account.has_two_factor(db_session, agent.id):
             if not data.code:

@@ -48,6 +48,7 @@ def start_server(settings: Settings, port: int | None = None) -> LiveServer:
     config = uvicorn.Config(
         create_app(settings), host="127.0.0.1", port=port, log_config=None,
         access_log=False, lifespan="on", ws_ping_interval=20,
+        forwarded_allow_ips=",".join(settings.trusted_proxies),  # as `switchboard web` does
     )  # fmt: skip
     server = uvicorn.Server(config)
     thread = threading.Thread(target=server.run, name=f"uvicorn-{port}", daemon=True)
