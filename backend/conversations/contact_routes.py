@@ -13,6 +13,8 @@ from backend.agents.auth import CurrentAgent, context_of, require_role
 from backend.agents.models import Role
 from backend.conversations import contacts, labels
 from backend.conversations.visibility import get_visible_contact
+from backend.integrations.key_auth import API_SCOPE, reader_of
+from backend.integrations.models import Scope
 from backend.realtime.events import commit_and_publish
 
 AgentRequest = Request[CurrentAgent, Any, Any]
@@ -22,23 +24,30 @@ class ContactController(Controller):
     path = "/api/v1/contacts"
     tags = ["contacts"]
 
-    @get("/{contact_id:int}")
+    @get("/{contact_id:int}", opt={API_SCOPE: Scope.contacts_read.value})
     async def get_contact(
         self, request: AgentRequest, db_session: AsyncSession, contact_id: int
     ) -> dict[str, Any]:
-        """For an agent who may see one of its conversations; 404 otherwise."""
-        contact = await get_visible_contact(db_session, request.user, contact_id)
-        return await contacts.contact_json(db_session, contact, request.user)
+        """For an agent who may see one of its conversations (or a key with `contacts:read`);
+        404 otherwise."""
+        reader = reader_of(request.user)
+        contact = await get_visible_contact(db_session, reader, contact_id)
+        return await contacts.contact_json(db_session, contact, reader)
 
-    @patch("/{contact_id:int}", status_code=HTTP_200_OK)
+    @patch(
+        "/{contact_id:int}", status_code=HTTP_200_OK, opt={API_SCOPE: Scope.contacts_write.value}
+    )
     async def update_contact(
         self, request: AgentRequest, db_session: AsyncSession, contact_id: int,
         data: dict[str, Any],
     ) -> dict[str, Any]:  # fmt: skip
-        contact = await get_visible_contact(db_session, request.user, contact_id)
+        """An agent who may see it, or a business system's key with `contacts:write` (its CRM
+        keeping names and attributes in step)."""
+        reader = reader_of(request.user)
+        contact = await get_visible_contact(db_session, reader, contact_id)
         await contacts.update_contact(db_session, contact, data)
         await commit_and_publish(db_session, context_of(request).redis)
-        return await contacts.contact_json(db_session, contact, request.user)
+        return await contacts.contact_json(db_session, contact, reader)
 
 
 class LabelBody(BaseModel):

@@ -16,6 +16,7 @@ from backend.integrations.models import ApiKey
 from tests.conftest import login
 from tests.realtime.test_websocket import ws_url
 from tests.support.servers import LiveServer
+from tests.support.whatsapp import customer_says, find_conversation, new_wa_id
 
 
 async def test_a_key_is_shown_once_and_stored_only_as_its_hash(
@@ -130,3 +131,34 @@ async def test_a_key_with_conversations_read_reads_but_never_writes(
     assert claim.status_code == 403
     sender = await make_key("messages:send")
     assert (await client.get("/api/v1/conversations", headers=sender["headers"])).status_code == 403
+
+
+async def test_contact_scopes_read_and_write_the_customers_profile(
+    client: httpx.AsyncClient, make_key: Any
+) -> None:
+    """A business system's CRM reads the profile with `contacts:read` and keeps names and
+    attributes in step with `contacts:write`; each scope opens only its own verb."""
+    wa_id = new_wa_id()
+    await customer_says(client, wa_id, "Where is order 1042?")
+    reader = await make_key("contacts:read", "conversations:read", name="CRM reader")
+    conversation = await find_conversation(client, reader["headers"], wa_id)
+    path = f"/api/v1/contacts/{conversation['contact']['id']}"
+    seen = await client.get(path, headers=reader["headers"])
+    assert seen.status_code == 200, seen.text
+    assert seen.json()["wa_id"] == wa_id
+    refused = await client.patch(path, json={"name": "X"}, headers=reader["headers"])
+    assert refused.status_code == 403 and "contacts:write" in refused.text
+
+    writer = await make_key("contacts:write", name="CRM writer")
+    changed = await client.patch(
+        path, json={"name": "Carla Gómez", "attributes": {"customer_no": "C-1042"}},
+        headers=writer["headers"],
+    )  # fmt: skip
+    assert changed.status_code == 200, changed.text
+    assert changed.json()["name"] == "Carla Gómez"
+    assert changed.json()["attributes"]["customer_no"] == "C-1042"
+    assert (await client.get(path, headers=writer["headers"])).status_code == 403
+    sender = await make_key("messages:send", name="Sender only")
+    assert (await client.get(path, headers=sender["headers"])).status_code == 403
+    missing = await client.get("/api/v1/contacts/999999999", headers=reader["headers"])
+    assert missing.status_code == 404
