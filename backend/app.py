@@ -20,6 +20,7 @@ from backend.agents.account import ACCOUNT_HANDLERS, two_factor_guard
 from backend.agents.auth import CSRF_COOKIE, CSRF_HEADER, CookieCSRFMiddleware, build_jwt_auth
 from backend.agents.routes import AgentsController, AuthController, change_my_password
 from backend.agents.teams import TEAM_HANDLERS
+from backend.audit.routes import AUDIT_HANDLERS
 from backend.bots.routes import BOT_HANDLERS
 from backend.channels.routes import ChannelController, receive_ultramsg
 from backend.channels.services import desk_warnings, ensure_default_channel
@@ -103,7 +104,7 @@ def route_handlers(settings: Settings) -> list[Any]:
         MessageController, verify_subscription, receive_webhook, events_socket, list_events,
         ChannelController, receive_ultramsg, i_am_viewing, who_is_viewing,
         QuickReplyController, NotificationController, ContactController, LabelController, search_route, ApiKeyController, ApiMessageController, WebhookEndpointController,
-        *ACCOUNT_HANDLERS, *BOT_HANDLERS, *SURVEY_HANDLERS, *SLA_HANDLERS, *TEMPLATE_HANDLERS, *MEDIA_HANDLERS,
+        *ACCOUNT_HANDLERS, *AUDIT_HANDLERS, *BOT_HANDLERS, *SURVEY_HANDLERS, *SLA_HANDLERS, *TEMPLATE_HANDLERS, *MEDIA_HANDLERS,
     ]  # fmt: skip
     if settings.sandbox_is_enabled:
         from backend.channels.sandbox.routes import sandbox_router

@@ -28,6 +28,7 @@ from backend.agents.models import Agent
 from backend.agents.passwords import verify_password
 from backend.agents.security_models import AgentSession, RecoveryCode, TwoFactor
 from backend.agents.services import end_sessions, revoke_token
+from backend.audit import services as audit
 from backend.db.types import utcnow
 from backend.realtime.events import commit_and_publish
 
@@ -255,6 +256,7 @@ async def end_my_session(
 async def end_all_my_sessions(request: AgentRequest, db_session: AsyncSession) -> Response[Any]:
     """Sign out everywhere: every session and socket of the caller, this one too."""
     await end_every_session(db_session, await _me(db_session, request))
+    await audit.record(db_session, "auth.signed_out_everywhere", user=request.user)
     await commit_and_publish(db_session, context_of(request).redis)
     response = Response({"status": "signed out everywhere"})
     response.delete_cookie(request.app.state.jwt_auth.key)
@@ -295,6 +297,7 @@ async def enable_two_factor(
         codes = await enable(db_session, await _me(db_session, request), data.code)
     except TwoFactorError as error:
         return _refused(error)
+    await audit.record(db_session, "auth.two_factor_enabled", user=request.user)
     await db_session.commit()
     return Response({"enabled": True, "recovery_codes": codes})
 
@@ -307,6 +310,7 @@ async def disable_two_factor(
         await disable(db_session, await _me(db_session, request), data.password)
     except TwoFactorError as error:
         return _refused(error)
+    await audit.record(db_session, "auth.two_factor_disabled", user=request.user)
     await db_session.commit()
     return Response({"enabled": False})
 

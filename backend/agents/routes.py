@@ -22,9 +22,14 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from backend.agents import account, services
 from backend.agents.auth import CurrentAgent, context_of, new_token_id, require_role
 from backend.agents.models import Agent, Presence, Role
+from backend.audit import services as audit
 from backend.core.allowlists import admin_allowed
 from backend.db.types import utcnow
 from backend.realtime.events import commit_and_publish
+
+
+def _source(request: Request[Any, Any, Any]) -> str | None:
+    return request.client.host if request.client else None
 
 
 class LoginBody(BaseModel):
@@ -54,11 +59,17 @@ class AuthController(Controller):
                 source=source, source_limit=context.settings.login_attempts_per_source_per_minute,
             )  # fmt: skip
         except services.TooManyAttempts:
+            await audit.record(db_session, "auth.sign_in_throttled", source=source,
+                               actor=("anonymous", None, data.email), detail="429")  # fmt: skip
+            await db_session.commit()
             return Response(
                 {"status_code": 429, "detail": "too many failed sign-ins: try again in a minute"},
                 status_code=HTTP_429_TOO_MANY_REQUESTS, headers={"Retry-After": "60"},
             )  # fmt: skip
         if agent is None:
+            await audit.record(db_session, "auth.sign_in_failed", source=source,
+                               actor=("anonymous", None, data.email), detail="wrong password")  # fmt: skip
+            await db_session.commit()
             raise NotAuthorizedException("invalid email or password")
         if agent.role == Role.admin.value and not admin_allowed(context.settings, source):
             raise PermissionDeniedException("admins may sign in only from ADMIN_ALLOWED_CIDRS")
@@ -72,10 +83,15 @@ class AuthController(Controller):
                 )  # fmt: skip
             if not await account.second_factor_passes(db_session, agent, data.code):
                 await services.count_failed_sign_in(context.redis, data.email, source)
+                await audit.record(db_session, "auth.sign_in_failed", source=source,
+                                   actor=("agent", agent.id, agent.email), detail="wrong code")  # fmt: skip
+                await db_session.commit()
                 return Response(
                     {"status_code": 401, "two_factor_required": True,
                      "detail": "that code is not right"}, status_code=401,
                 )  # fmt: skip
+        await audit.record(db_session, "auth.sign_in", source=source,
+                           actor=("agent", agent.id, agent.email))  # fmt: skip
         return await signed_in(request, db_session, agent)
 
     @post("/logout", status_code=HTTP_200_OK)
@@ -83,8 +99,11 @@ class AuthController(Controller):
         self, request: Request[CurrentAgent, Token, Any], db_session: AsyncSession
     ) -> Response[dict[str, str]]:
         token = request.auth
+        await audit.record(db_session, "auth.sign_out", user=request.user, source=_source(request))
         if token.jti:
             await services.revoke_token(db_session, str(token.jti), token.exp.astimezone(UTC))
+        else:
+            await db_session.commit()
         response = Response({"status": "signed out"})
         response.delete_cookie(build_cookie_key(request))
         return response
@@ -200,8 +219,11 @@ class AgentsController(Controller):
             )  # fmt: skip
         except services.AgentError as error:
             raise agent_error(error) from None
+        view = (await services.view(db_session, agent)).as_dict()
+        await audit.record(db_session, "agent.created", user=request.user, source=_source(request),
+                           target_type="agent", target_id=agent.id, after=view)  # fmt: skip
         await commit_and_publish(db_session, context_of(request).redis)
-        return (await services.view(db_session, agent)).as_dict()
+        return view
 
     @patch("/{agent_id:int}", guards=[require_role(Role.admin)])
     async def update(
@@ -214,14 +236,22 @@ class AgentsController(Controller):
         for key in ("name", "role", "capacity", "active"):
             if key in changes and changes[key] is None:
                 raise agent_error(services.AgentError("must not be null", key))
+        existing = await db_session.get(Agent, agent_id)
+        before = (await services.view(db_session, existing)).as_dict() if existing else None
         try:
             agent = await services.update_agent(
                 db_session, agent_id, changes, by_id=request.user.id
             )
         except services.AgentError as error:
             raise agent_error(error) from None
+        after = (await services.view(db_session, agent)).as_dict()
+        action = "agent.deactivated" if before and before.get("active") and not after.get("active") else (
+            "agent.role_changed" if before and before.get("role") != after.get("role") else "agent.updated"
+        )  # fmt: skip
+        await audit.record(db_session, action, user=request.user, source=_source(request),
+                           target_type="agent", target_id=agent_id, before=before, after=after)  # fmt: skip
         await commit_and_publish(db_session, context_of(request).redis)
-        return (await services.view(db_session, agent)).as_dict()
+        return after
 
     @post("/{agent_id:int}/password", guards=[require_role(Role.admin)], status_code=HTTP_200_OK)
     async def reset_password(
@@ -236,6 +266,8 @@ class AgentsController(Controller):
             await services.set_password(db_session, agent, data.password)
         except services.AgentError as error:
             raise agent_error(error) from None
+        await audit.record(db_session, "agent.password_reset", user=request.user,
+                           source=_source(request), target_type="agent", target_id=agent_id)  # fmt: skip
         await commit_and_publish(db_session, context_of(request).redis)
         return (await services.view(db_session, agent)).as_dict()
 

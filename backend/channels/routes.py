@@ -16,6 +16,7 @@ from sqlmodel import col, select
 
 from backend.agents.auth import context_of, require_role
 from backend.agents.models import Role, Team
+from backend.audit import services as audit
 from backend.channels.base import WebhookError
 from backend.channels.models import Channel, ProviderKind
 from backend.channels.services import test_connection
@@ -138,7 +139,12 @@ class ChannelController(Controller):
             webhook_token=secrets.token_urlsafe(24) if data.provider == ProviderKind.ultramsg else None,
         )  # fmt: skip
         db_session.add(channel)
+        base = context_of(request).settings.public_base_url
         try:
+            await db_session.flush()
+            await audit.record(db_session, "channel.created", user=request.user,
+                               target_type="channel", target_id=channel.id,
+                               after=channel_view(channel, base))  # fmt: skip
             await db_session.commit()
         except IntegrityError:
             raise ClientException(
@@ -158,11 +164,18 @@ class ChannelController(Controller):
         if channel is None:
             raise NotFoundException("no such channel")
         changes = data.model_dump(exclude_unset=True)
+        base = context_of(request).settings.public_base_url
+        before = channel_view(channel, base)
         if "default_team" in changes:
             channel.default_team_id = await _team_id(db_session, changes.pop("default_team"))
         for key, value in changes.items():
             setattr(channel, key, value)
         channel.updated_at = utcnow()
+        await audit.record(
+            db_session, "channel.updated", user=request.user, target_type="channel",
+            target_id=channel_id, before=before, after=channel_view(channel, base),
+            detail="changed: " + ", ".join(sorted(changes)) if changes else None,
+        )  # fmt: skip
         await db_session.commit()
         return channel_view(channel, context_of(request).settings.public_base_url)
 

@@ -4,6 +4,7 @@ from sqlmodel import SQLModel
 
 from backend.agents import models as _agents
 from backend.agents import security_models as _agent_security
+from backend.audit import models as _audit
 from backend.bots import models as _bots
 from backend.channels import models as _channels
 from backend.conversations import models as _conversations
@@ -21,6 +22,7 @@ metadata = SQLModel.metadata
 __all__ = [
     "_agent_security",
     "_agents",
+    "_audit",
     "_bots",
     "_channels",
     "_conversations",

@@ -10,6 +10,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from backend.agents.auth import CurrentAgent, context_of, require_role
 from backend.agents.models import Role
+from backend.audit import services as audit
 from backend.integrations import keys
 from backend.integrations.models import ApiKey
 from backend.integrations.schemas import (
@@ -48,6 +49,10 @@ class ApiKeyController(Controller):
             rate_per_minute=data.rate_per_minute or settings.api_key_rate_per_minute,
             created_by=request.user.id,
         )  # fmt: skip
+        await audit.record(
+            db_session, "api_key.created", user=request.user, target_type="api_key",
+            target_id=key.id, after={"name": key.name, "scopes": list(data.scopes)},
+        )  # fmt: skip
         await db_session.commit()
         return ApiKeyCreated(**key_view(key).model_dump(), key=raw)
 
@@ -68,8 +73,12 @@ class ApiKeyController(Controller):
         )
 
     @delete("/{key_id:int}", status_code=200)
-    async def revoke(self, db_session: AsyncSession, key_id: int) -> ApiKeyView:
+    async def revoke(
+        self, request: Request[CurrentAgent, Any, Any], db_session: AsyncSession, key_id: int
+    ) -> ApiKeyView:
         """Revokes at once: the next request with this key is a 401."""
         key = await keys.revoke_key(db_session, key_id)
+        await audit.record(db_session, "api_key.revoked", user=request.user, target_type="api_key",
+                           target_id=key_id, before={"name": key.name})  # fmt: skip
         await db_session.commit()
         return key_view(key)

@@ -11,8 +11,11 @@ from collections.abc import Sequence
 import sqlalchemy as sa
 import sqlmodel
 from alembic import op
+from sqlalchemy.dialects import postgresql
 
 import backend.db.types
+
+_JSON = sa.JSON().with_variant(postgresql.JSONB(astext_type=sa.Text()), "postgresql")
 
 revision: str = "0016"
 down_revision: str | None = "0014"
@@ -70,9 +73,29 @@ def upgrade() -> None:
         sa.PrimaryKeyConstraint("id"),
     )
     op.create_index("ix_agent_recovery_codes_agent_id", "agent_recovery_codes", ["agent_id"])
+    op.create_table(
+        "audit_log",
+        sa.Column("id", sa.Integer(), nullable=False),
+        sa.Column("at", backend.db.types.UTCDateTime(timezone=True), nullable=False),
+        sa.Column("actor_kind", sqlmodel.sql.sqltypes.AutoString(length=16), nullable=False),
+        sa.Column("actor_id", sa.Integer(), nullable=True),
+        sa.Column("actor_name", sqlmodel.sql.sqltypes.AutoString(length=254), nullable=True),
+        sa.Column("action", sqlmodel.sql.sqltypes.AutoString(length=64), nullable=False),
+        sa.Column("target_type", sqlmodel.sql.sqltypes.AutoString(length=32), nullable=True),
+        sa.Column("target_id", sqlmodel.sql.sqltypes.AutoString(length=64), nullable=True),
+        sa.Column("before", _JSON, nullable=True),
+        sa.Column("after", _JSON, nullable=True),
+        sa.Column("source", sqlmodel.sql.sqltypes.AutoString(length=64), nullable=True),
+        sa.Column("detail", sqlmodel.sql.sqltypes.AutoString(length=500), nullable=True),
+        sa.PrimaryKeyConstraint("id"),
+    )
+    op.create_index("ix_audit_log_at", "audit_log", ["at"])
+    op.create_index("ix_audit_log_actor_id", "audit_log", ["actor_id"])
+    op.create_index("ix_audit_log_action", "audit_log", ["action"])
 
 
 def downgrade() -> None:
+    op.drop_table("audit_log")
     op.drop_index("ix_agent_recovery_codes_agent_id", table_name="agent_recovery_codes")
     op.drop_table("agent_recovery_codes")
     op.drop_table("agent_two_factor")
