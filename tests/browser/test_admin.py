@@ -317,3 +317,55 @@ async def test_a_quick_reply_and_an_sla_policy_are_made_and_used(
     await expect(agent_page.get_by_text("Shipping times")).to_be_visible()
     await box.press("Enter")
     await expect(box).to_have_value("We ship within 2 working days.")
+
+
+async def test_api_keys_webhooks_and_templates_pages(
+    new_page: NewPage, make_agent: Any, client: httpx.AsyncClient
+) -> None:
+    admin = await make_agent("admin", name="Ada Integrations")
+    page = await new_page("admin")
+    await open_admin(page, admin, "API keys")
+    key_name = unique("ERP")
+    form = page.get_by_role("form", name="New API key")
+    await form.get_by_label("Key name").fill(key_name)
+    await form.get_by_role("checkbox", name="webhooks:manage").check()
+    await form.get_by_role("button", name="Create key").click()
+    shown = page.get_by_role("status").filter(has_text="shown only now")
+    key = (await shown.locator("code").inner_text()).strip()
+    assert key.startswith("sbk_")
+    as_key = {"Authorization": f"Bearer {key}"}
+    assert (await client.get("/api/v1/webhook-endpoints", headers=as_key)).status_code == 200
+    await assert_accessible(page, at_390=True)
+    await (
+        page.get_by_role("list", name="API keys list")
+        .get_by_role("button", name=f"Revoke {key_name}")
+        .click()
+    )
+    await expect(
+        page.get_by_role("list", name="API keys list")
+        .get_by_role("listitem")
+        .filter(has_text=key_name)
+    ).to_contain_text("revoked")
+    assert (await client.get("/api/v1/webhook-endpoints", headers=as_key)).status_code == 401
+
+    nav = page.get_by_role("navigation", name="Admin pages")
+    await nav.get_by_role("button", name="Webhooks").click()
+    hook = page.get_by_role("form", name="New webhook")
+    url = f"http://127.0.0.1:9/{unique('hook')}"
+    await hook.get_by_label("URL").fill(url)
+    await hook.get_by_label("Events").fill("conversation.resolved, message.created")
+    await hook.get_by_role("button", name="Add webhook").click()
+    secret = page.get_by_role("status").filter(has_text="signing secret")
+    assert (await secret.locator("code").inner_text()).startswith("whsec_")
+    row = (
+        page.get_by_role("list", name="Webhooks list").get_by_role("listitem").filter(has_text=url)
+    )
+    await expect(row).to_contain_text("conversation.resolved, message.created")
+    await assert_accessible(page, at_390=True)
+    await row.get_by_role("button", name=f"Delete {url}").click()
+    await expect(row).to_have_count(0)
+
+    await nav.get_by_role("button", name="Templates").click()
+    await expect(page.get_by_role("heading", name="Templates", exact=True)).to_be_visible()
+    await expect(page.get_by_role("list", name="Templates list")).to_be_attached()
+    await assert_accessible(page, at_390=True)

@@ -7,6 +7,7 @@ import type { Agent } from "../types";
 import { AgentsPage } from "./AgentsPage";
 import { BotFlowsPage } from "./BotFlowsPage";
 import { ChannelsPage } from "./ChannelsPage";
+import { ApiKeysPage, TemplatesPage, WebhooksPage } from "./IntegrationsPages";
 import { QuickRepliesPage, SlaPoliciesPage, SurveysPage } from "./SettingsPages";
 import { useLive } from "./live";
 import { TeamsPage } from "./TeamsPage";
@@ -24,6 +25,9 @@ const PAGES: { id: string; title: string; Page: (props: PageProps) => preact.JSX
   { id: "quick-replies", title: "Quick replies", Page: QuickRepliesPage },
   { id: "sla", title: "SLA policies", Page: SlaPoliciesPage },
   { id: "surveys", title: "Surveys", Page: SurveysPage },
+  { id: "api-keys", title: "API keys", Page: ApiKeysPage },
+  { id: "webhooks", title: "Webhooks", Page: WebhooksPage },
+  { id: "templates", title: "Templates", Page: TemplatesPage },
 ];
 
 export function Admin({ me }: { me: Agent }) {
