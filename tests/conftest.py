@@ -140,3 +140,8 @@ async def login(client: httpx.AsyncClient, agent: dict[str, Any]) -> dict[str, s
 @pytest.fixture
 def tmp_var(tmp_path: Path) -> Path:
     return tmp_path
+
+
+# The isolated stack (its own Redis, database and server) for tests that kill things; imported
+# last, since it uses the helpers above.
+from tests.support.isolated import stack  # noqa: E402, F401
