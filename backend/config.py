@@ -183,10 +183,18 @@ class Settings(BaseSettings):
     def is_sqlite(self) -> bool:
         return self.database_url.startswith("sqlite")
 
+    def previous_signing_keys(self) -> list[str]:
+        """SECRET_KEY=new,old: sessions signed with an old key stay valid until they expire;
+        new ones are signed with the first."""
+        if not self.secret_key:
+            return []
+        return [k.strip() for k in self.secret_key.split(",")[1:] if k.strip()]
+
     def signing_key(self) -> str:
-        """SECRET_KEY, or one generated once into var/ so that sessions survive restarts."""
+        """SECRET_KEY (its first key), or one generated once into var/ so that sessions survive
+        restarts."""
         if self.secret_key:
-            return self.secret_key
+            return self.secret_key.split(",")[0].strip()
         path = self.var_dir / "secret_key"
         if path.exists():
             return path.read_text().strip()

@@ -15,7 +15,7 @@ from typing import Any
 
 from litestar.connection import ASGIConnection
 from litestar.enums import ScopeType
-from litestar.exceptions import PermissionDeniedException
+from litestar.exceptions import NotAuthorizedException, PermissionDeniedException
 from litestar.handlers.base import BaseRouteHandler
 from litestar.middleware.csrf import CSRFMiddleware
 from litestar.security.jwt import JWTCookieAuth, JWTCookieAuthenticationMiddleware, Token
@@ -86,6 +86,28 @@ async def _token_revoked(token: Token, connection: ASGIConnection[Any, Any, Any,
         return await is_revoked(session, str(token.jti) if token.jti else None)
 
 
+def rotating_token(previous: list[str]) -> type[Token]:
+    """A Token that also accepts signatures by the previous SECRET_KEYs (rotation: sessions
+    signed before it stay valid until they expire; new ones use the first key)."""
+
+    class RotatingToken(Token):
+        @classmethod
+        def decode(
+            cls, encoded_token: str, secret: str, algorithm: str, *args: Any, **kwargs: Any
+        ) -> Any:
+            try:
+                return super().decode(encoded_token, secret, algorithm, *args, **kwargs)
+            except NotAuthorizedException:
+                for old in previous:
+                    try:
+                        return super().decode(encoded_token, old, algorithm, *args, **kwargs)
+                    except NotAuthorizedException:
+                        continue
+                raise
+
+    return RotatingToken
+
+
 def build_jwt_auth(
     settings: Settings,
     middleware_class: type[JWTCookieAuthenticationMiddleware] = JWTCookieAuthenticationMiddleware,
@@ -94,6 +116,7 @@ def build_jwt_auth(
     return JWTCookieAuth[CurrentAgent, Token](
         authentication_middleware_class=middleware_class,
         token_secret=settings.signing_key(),
+        token_cls=rotating_token(settings.previous_signing_keys()),
         retrieve_user_handler=_retrieve_agent,
         revoked_token_handler=_token_revoked,
         default_token_expiration=timedelta(hours=settings.session_hours),

@@ -29,6 +29,11 @@ class Channel(SQLModel, table=True):
     access_token: str = Field(sa_column=Column(EncryptedText, nullable=False))
     app_secret: str = Field(default="", sa_column=Column(EncryptedText, nullable=False))
     verify_token: str = Field(default="", sa_column=Column(EncryptedText, nullable=False))
+    # Rotation with overlap: the old app secret still verifies webhooks until this time.
+    previous_app_secret: str | None = Field(
+        default=None, sa_column=Column(EncryptedText, nullable=True)
+    )
+    previous_app_secret_until: datetime | None = Field(default=None, sa_type=UTCDateTime)
     # None: the built-in sandbox on this server (resolved at send time from PUBLIC_BASE_URL).
     api_base_url: str | None = Field(default=None, max_length=255)
     webhook_token: str | None = Field(default=None, sa_column=Column(EncryptedText, nullable=True))

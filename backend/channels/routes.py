@@ -4,9 +4,10 @@ from __future__ import annotations
 
 import hmac
 import secrets
+from datetime import timedelta
 from typing import Any
 
-from litestar import Controller, Request, Response, get, patch, post
+from litestar import Controller, Request, Response, delete, get, patch, post
 from litestar.exceptions import ClientException, NotAuthorizedException, NotFoundException
 from litestar.status_codes import HTTP_200_OK
 from pydantic import BaseModel, Field, model_validator
@@ -19,7 +20,8 @@ from backend.agents.models import Role, Team
 from backend.audit import services as audit
 from backend.channels.base import WebhookError
 from backend.channels.models import Channel, ProviderKind
-from backend.channels.services import test_connection
+from backend.channels.services import retire_previous_app_secret, test_connection
+from backend.channels.services import rotate_app_secret as rotate
 from backend.channels.ultramsg.webhook import parse_webhook as parse_ultramsg
 from backend.channels.whatsapp.routes import MAX_WEBHOOK_BYTES
 from backend.conversations.ingest import ingest_batch
@@ -76,6 +78,14 @@ _REQUIRED_ON_CHANNEL = (
 )  # fmt: skip
 
 
+class AppSecretRotation(BaseModel):
+    app_secret: str = Field(min_length=1, max_length=255)
+    overlap_hours: float = Field(
+        default=72, ge=0, le=24 * 30,
+        description="how long the old secret still verifies webhooks",
+    )  # fmt: skip
+
+
 def channel_view(channel: Channel, base_url: str) -> dict[str, Any]:
     """Never the secrets: only whether they are set, and where to point the provider's webhook."""
     webhook = (
@@ -91,6 +101,8 @@ def channel_view(channel: Channel, base_url: str) -> dict[str, Any]:
         "rate_per_second": channel.rate_per_second, "typing_indicator": channel.typing_indicator,
         "has_access_token": bool(channel.access_token),
         "has_app_secret": bool(channel.app_secret), "webhook_url": webhook,
+        "previous_app_secret_until": channel.previous_app_secret_until.isoformat()
+        if channel.previous_app_secret and channel.previous_app_secret_until else None,
         "verify_token": channel.verify_token,
     }  # fmt: skip
 
@@ -203,6 +215,39 @@ class ChannelController(Controller):
         if channel is None:
             raise NotFoundException("no such channel")
         channel.verify_token, channel.updated_at = secrets.token_urlsafe(24), utcnow()
+        await db_session.commit()
+        return channel_view(channel, context_of(request).settings.public_base_url)
+
+    @post("/{channel_id:int}/app-secret", guards=[require_role(Role.admin)], status_code=200)
+    async def rotate_app_secret(
+        self, request: Request[Any, Any, Any], db_session: AsyncSession, channel_id: int,
+        data: AppSecretRotation,
+    ) -> dict[str, Any]:  # fmt: skip
+        """A new app secret with an overlap: webhooks signed with either verify until the old
+        one is retired (at `overlap_hours`, or by `DELETE …/app-secret/previous`)."""
+        channel = await db_session.get(Channel, channel_id)
+        if channel is None:
+            raise NotFoundException("no such channel")
+        rotate(channel, data.app_secret, timedelta(hours=data.overlap_hours))
+        await audit.record(db_session, "channel.app_secret_rotated", user=request.user,
+                           target_type="channel", target_id=channel_id,
+                           detail=f"overlap {data.overlap_hours} h")  # fmt: skip
+        await db_session.commit()
+        return channel_view(channel, context_of(request).settings.public_base_url)
+
+    @delete(
+        "/{channel_id:int}/app-secret/previous", guards=[require_role(Role.admin)],
+        status_code=200,
+    )  # fmt: skip
+    async def retire_previous(
+        self, request: Request[Any, Any, Any], db_session: AsyncSession, channel_id: int
+    ) -> dict[str, Any]:
+        channel = await db_session.get(Channel, channel_id)
+        if channel is None:
+            raise NotFoundException("no such channel")
+        retire_previous_app_secret(channel)
+        await audit.record(db_session, "channel.app_secret_retired", user=request.user,
+                           target_type="channel", target_id=channel_id)  # fmt: skip
         await db_session.commit()
         return channel_view(channel, context_of(request).settings.public_base_url)
 

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from datetime import datetime, timedelta
 from typing import Any
 from urllib.parse import urlsplit
 
@@ -76,6 +77,30 @@ async def desk_warnings(session: AsyncSession) -> list[str]:
         for channel, team in rows.tuples()
         if not members.get(team.id or 0)
     ]
+
+
+def app_secrets(channel: Channel, now: datetime | None = None) -> list[str]:
+    """The secrets that verify this channel's webhooks now: the current one, and the previous
+    one until its overlap ends (Meta keeps signing with the old secret for a while)."""
+    found = [channel.app_secret] if channel.app_secret else []
+    until = channel.previous_app_secret_until
+    if channel.previous_app_secret and until is not None and (now or utcnow()) < until:
+        found.append(channel.previous_app_secret)
+    return found
+
+
+def rotate_app_secret(channel: Channel, new: str, overlap: timedelta) -> None:
+    """The new secret signs from now on; the old one keeps verifying for `overlap`."""
+    if new != channel.app_secret:
+        channel.previous_app_secret = channel.app_secret or None
+        channel.previous_app_secret_until = utcnow() + overlap
+        channel.app_secret = new
+    channel.updated_at = utcnow()
+
+
+def retire_previous_app_secret(channel: Channel) -> None:
+    channel.previous_app_secret, channel.previous_app_secret_until = None, None
+    channel.updated_at = utcnow()
 
 
 def graph_base_url(channel: Channel, settings: Settings) -> str:

@@ -18,7 +18,6 @@ from litestar import Request, WebSocket, get, websocket
 from litestar.channels import ChannelsPlugin
 from litestar.exceptions import WebSocketDisconnect, WebSocketException
 from litestar.params import Parameter
-from litestar.security.jwt import Token
 from sqlalchemy import func
 from sqlalchemy.ext.asyncio import AsyncSession
 from sqlmodel import col, select
@@ -57,7 +56,7 @@ async def _authenticate(socket: WebSocket[Any, Any, Any]) -> tuple[CurrentAgent,
         return None
     auth = socket.app.state.jwt_auth
     try:
-        token = Token.decode(raw, secret=auth.token_secret, algorithm=auth.algorithm)
+        token = auth.token_cls.decode(raw, secret=auth.token_secret, algorithm=auth.algorithm)
         agent_id = int(token.sub)
     except Exception:
         return None

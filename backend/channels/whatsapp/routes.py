@@ -19,7 +19,7 @@ from sqlmodel import col, select
 from backend.agents.auth import context_of
 from backend.channels.base import WebhookBatch, WebhookError
 from backend.channels.models import Channel, ProviderKind
-from backend.channels.services import keep_rejects
+from backend.channels.services import app_secrets, keep_rejects
 from backend.channels.whatsapp.signature import verify
 from backend.channels.whatsapp.webhook import parse_webhook
 from backend.conversations.ingest import IngestResult, ingest_batch
@@ -89,9 +89,9 @@ async def receive_webhook(
     channels = await _cloud_channels(db_session)
     # Reject before parsing: the body must carry a valid HMAC under one of our app secrets.
     signed_by = {
-        channel.app_secret
+        channel.id
         for channel in channels
-        if channel.app_secret and verify(raw, header, channel.app_secret)
+        if any(verify(raw, header, secret) for secret in app_secrets(channel))
     }
     if not signed_by:
         raise NotAuthorizedException("X-Hub-Signature-256 does not match")
@@ -99,11 +99,11 @@ async def receive_webhook(
         batch = parse_webhook(raw)
     except WebhookError as error:
         raise ClientException(f"not a WhatsApp webhook: {error}") from None
-    signers = [channel for channel in channels if channel.app_secret in signed_by]
+    signers = [channel for channel in channels if channel.id in signed_by]
     by_number = {channel.phone_number_id: channel for channel in channels}
     for number in batch.phone_number_ids:
         channel = by_number.get(number)
-        if channel is None or channel.app_secret not in signed_by:
+        if channel is None or channel.id not in signed_by:
             raise NotAuthorizedException(
                 f"no channel with phone_number_id {number} is signed by this secret"
             )

@@ -39,6 +39,12 @@ def upgrade() -> None:
                     table, name, type_=sa.Text(), existing_type=sa.String(length),
                     existing_nullable=nullable,
                 )  # fmt: skip
+    with op.batch_alter_table("channels") as batch:
+        batch.add_column(sa.Column("previous_app_secret", sa.Text(), nullable=True))
+        batch.add_column(
+            sa.Column("previous_app_secret_until", backend.db.types.UTCDateTime(timezone=True),
+                      nullable=True)
+        )  # fmt: skip
     op.create_table(
         "agent_sessions",
         sa.Column("jti", sqlmodel.sql.sqltypes.AutoString(length=64), nullable=False),
@@ -96,6 +102,9 @@ def upgrade() -> None:
 
 def downgrade() -> None:
     op.drop_table("audit_log")
+    with op.batch_alter_table("channels") as batch:
+        batch.drop_column("previous_app_secret_until")
+        batch.drop_column("previous_app_secret")
     op.drop_index("ix_agent_recovery_codes_agent_id", table_name="agent_recovery_codes")
     op.drop_table("agent_recovery_codes")
     op.drop_table("agent_two_factor")
