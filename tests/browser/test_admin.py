@@ -369,3 +369,10 @@ async def test_api_keys_webhooks_and_templates_pages(
     await expect(page.get_by_role("heading", name="Templates", exact=True)).to_be_visible()
     await expect(page.get_by_role("list", name="Templates list")).to_be_attached()
     await assert_accessible(page, at_390=True)
+
+    # The audit log shows what was just done, with who did it.
+    await nav.get_by_role("button", name="Audit log").click()
+    entries = page.get_by_role("list", name="Audit entries")
+    revoked = entries.get_by_role("listitem").filter(has_text="api_key.revoked").first
+    await expect(revoked).to_contain_text(admin["email"])
+    await assert_accessible(page, at_390=True)

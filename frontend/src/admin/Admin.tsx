@@ -7,7 +7,7 @@ import type { Agent } from "../types";
 import { AgentsPage } from "./AgentsPage";
 import { BotFlowsPage } from "./BotFlowsPage";
 import { ChannelsPage } from "./ChannelsPage";
-import { ApiKeysPage, TemplatesPage, WebhooksPage } from "./IntegrationsPages";
+import { ApiKeysPage, AuditLogPage, TemplatesPage, WebhooksPage } from "./IntegrationsPages";
 import { QuickRepliesPage, SlaPoliciesPage, SurveysPage } from "./SettingsPages";
 import { useLive } from "./live";
 import { TeamsPage } from "./TeamsPage";
@@ -28,6 +28,7 @@ const PAGES: { id: string; title: string; Page: (props: PageProps) => preact.JSX
   { id: "api-keys", title: "API keys", Page: ApiKeysPage },
   { id: "webhooks", title: "Webhooks", Page: WebhooksPage },
   { id: "templates", title: "Templates", Page: TemplatesPage },
+  { id: "audit", title: "Audit log", Page: AuditLogPage },
 ];
 
 export function Admin({ me }: { me: Agent }) {

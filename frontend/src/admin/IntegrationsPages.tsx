@@ -277,3 +277,57 @@ export function TemplatesPage(_: PageProps) {
     </div>
   );
 }
+
+// ---------------------------------------------------------------- audit log
+interface AuditRow {
+  id: Id;
+  at: string;
+  actor: { kind: string; id: Id | null; name: string | null };
+  action: string;
+  target: { type: string | null; id: string | null };
+  detail: string | null;
+}
+
+export function AuditLogPage({ isAdmin }: PageProps) {
+  const [items, setItems] = useState<AuditRow[]>([]);
+  const [action, setAction] = useState("");
+  const [query, setQuery] = useState("");
+  const load = useCallback(async () => {
+    setItems((await request<{ items: AuditRow[] }>("GET", "/api/v1/audit", { query: { action: action.trim() || undefined } })).items);
+  }, [action]);
+  useEffect(() => {
+    if (isAdmin) void load().catch(() => undefined);
+  }, [isAdmin, load]);
+  useLive(["agent.", "team."], () => {
+    if (isAdmin) void load().catch(() => undefined);
+  });
+  if (!isAdmin) return <AdminsOnly isAdmin={isAdmin} what="the audit log" />;
+  return (
+    <div class="admin-body">
+      <div class="admin-toolbar">
+        <label for="audit-action">Action starts with</label>
+        <input id="audit-action" type="text" placeholder="e.g. auth." value={action} onInput={(e) => setAction(e.currentTarget.value)} />
+        <label for="audit-search" class="sr-only">
+          Search the audit log
+        </label>
+        <input id="audit-search" type="search" placeholder="Search the audit log" value={query} onInput={(e) => setQuery(e.currentTarget.value)} />
+      </div>
+      <ul class="admin-list" aria-label="Audit entries">
+        {items
+          .filter((e) => matches(query, e.action, e.actor.name, e.detail, e.target.type, e.target.id))
+          .map((entry) => (
+            <li key={entry.id} class="admin-item">
+              <div class="admin-item-main">
+                <span class="admin-item-title">{entry.action}</span>
+                <span class="muted small">
+                  {new Date(entry.at).toLocaleString()} · {entry.actor.name ?? entry.actor.kind}
+                  {entry.target.type ? ` · ${entry.target.type} ${entry.target.id ?? ""}` : ""}
+                  {entry.detail ? ` · ${entry.detail}` : ""}
+                </span>
+              </div>
+            </li>
+          ))}
+      </ul>
+    </div>
+  );
+}
