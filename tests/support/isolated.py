@@ -20,6 +20,7 @@ from backend.config import Settings
 from backend.conversations.models import Message
 from backend.core.context import AppContext
 from backend.core.embedded_redis import EmbeddedRedis
+from backend.core.secrets_box import keys_of
 from backend.db.migrate import upgrade
 from tests.conftest import PASSWORD, login
 from tests.support.servers import LiveServer, start_server, worker_process
@@ -43,7 +44,8 @@ class Stack:
         env = {**os.environ, "DATABASE_URL": s.database_url, "REDIS_URL": str(s.redis_url),
                "PUBLIC_BASE_URL": s.public_base_url, "SECRET_KEY": str(s.secret_key), "VAR_DIR": str(s.var_dir),
                "SEND_LEASE_SECONDS": str(s.send_lease_seconds), "LOG_LEVEL": "WARNING",
-               "SEND_RECONCILE_GRACE_SECONDS": str(s.send_reconcile_grace_seconds), **extra_env}  # fmt: skip
+               "SEND_RECONCILE_GRACE_SECONDS": str(s.send_reconcile_grace_seconds),
+               "SECRETS_KEYS": str(s.secrets_keys), **extra_env}  # fmt: skip
         return worker_process(env)
 
     async def conversation(self, capacity_for: int = 1) -> dict[str, Any]:
@@ -90,6 +92,9 @@ async def stack(settings: Settings, tmp_path: Path) -> AsyncIterator[Stack]:
     await asyncio.to_thread(upgrade, database_url)
     isolated = settings.model_copy(update={
         "database_url": database_url, "redis_url": redis.url, "var_dir": tmp_path,
+        # This process's secrets box already holds the session's key (it encrypts): the worker
+        # process must know it too.
+        "secrets_keys": ",".join(key.decode() for key in keys_of(settings)),
         "send_lease_seconds": 1.5, "send_reconcile_grace_seconds": 1.0, "send_rate_per_second": 5,
     })  # fmt: skip
     server = await asyncio.to_thread(start_server, isolated)
