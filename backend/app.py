@@ -27,6 +27,7 @@ from backend.channels.services import desk_warnings, ensure_default_channel
 from backend.channels.whatsapp.routes import receive_webhook, verify_subscription
 from backend.config import Settings, get_settings
 from backend.conversations.contact_routes import ContactController, LabelController
+from backend.conversations.governance_routes import GOVERNANCE_HANDLERS
 from backend.conversations.routes import ConversationController, MessageController
 from backend.conversations.routing import RoutingError
 from backend.core.allowlists import allowlist_guard
@@ -104,7 +105,7 @@ def route_handlers(settings: Settings) -> list[Any]:
         MessageController, verify_subscription, receive_webhook, events_socket, list_events,
         ChannelController, receive_ultramsg, i_am_viewing, who_is_viewing,
         QuickReplyController, NotificationController, ContactController, LabelController, search_route, ApiKeyController, ApiMessageController, WebhookEndpointController,
-        *ACCOUNT_HANDLERS, *AUDIT_HANDLERS, *BOT_HANDLERS, *SURVEY_HANDLERS, *SLA_HANDLERS, *TEMPLATE_HANDLERS, *MEDIA_HANDLERS,
+        *ACCOUNT_HANDLERS, *AUDIT_HANDLERS, *GOVERNANCE_HANDLERS, *BOT_HANDLERS, *SURVEY_HANDLERS, *SLA_HANDLERS, *TEMPLATE_HANDLERS, *MEDIA_HANDLERS,
     ]  # fmt: skip
     if settings.sandbox_is_enabled:
         from backend.channels.sandbox.routes import sandbox_router

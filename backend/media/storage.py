@@ -150,6 +150,16 @@ class MediaStorage:
             raise StorageError(_first_line(error)) from error
         return digest
 
+    async def delete(self, sha256_hex: str) -> None:
+        """Removes the file (an erased customer's media); a file already gone is fine."""
+        try:
+            await obstore.delete_async(self._store, key_for(sha256_hex))
+        except NotFoundError:
+            pass
+
+    async def read_all(self, sha256_hex: str) -> bytes:
+        return b"".join([chunk async for chunk in self.read(sha256_hex)])
+
     async def read(
         self, sha256_hex: str, start: int = 0, end: int | None = None
     ) -> AsyncIterator[bytes]:
