@@ -204,7 +204,9 @@ async def test_a_channel_is_added_and_its_connection_tested(
         "Connection failed (code 190): Invalid OAuth access token."
     )
     await tested.get_by_label("New access token").fill(TOKEN)
+    await tested.get_by_label("New app secret").fill("acme-app-secret-2")
     await tested.get_by_role("button", name="Rotate secrets").click()
+    await expect(tested.get_by_text("The old app secret still verifies webhooks")).to_be_visible()
     await tested.get_by_role("button", name=f"Test connection of {second}").click()
     await expect(tested.get_by_role("status")).to_contain_text("Connected: Acme Shoes")
     asked = [r for r in graph.requests if r.get("number_id") == number]

@@ -110,6 +110,22 @@ export function ChannelsPage({ isAdmin }: PageProps) {
     }
   };
 
+  /** A new access token replaces the old at once; a new app secret goes through the rotation
+   *  endpoint, so webhooks Meta signed with the old one still verify for the overlap. */
+  const rotateSecrets = async (channel: AdminChannel, given: { access_token: string; app_secret: string }) => {
+    const id = String(channel.id);
+    setRowErrors((e) => ({ ...e, [id]: NO_ERRORS }));
+    try {
+      if (given.access_token) await request("PATCH", `/api/v1/channels/${channel.id}`, { body: { access_token: given.access_token } });
+      if (given.app_secret) await request("POST", `/api/v1/channels/${channel.id}/app-secret`, { body: { app_secret: given.app_secret } });
+      if (given.access_token || given.app_secret) setSaved((m) => ({ ...m, [id]: given.app_secret ? "Saved. The old app secret still verifies webhooks for 72 hours." : "Saved." }));
+      setSecrets({ ...secrets, [id]: { access_token: "", app_secret: "" } });
+      await load();
+    } catch (err) {
+      setRowErrors((e) => ({ ...e, [id]: formErrors(err, ["access_token", "app_secret"]) }));
+    }
+  };
+
   const setSecret = (channel: AdminChannel, key: "access_token" | "app_secret", value: string) => {
     const current = secrets[String(channel.id)] ?? { access_token: "", app_secret: "" };
     setSecrets({ ...secrets, [String(channel.id)]: { ...current, [key]: value } });
@@ -202,10 +218,7 @@ export function ChannelsPage({ isAdmin }: PageProps) {
                       class="btn small"
                       onClick={() => {
                         const given = secrets[String(channel.id)] ?? { access_token: "", app_secret: "" };
-                        const body: Record<string, string> = {};
-                        if (given.access_token) body.access_token = given.access_token;
-                        if (given.app_secret) body.app_secret = given.app_secret;
-                        if (Object.keys(body).length) void patch(channel, body).then(() => setSecrets({ ...secrets, [String(channel.id)]: { access_token: "", app_secret: "" } }));
+                        void rotateSecrets(channel, given);
                       }}
                     >
                       Rotate secrets
