@@ -65,6 +65,8 @@ class Settings(BaseSettings):
     websocket_compression: bool = False
     survey_delay_seconds: float = Field(default=60.0, ge=0)
     event_retention_days: int = Field(default=30, ge=1, le=3650)
+    # Customer data older than this loses its text and media (unset: kept); see docs/security.md.
+    retention_days: int | None = Field(default=None, ge=1, le=36500)
     consent_stop_words: list[str] = Field(
         default_factory=lambda: ["stop", "unsubscribe", "stopp", "baja"]
     )

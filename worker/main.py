@@ -24,6 +24,7 @@ from redis.exceptions import RedisError
 
 from backend.channels.ratelimit import ChannelRateLimiter
 from backend.config import Settings
+from backend.conversations.governance import retention_sweep
 from backend.conversations.jobs import snooze_sweep
 from backend.core.context import QUEUE_NAME, SEND_QUEUE, AppContext, arq_redis_settings
 from backend.core.logging import configure_logging, get_logger
@@ -212,6 +213,7 @@ BACKGROUND_CRON_JOBS: list[Any] = [
     cron(sla_reconcile, second={2, 17, 32, 47}, run_at_startup=True, unique=True),
     cron(webhook_sweep, second=set(range(1, 60, 5)), run_at_startup=True, unique=True),
     cron(prune_events, minute={7, 37}, second=0, run_at_startup=True, unique=True),
+    cron(retention_sweep, hour={3}, minute=23, second=0, run_at_startup=True, unique=True),
     cron(media_sweep, second={8, 38}, run_at_startup=True, unique=True),
     cron(snooze_sweep, minute=set(range(0, 60, 5)), second=40, run_at_startup=True, unique=True),
 ]

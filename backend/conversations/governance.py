@@ -14,6 +14,7 @@ from __future__ import annotations
 import io
 import json
 import zipfile
+from datetime import timedelta
 from typing import Any
 
 from sqlalchemy import update
@@ -155,9 +156,88 @@ async def erase_contact(
     return {"conversations": len(conversations), "messages": len(message_ids), "files": removed}
 
 
+EXPIRED = {"expired": True}
+
+
+async def apply_retention(
+    session: AsyncSession, storage: MediaStorage, days: int, chunk: int = 1000, after_id: int = 0
+) -> dict[str, int]:
+    """RETENTION_DAYS: messages older than `days` lose their text, payload and media; events
+    older than that lose their data; contacts with nothing newer are anonymized. Rows, times
+    and statuses stay. One chunk of messages per call (the caller loops)."""
+    cutoff = utcnow() - timedelta(days=days)
+    old = list((await session.execute(
+        select(Message).where(col(Message.created_at) < cutoff, col(Message.id) > after_id)
+        .order_by(col(Message.id)).limit(chunk)
+    )).scalars())  # fmt: skip
+    last_id = max((m.id for m in old if m.id is not None), default=0)
+    old = [m for m in old if m.payload != EXPIRED]  # JSON is not comparable alike everywhere
+    ids = [m.id for m in old if m.id is not None]
+    shas: set[str] = set()
+    if ids:
+        for media in (await session.execute(
+            select(MessageMedia).where(col(MessageMedia.message_id).in_(ids))
+        )).scalars():  # fmt: skip
+            if media.sha256:
+                shas.add(media.sha256)
+            media.filename, media.caption, media.source_url, media.sha256 = None, None, None, None
+            media.state, media.error = "failed", "expired"
+        for message in old:
+            message.text, message.payload = None, EXPIRED
+    if after_id == 0:
+        await session.execute(update(Event).where(col(Event.at) < cutoff).values(data=EXPIRED))
+    stale = list((await session.execute(
+        select(Contact).where(
+            col(Contact.last_inbound_at) < cutoff, col(Contact.name).is_not(None)
+        ).limit(chunk)
+    )).scalars())  # fmt: skip
+    anonymized = 0
+    for contact in stale:
+        newer = (await session.execute(
+            select(col(Message.id)).join(Conversation, col(Conversation.id) == col(Message.conversation_id))
+            .where(col(Conversation.contact_id) == contact.id, col(Message.created_at) >= cutoff)
+            .limit(1)
+        )).first()  # fmt: skip
+        if newer is None:
+            contact.name, contact.username, contact.attributes = None, None, {}
+            contact.wa_id, contact.user_id = None, f"expired.{contact.id}"
+            anonymized += 1
+    await session.flush()
+    removed = 0
+    for sha in shas:
+        still = (await session.execute(
+            select(col(MessageMedia.message_id)).where(col(MessageMedia.sha256) == sha).limit(1)
+        )).first()  # fmt: skip
+        if still is None:
+            await storage.delete(sha)
+            removed += 1
+    await session.commit()
+    return {"messages": len(ids), "files": removed, "contacts": anonymized, "last_id": last_id}
+
+
 def export_filename(contact: Contact) -> str:
     return f"contact-{contact.id}-export.zip"
 
 
 def audit_view(contact: Contact) -> dict[str, Any]:
     return {"contact_id": contact.id, "channel_id": contact.channel_id}
+
+
+async def retention_sweep(ctx: dict[str, Any]) -> int:
+    """Cron job (worker): applies RETENTION_DAYS in chunks; nothing when it is unset."""
+    from backend.core.context import AppContext
+    from backend.media.jobs import storage_of
+
+    app: AppContext = ctx["app"]
+    days = app.settings.retention_days
+    if days is None:
+        return 0
+    total, after = 0, 0
+    while True:
+        async with app.sessions() as session:
+            done = await apply_retention(session, storage_of(app), days, after_id=after)
+        total += done["messages"]
+        if not done["last_id"]:
+            break
+        after = done["last_id"]
+    return total

@@ -84,3 +84,52 @@ async def test_only_admins_export_or_erase(client: httpx.AsyncClient, make_agent
         assert (await client.post(f"/api/v1/contacts/1/{action}", headers=lead)).status_code == 403
     admin = await login(client, await make_agent("admin"))
     assert (await client.post("/api/v1/contacts/999999/erase", headers=admin)).status_code == 404
+
+
+async def test_retention_removes_old_text_and_keeps_recent(
+    client: httpx.AsyncClient, make_agent: Any, ctx: AppContext
+) -> None:
+    from datetime import timedelta
+
+    from sqlalchemy import update
+
+    from backend.conversations.governance import apply_retention
+    from backend.conversations.models import Contact, Message
+    from backend.db.types import utcnow
+    from backend.realtime.models import Event
+    from tests.support.whatsapp import customer_says
+
+    admin = await login(client, await make_agent("admin"))
+    old_wa, new_wa = new_wa_id(), new_wa_id()
+    old_words, new_words = unique("long-ago"), unique("just-now")
+    await customer_says(client, old_wa, old_words, name=unique("Olga"))
+    await customer_says(client, new_wa, new_words, name="Nora Recent")
+    old_conversation = await find_conversation(client, admin, old_wa)
+    long_ago = utcnow() - timedelta(days=40)
+    async with ctx.sessions() as session:
+        await session.execute(
+            update(Message).where(Message.conversation_id == old_conversation["id"])  # type: ignore[arg-type]
+            .values(created_at=long_ago)
+        )  # fmt: skip
+        await session.execute(
+            update(Contact).where(Contact.id == old_conversation["contact"]["id"])  # type: ignore[arg-type]
+            .values(last_inbound_at=long_ago)
+        )  # fmt: skip
+        await session.execute(
+            update(Event).where(Event.conversation_id == old_conversation["id"])  # type: ignore[arg-type]
+            .values(at=long_ago)
+        )  # fmt: skip
+        await session.commit()
+    async with ctx.sessions() as session:
+        after = 0
+        while True:
+            done = await apply_retention(session, MediaStorage.from_settings(ctx.settings), 30,
+                                         after_id=after)  # fmt: skip
+            if not done["last_id"]:
+                break
+            after = done["last_id"]
+    everything = await _all_rows_as_text(ctx)
+    assert old_words not in everything and old_wa not in everything
+    assert new_words in everything and new_wa in everything
+    kept = await find_conversation(client, admin, new_wa)
+    assert kept["last_message"]["text"] == new_words
