@@ -231,6 +231,11 @@ export const api = {
   reopen: (id: Id) => request<Conversation>("POST", `/api/v1/conversations/${enc(id)}/reopen`),
   transfer: (id: Id, target: TransferTarget) =>
     request<Conversation>("POST", `/api/v1/conversations/${enc(id)}/transfer`, { body: target }),
+  consent: (id: Id) =>
+    request<{ opted_out: boolean; changes: Array<{ opted_out: boolean; source: string; detail: string | null; at: string }> }>(
+      "GET",
+      `/api/v1/contacts/${enc(id)}/consent`,
+    ),
   contact: (id: Id) => request<ContactProfile>("GET", `/api/v1/contacts/${enc(id)}`),
   updateContact: (id: Id, patch: Record<string, unknown>) =>
     request<ContactProfile>("PATCH", `/api/v1/contacts/${enc(id)}`, { body: patch }),

@@ -17,6 +17,7 @@ export function CustomerPanel({ conversation, onOpen }: Props) {
   const contactId = conversation.contact.id;
   const [profile, setProfile] = useState<ContactProfile | null>(null);
   const [error, setError] = useState<string | null>(null);
+  const [consent, setConsent] = useState<Array<{ opted_out: boolean; source: string; at: string }>>([]);
   const [attrKey, setAttrKey] = useState("");
   const [attrValue, setAttrValue] = useState("");
 
@@ -28,6 +29,10 @@ export function CustomerPanel({ conversation, onOpen }: Props) {
     api.contact(contactId).then(
       (p) => !stopped && setProfile(p),
       (err) => !stopped && setError(errorDetail(err)),
+    );
+    api.consent(contactId).then(
+      (c) => !stopped && setConsent(c.changes ?? []),
+      () => !stopped && setConsent([]),
     );
     return () => {
       stopped = true;
@@ -75,6 +80,15 @@ export function CustomerPanel({ conversation, onOpen }: Props) {
               <dd>{profile.opted_out ? "Opted out" : "Subscribed"}</dd>
             </div>
           </dl>
+          {consent.length > 0 && (
+            <ul class="consent-history small" aria-label="Consent history">
+              {consent.slice(-5).map((c) => (
+                <li key={c.at}>
+                  {day(c.at)}: {c.opted_out ? "opted out" : "opted in"} ({c.source})
+                </li>
+              ))}
+            </ul>
+          )}
           <h3>Labels</h3>
           <Labels labels={profile.labels} name="Customer labels" onChange={(labels) => patch({ labels })} />
           <h3>Attributes</h3>
