@@ -30,6 +30,7 @@ from backend.config import Settings
 from backend.conversations.models import Contact, Conversation, Message
 from backend.core.context import AppContext
 from backend.core.embedded_redis import EmbeddedRedis, free_port
+from backend.core.secrets_box import keys_of
 from backend.db.migrate import upgrade
 from backend.realtime.models import EventCursor
 from tests.support.bots import demo_flow, make_channel, unique_teams
@@ -56,7 +57,8 @@ class Isolated:
         s = self.settings
         return {**os.environ, "DATABASE_URL": s.database_url, "REDIS_URL": str(s.redis_url),
                 "PUBLIC_BASE_URL": self.base_url, "SECRET_KEY": str(s.secret_key),
-                "VAR_DIR": str(s.var_dir), "LOG_LEVEL": "WARNING"}  # fmt: skip
+                "VAR_DIR": str(s.var_dir), "LOG_LEVEL": "WARNING",
+                "SECRETS_KEYS": str(s.secrets_keys)}  # fmt: skip
 
     def web(self) -> subprocess.Popen[bytes]:
         process = subprocess.Popen(
@@ -119,9 +121,11 @@ async def isolated(settings: Settings, tmp_path: Path) -> AsyncIterator[Isolated
     redis.start()
     database_url = f"sqlite+aiosqlite:///{tmp_path / 'isolated.db'}"
     await asyncio.to_thread(upgrade, database_url)
-    own = settings.model_copy(
-        update={"database_url": database_url, "redis_url": redis.url, "var_dir": tmp_path}
-    )
+    # The channel below is encrypted by this process, whose secrets box holds the session's key.
+    keys = ",".join(key.decode() for key in keys_of(settings))
+    own = settings.model_copy(update={
+        "database_url": database_url, "redis_url": redis.url, "var_dir": tmp_path, "secrets_keys": keys,
+    })  # fmt: skip
     ctx = AppContext.build(own)
     teams = unique_teams()
     channel = await make_channel(ctx, teams["General"])
