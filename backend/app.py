@@ -18,7 +18,12 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from backend import reactions as _reactions  # noqa: F401
 from backend.agents.account import ACCOUNT_HANDLERS, two_factor_guard
 from backend.agents.auth import CSRF_COOKIE, CSRF_HEADER, CookieCSRFMiddleware, build_jwt_auth
-from backend.agents.routes import AgentsController, AuthController, change_my_password
+from backend.agents.routes import (
+    AgentsController,
+    AuthController,
+    change_my_password,
+    change_my_profile,
+)
 from backend.agents.teams import TEAM_HANDLERS
 from backend.audit.routes import AUDIT_HANDLERS
 from backend.bots.routes import BOT_HANDLERS
@@ -101,7 +106,7 @@ def _routing_error(_: Request[Any, Any, Any], error: RoutingError) -> Response[d
 
 def route_handlers(settings: Settings) -> list[Any]:
     handlers: list[Any] = [
-        health, ready, AuthController, AgentsController, change_my_password, *TEAM_HANDLERS, list_warnings, ConversationController,
+        health, ready, AuthController, AgentsController, change_my_password, change_my_profile, *TEAM_HANDLERS, list_warnings, ConversationController,
         MessageController, verify_subscription, receive_webhook, events_socket, list_events,
         ChannelController, receive_ultramsg, i_am_viewing, who_is_viewing,
         QuickReplyController, NotificationController, ContactController, LabelController, search_route, ApiKeyController, ApiMessageController, WebhookEndpointController,

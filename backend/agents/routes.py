@@ -287,10 +287,31 @@ async def change_my_password(
     """The agent's own change (the current password required). Their other sessions end; this
     one goes on with the new token and cookie in the answer."""
     try:
+        token = request.auth
         agent = await services.change_own_password(
-            db_session, request.user.id, data.current, data.new
-        )
+            db_session, request.user.id, data.current, data.new,
+            keep_session=str(token.jti) if isinstance(token, Token) and token.jti else None,
+        )  # fmt: skip
     except services.AgentError as error:
         raise agent_error(error) from None
     await commit_and_publish(db_session, context_of(request).redis)
     return await signed_in(request, db_session, agent)
+
+
+class OwnProfileBody(BaseModel):
+    name: str = Field(min_length=1, max_length=120)
+
+
+@patch("/api/v1/me", tags=["agents"])
+async def change_my_profile(
+    request: Request[CurrentAgent, Any, Any], db_session: AsyncSession, data: OwnProfileBody
+) -> dict[str, Any]:
+    """An agent renames themselves (only the name: role, teams and capacity are an admin's)."""
+    try:
+        agent = await services.update_agent(
+            db_session, request.user.id, {"name": data.name}, by_id=request.user.id
+        )
+    except services.AgentError as error:
+        raise agent_error(error) from None
+    await commit_and_publish(db_session, context_of(request).redis)
+    return (await services.view(db_session, agent)).as_dict()

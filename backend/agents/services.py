@@ -5,6 +5,7 @@ from __future__ import annotations
 import hashlib
 from dataclasses import dataclass
 from datetime import datetime
+from typing import Any
 
 from redis.asyncio import Redis
 from sqlalchemy import delete, func
@@ -137,17 +138,19 @@ def check_password(
 
 
 async def set_password(
-    session: AsyncSession, agent: Agent, password: str, field: str = "password"
-) -> None:
+    session: AsyncSession, agent: Agent, password: str, field: str = "password",
+    keep_session: str | None = None,
+) -> None:  # fmt: skip
     """Sets a new password and ends every session of the agent (the caller commits and, to keep
-    one signed in, signs them in again)."""
+    one signed in, signs them in again; `keep_session` names that session's token id, whose
+    open socket stays)."""
     check_password(password, field, (agent.email, agent.name))
     agent.password_hash = hash_password(password)
-    await end_sessions(session, agent)
+    await end_sessions(session, agent, keep_session)
 
 
 async def change_own_password(
-    session: AsyncSession, agent_id: int, current: str, new: str
+    session: AsyncSession, agent_id: int, current: str, new: str, keep_session: str | None = None
 ) -> Agent:
     """An agent's own change: the current password is required, like at sign-in."""
     agent = await _get(session, agent_id)
@@ -155,18 +158,21 @@ async def change_own_password(
         raise AgentError("the current password is not right", "current", 403)
     if current == new:
         raise AgentError("the new password must differ from the current one", "new")
-    await set_password(session, agent, new, field="new")
+    await set_password(session, agent, new, field="new", keep_session=keep_session)
     return agent
 
 
-async def end_sessions(session: AsyncSession, agent: Agent) -> None:
+async def end_sessions(session: AsyncSession, agent: Agent, keep: str | None = None) -> None:
     """Every session token and socket of the agent stops working at once: their tokens carry
-    the old epoch, and `agent.sessions_ended` closes their sockets on every web process."""
+    the old epoch, and `agent.sessions_ended` closes their sockets on every web process (but
+    the socket of the session `keep`, the one that changed its own password and got a new
+    token)."""
     agent.session_epoch += 1
     await session.flush()
-    await record_event(
-        session, "agent.sessions_ended", {"agent": {"id": agent.id}, "epoch": agent.session_epoch}
-    )
+    data: dict[str, Any] = {"agent": {"id": agent.id}, "epoch": agent.session_epoch}
+    if keep:
+        data["keep"] = keep
+    await record_event(session, "agent.sessions_ended", data)
 
 
 # ------------------------------------------------------------------ editing agents

@@ -48,8 +48,10 @@ CLOSE_PRUNED = 4409
 REPLAY_BATCH = 500
 
 
-async def _authenticate(socket: WebSocket[Any, Any, Any]) -> tuple[CurrentAgent, int] | None:
-    """The agent and the session epoch of the token, or None when it is not a live session."""
+async def _authenticate(
+    socket: WebSocket[Any, Any, Any],
+) -> tuple[CurrentAgent, int, str | None] | None:
+    """The agent, the session epoch and id of the token, or None when it is not a live session."""
     raw = socket.query_params.get("token") or socket.cookies.get(SESSION_COOKIE) or ""
     raw = raw.removeprefix("Bearer ").strip()
     if not raw:
@@ -66,7 +68,7 @@ async def _authenticate(socket: WebSocket[Any, Any, Any]) -> tuple[CurrentAgent,
             return None
     epoch = token_epoch(token)
     agent = await load_current_agent(context, agent_id, epoch)
-    return (agent, epoch) if agent is not None else None
+    return (agent, epoch, str(token.jti) if token.jti else None) if agent is not None else None
 
 
 def _origin_allowed(socket: WebSocket[Any, Any, Any]) -> bool:
@@ -122,16 +124,23 @@ class _Stream:
     """Sends the events an agent may see, in order, each once."""
 
     def __init__(
-        self, socket: WebSocket[Any, Any, Any], audience: Audience, last: int, epoch: int = 0
-    ) -> None:
+        self, socket: WebSocket[Any, Any, Any], audience: Audience, last: int, epoch: int = 0,
+        session_id: str | None = None,
+    ) -> None:  # fmt: skip
         self.socket = socket
         self.audience = audience
         self.last = last
         self.epoch = epoch
+        self.session_id = session_id
 
-    def check_session(self, ended_for: int | None, epoch: int | None) -> None:
-        """`agent.sessions_ended` for this agent, past this socket's epoch, ends the socket."""
-        if ended_for == self.audience.agent.id and epoch is not None and epoch > self.epoch:
+    def check_session(self, ended: EndedSessions | None) -> None:
+        """`agent.sessions_ended` for this agent, past this socket's epoch, ends the socket
+        (unless this socket's session is the one kept)."""
+        if (
+            ended is not None and ended.agent_id == self.audience.agent.id
+            and ended.epoch > self.epoch
+            and (ended.keep is None or ended.keep != self.session_id)
+        ):  # fmt: skip
             raise SessionEnded
 
     async def send_row(self, event: Event) -> None:
@@ -139,7 +148,7 @@ class _Stream:
         if event.seq <= self.last:
             return
         self.last = event.seq
-        self.check_session(*_ended_session(event.type, event.data))
+        self.check_session(_ended_session(event.type, event.data))
         if self.audience.sees(event.type, Routing.of(event)):
             await self.socket.send_text(json.dumps(envelope(event)))
 
@@ -160,21 +169,28 @@ class _Stream:
         if live.seq <= self.last:
             return
         self.last = live.seq
-        self.check_session(live.ended_for, live.epoch)
+        self.check_session(live.ended)
         if self.audience.sees(live.type, live.routing):
             await self.socket.send_text(live.text)
 
 
-def _ended_session(type_: str, data: Any) -> tuple[int | None, int | None]:
-    """For `agent.sessions_ended`: whose sessions, and the epoch they are valid from."""
+@dataclass(frozen=True)
+class EndedSessions:
+    """`agent.sessions_ended`: whose sessions, the epoch they are valid from, the one kept."""
+
+    agent_id: int
+    epoch: int
+    keep: str | None = None
+
+
+def _ended_session(type_: str, data: Any) -> EndedSessions | None:
     if type_ != "agent.sessions_ended" or not isinstance(data, dict):
-        return None, None
-    agent, epoch = data.get("agent") or {}, data.get("epoch")
+        return None
+    agent, epoch, keep = data.get("agent") or {}, data.get("epoch"), data.get("keep")
     agent_id = agent.get("id") if isinstance(agent, dict) else None
-    return (
-        agent_id if isinstance(agent_id, int) else None,
-        epoch if isinstance(epoch, int) else None,
-    )
+    if not isinstance(agent_id, int) or not isinstance(epoch, int):
+        return None
+    return EndedSessions(agent_id, epoch, keep if isinstance(keep, str) else None)
 
 
 @dataclass(frozen=True)
@@ -197,8 +213,7 @@ class LiveEvent:
     type: str
     routing: Routing
     text: str  # the frame as sent to browsers, without the routing fields
-    ended_for: int | None = None  # agent.sessions_ended: whose
-    epoch: int | None = None
+    ended: EndedSessions | None = None
 
 
 class _LiveCache:
@@ -246,10 +261,8 @@ def _decode_live(raw: bytes) -> LiveEvent:
         frame.get("conversation_id"), frame.pop("_team_id", None), frame.pop("_assignee_id", None),
         frame.pop("_recipient_id", None),
     )  # fmt: skip
-    ended_for, epoch = _ended_session(str(frame.get("type")), frame.get("data"))
-    return LiveEvent(
-        int(frame["seq"]), str(frame["type"]), routing, json.dumps(frame), ended_for, epoch
-    )
+    ended = _ended_session(str(frame.get("type")), frame.get("data"))
+    return LiveEvent(int(frame["seq"]), str(frame["type"]), routing, json.dumps(frame), ended)
 
 
 async def _latest_seq(socket: WebSocket[Any, Any, Any]) -> int:
@@ -269,7 +282,7 @@ async def events_socket(socket: WebSocket[Any, Any, Any], channels: ChannelsPlug
         await socket.accept()
         await socket.close(code=CLOSE_UNAUTHORIZED, reason="not signed in")
         return
-    agent, epoch = signed_in
+    agent, epoch, session_id = signed_in
     if not _origin_allowed(socket):
         await socket.accept()
         await socket.close(code=CLOSE_FORBIDDEN_ORIGIN, reason="origin not allowed")
@@ -297,7 +310,7 @@ async def events_socket(socket: WebSocket[Any, Any, Any], channels: ChannelsPlug
     await connected(context_of(socket), agent.id)
     WEBSOCKETS.inc()
     try:
-        forward = asyncio.create_task(_forward(socket, agent, start, subscriber, epoch))
+        forward = asyncio.create_task(_forward(socket, agent, start, subscriber, epoch, session_id))
         listen = asyncio.create_task(_until_closed(socket))
         done, pending = await asyncio.wait({forward, listen}, return_when=asyncio.FIRST_COMPLETED)
         for task in pending:
@@ -316,11 +329,11 @@ async def events_socket(socket: WebSocket[Any, Any, Any], channels: ChannelsPlug
 
 async def _forward(
     socket: WebSocket[Any, Any, Any], agent: CurrentAgent, start: int,
-    subscriber: BoundedSubscriber, epoch: int = 0,
+    subscriber: BoundedSubscriber, epoch: int = 0, session_id: str | None = None,
 ) -> None:  # fmt: skip
     async with context_of(socket).sessions() as session:
         let_in = await granted(session, agent.id)
-    stream = _Stream(socket, Audience(agent, let_in), start, epoch)
+    stream = _Stream(socket, Audience(agent, let_in), start, epoch, session_id)
     try:
         await stream.catch_up()
         async for raw in subscriber.iter_events():

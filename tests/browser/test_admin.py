@@ -378,3 +378,34 @@ async def test_api_keys_webhooks_and_templates_pages(
     revoked = entries.get_by_role("listitem").filter(has_text="api_key.revoked").first
     await expect(revoked).to_contain_text(admin["email"])
     await assert_accessible(page, at_390=True)
+
+
+async def test_an_agent_changes_their_own_name_and_password(
+    new_page: NewPage, make_agent: Any, client: httpx.AsyncClient
+) -> None:
+    agent = await make_agent("agent", name="Nell Original")
+    page = await new_page("agent")
+    await sign_in(page, agent)
+    await page.get_by_role("button", name="Account").click()
+    dialog = page.get_by_role("dialog", name="Your account")
+    await dialog.get_by_label("Your name").fill("Nell Renamed")
+    await dialog.get_by_role("button", name="Save name").click()
+    await expect(dialog.get_by_role("status")).to_have_text("Your name is saved.")
+    await dialog.get_by_label("Current password").fill("not-my-password")
+    await dialog.get_by_label("New password").fill("nell-brand-new-passphrase")
+    await dialog.get_by_role("button", name="Change password").click()
+    await expect(dialog.get_by_label("Current password")).to_have_accessible_description(
+        re.compile("not right")
+    )
+    await assert_accessible(page, at_390=True)
+    await dialog.get_by_label("Current password").fill(agent["password"])
+    await dialog.get_by_role("button", name="Change password").click()
+    await expect(dialog.get_by_role("status")).to_contain_text("Password changed.")
+    # This session goes on; the new password is the one that signs in.
+    me = await page.evaluate("async () => (await fetch('/api/v1/auth/me')).json()")
+    assert me["name"] == "Nell Renamed"
+    old = await client.post(
+        "/api/v1/auth/login", json={"email": agent["email"], "password": agent["password"]}
+    )
+    assert old.status_code == 401
+    await bearer(client, {**agent, "password": "nell-brand-new-passphrase"})

@@ -6,6 +6,7 @@ import { beep, notificationsWanted, notify, setNotificationsWanted } from "../no
 import { RealtimeClient, defaultSocketUrl } from "../realtime";
 import { Store, filterQuery, initialState, key, listKey, visibleConversations } from "../store";
 import type { Agent, AppNotification, Frame, Id, QuickReply } from "../types";
+import { AccountDialog } from "../admin/AccountDialog";
 import { publishFrame } from "../admin/live";
 import { ConversationList } from "./ConversationList";
 import { ConversationView } from "./ConversationView";
@@ -36,6 +37,7 @@ export function Inbox({ agent, onSignOut, onSessionEnded }: Props) {
   const [presence, setPresence] = useState<string>(agent.presence === "away" ? "away" : "online");
   const [presenceError, setPresenceError] = useState<string | null>(null);
   const [view, setView] = useState<"inbox" | "dashboard" | "admin">("inbox");
+  const [accountOpen, setAccountOpen] = useState(false);
   const isLead = agent.role === "lead" || agent.role === "admin";
   // The dashboard (and its chart library) loads on first use: agents never download it.
   const [DashboardView, setDashboardView] = useState<typeof import("./Dashboard").Dashboard | null>(null);
@@ -335,6 +337,9 @@ export function Inbox({ agent, onSignOut, onSessionEnded }: Props) {
           <span class="agent-name" title={`${agent.email} · ${agent.role}`}>
             {agent.name}
           </span>
+          <button type="button" class="btn ghost" aria-expanded={accountOpen} onClick={() => setAccountOpen(!accountOpen)}>
+            Account
+          </button>
           <button type="button" class="btn ghost" onClick={onSignOut}>
             Sign out
           </button>
@@ -346,6 +351,7 @@ export function Inbox({ agent, onSignOut, onSessionEnded }: Props) {
         </p>
       )}
       <ReconnectBanner connection={state.connection} />
+      {accountOpen && <AccountDialog agent={agent} onClose={() => setAccountOpen(false)} />}
       {helpOpen && (
         <div class="shortcuts" role="dialog" aria-label="Keyboard shortcuts">
           <h2>Keyboard shortcuts</h2>
