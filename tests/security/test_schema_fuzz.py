@@ -90,6 +90,7 @@ def _exercise(operation: Any, mode: GenerationMode, auth: dict[str, str], base_u
     call()
 
 
+@pytest.mark.timeout(900)  # thousands of requests: a few minutes, more on a busy machine
 def test_no_generated_request_is_a_server_error(
     fuzz_server: LiveServer, fuzz_credentials: dict[str, dict[str, str]]
 ) -> None:
