@@ -41,6 +41,7 @@ from backend.core.context import AppContext
 from backend.core.errors import ERROR_HANDLERS
 from backend.core.input_checks import integer_range_guard
 from backend.core.logging import configure_logging, get_logger
+from backend.core.openapi_errors import document_errors
 from backend.core.request_id import RequestIdMiddleware
 from backend.core.security_headers import security_headers
 from backend.db.migrate import ensure_current
@@ -179,6 +180,7 @@ def create_app(settings: Settings | None = None, context: AppContext | None = No
         debug=False,
     )
     app.state.jwt_auth = jwt_auth
+    document_errors(app)
     app.state.context = ctx
     app.state.readiness_watchdogs = {"events": watchdog.problem}
     app.state.settings = settings

@@ -9,6 +9,7 @@ matched to its traceback).
 
 from __future__ import annotations
 
+from dataclasses import dataclass
 from typing import Any
 
 from litestar import Request, Response
@@ -40,3 +41,11 @@ def number_overflow(
 
 
 ERROR_HANDLERS: dict[Any, Any] = {OverflowError: number_overflow, 500: unhandled_error}
+
+
+@dataclass
+class ErrorBody:
+    """The contract's error shape, as the OpenAPI schema shows it."""
+
+    status_code: int
+    detail: str

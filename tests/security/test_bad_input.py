@@ -206,3 +206,20 @@ async def test_an_unhandled_error_is_logged_with_request_id_and_traceback(
         assert "Traceback" in logged[0]["exception"] and "KeyError" in logged[0]["exception"]
     finally:
         configure_logging("console", "WARNING")
+
+
+async def test_the_schema_lists_the_errors_operations_give(client: httpx.AsyncClient) -> None:
+    paths = (await client.get("/schema/openapi.json")).json()["paths"]
+
+    def codes(path: str, method: str) -> set[str]:
+        return set(paths[path][method]["responses"])
+
+    assert {"400", "401", "403", "404", "409"} <= codes(
+        "/api/v1/conversations/{conversation_id}/claim", "post"
+    )
+    assert {"401", "403", "404", "422"} <= codes("/api/v1/channels/{channel_id}", "patch")
+    assert {"401", "429"} <= codes("/api/v1/auth/login", "post")
+    assert {"400", "401", "503"} <= codes("/webhooks/whatsapp", "post")
+    assert codes("/health", "get") == {"200"}
+    error = paths["/api/v1/conversations/{conversation_id}/claim"]["post"]["responses"]["409"]
+    assert error["content"]["application/json"]["schema"]["$ref"].endswith("/ErrorBody")
