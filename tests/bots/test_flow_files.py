@@ -16,6 +16,7 @@ from backend.bots.flow import FlowError, parse_flow
 from backend.bots.loading import DEMO_FLOW
 from backend.config import Settings
 from backend.core.context import AppContext
+from backend.core.secrets_box import keys_of
 from tests.support.bots import make_channel
 
 ROOT = Path(__file__).resolve().parents[2]
@@ -140,6 +141,8 @@ async def test_switchboard_bot_load_activates_a_file_and_refuses_a_bad_one(
         **os.environ,
         "DATABASE_URL": settings.database_url,
         "REDIS_URL": settings.redis_url or "",
+        # The channel's secrets were encrypted by this test process: the CLI needs its keys.
+        "SECRETS_KEYS": ",".join(key.decode() for key in keys_of(settings)),
     }
     good = tmp_path / "flow.yaml"
     good.write_text(FOUR_BUTTONS.replace("      - {id: d, title: D, next: done}\n", ""))
