@@ -14,16 +14,18 @@ from backend.realtime.events import commit_and_publish, record_event
 from backend.realtime.models import Event
 from backend.realtime.reactions import ReactionConsumer, ReactionsBehind
 
+RUN = uuid.uuid4().hex  # this module's events; others (the session's worker, other tests) pass by
+
 
 def reaction(seen: list[int], failures: dict[str, int] | None = None) -> Hook:
-    """Records what it is handed; raises while `failures["left"]` is above zero."""
+    """Records this module's events it is handed; raises while `failures["left"]` is above zero."""
     failures = failures if failures is not None else {"left": 0}
 
     async def react(_queue: ArqRedis, events: list[Event]) -> None:
         if failures["left"] > 0:
             failures["left"] -= 1
             raise ConnectionError("redis is down")
-        seen.extend(event.seq or 0 for event in events)
+        seen.extend(event.seq or 0 for event in events if event.data.get("run") == RUN)
 
     react.__qualname__ = f"react_{uuid.uuid4().hex[:12]}"  # a cursor of its own per test
     return react
@@ -32,7 +34,7 @@ def reaction(seen: list[int], failures: dict[str, int] | None = None) -> Hook:
 async def emit(ctx: AppContext, count: int) -> list[int]:
     async with ctx.sessions() as session:
         for n in range(count):
-            await record_event(session, "test.ping", {"n": n})
+            await record_event(session, "test.ping", {"n": n, "run": RUN})
         events = await commit_and_publish(session, ctx.redis)
     return [event.seq or 0 for event in events]
 
@@ -56,7 +58,8 @@ async def test_each_reaction_gets_every_event_in_order_and_a_failing_one_is_retr
     written = await emit(ctx, 12)
     with pytest.raises(ReactionsBehind):
         await consumer.step()
-    assert good == written[:7] and flaky == []
+    # One batch of 7 went to the good reaction (ours among them, in order); none to the failing one.
+    assert good == written[: len(good)] and len(good) <= 7 and flaky == []
     await drain(consumer)
     assert good == written
     assert flaky == written  # nothing skipped, in order, after its retry

@@ -52,11 +52,12 @@ async def test_metrics_expose_webhooks_queues_sends_and_jobs(
     async def settled() -> dict[Any, float] | None:
         _, now = await scrape(client)
         done = value(now, "switchboard_send_outcomes_total", outcome="sent", code="none")
-        return (
-            now
-            if done > value(before, "switchboard_send_outcomes_total", outcome="sent", code="none")
-            else None
+        sent_now = done > value(
+            before, "switchboard_send_outcomes_total", outcome="sent", code="none"
         )
+        # The SLA reaction runs beside the send, not before it: wait for both to have run.
+        sla_ran = value(now, "switchboard_job_delay_seconds_count", job="sla_apply") > 0
+        return now if sent_now and sla_ran else None
 
     after = await wait_for(settled)
     webhooks = "switchboard_webhooks_received_total"
