@@ -23,6 +23,8 @@ from backend.agents.routes import (
     AuthController,
     change_my_password,
     change_my_profile,
+    password_link,
+    set_password_from_link,
 )
 from backend.agents.teams import TEAM_HANDLERS
 from backend.audit.routes import AUDIT_HANDLERS
@@ -107,7 +109,7 @@ def _routing_error(_: Request[Any, Any, Any], error: RoutingError) -> Response[d
 
 def route_handlers(settings: Settings) -> list[Any]:
     handlers: list[Any] = [
-        health, ready, AuthController, AgentsController, change_my_password, change_my_profile, *TEAM_HANDLERS, list_warnings, ConversationController,
+        health, ready, AuthController, AgentsController, change_my_password, change_my_profile, password_link, set_password_from_link, *TEAM_HANDLERS, list_warnings, ConversationController,
         MessageController, verify_subscription, receive_webhook, events_socket, list_events,
         ChannelController, receive_ultramsg, i_am_viewing, who_is_viewing,
         QuickReplyController, NotificationController, ContactController, LabelController, search_route, ApiKeyController, ApiMessageController, WebhookEndpointController,

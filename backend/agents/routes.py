@@ -19,7 +19,7 @@ from litestar.status_codes import HTTP_200_OK, HTTP_429_TOO_MANY_REQUESTS
 from pydantic import BaseModel, Field
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from backend.agents import account, services
+from backend.agents import account, links, services
 from backend.agents.auth import CurrentAgent, context_of, new_token_id, require_role
 from backend.agents.models import Agent, Presence, Role
 from backend.audit import services as audit
@@ -315,3 +315,47 @@ async def change_my_profile(
         raise agent_error(error) from None
     await commit_and_publish(db_session, context_of(request).redis)
     return (await services.view(db_session, agent)).as_dict()
+
+
+@post(
+    "/api/v1/agents/{agent_id:int}/password-link", tags=["agents"],
+    guards=[require_role(Role.admin)], status_code=HTTP_200_OK,
+)  # fmt: skip
+async def password_link(
+    request: Request[CurrentAgent, Any, Any], db_session: AsyncSession, agent_id: int
+) -> dict[str, Any]:
+    """A one-time link to give an agent instead of a password (72 hours; used once)."""
+    agent = await db_session.get(Agent, agent_id)
+    if agent is None or not agent.active:
+        raise NotFoundException("no such active agent")
+    settings = context_of(request).settings
+    assert agent.id is not None
+    token, expires = links.make_token(settings.signing_key(), agent.id, agent.session_epoch)
+    return {"url": f"{settings.public_base_url}/#set-password={token}", "token": token,
+            "expires_at": expires.isoformat()}  # fmt: skip
+
+
+class LinkPasswordBody(BaseModel):
+    token: str = Field(min_length=1, max_length=512)
+    password: str = Field(min_length=1, max_length=1024)
+
+
+@post(
+    "/api/v1/auth/set-password", tags=["auth"], status_code=HTTP_200_OK,
+    exclude_from_auth=True, exclude_from_csrf=True,
+)  # fmt: skip
+async def set_password_from_link(
+    request: Request[Any, Any, Any], db_session: AsyncSession, data: LinkPasswordBody
+) -> dict[str, Any]:
+    """The link's page: a new password for the agent it names; then they sign in as usual."""
+    found = links.read_token(context_of(request).settings.signing_key(), data.token)
+    if found is None:
+        raise agent_error(
+            services.AgentError("this link is not valid or has expired", "token", 410)
+        )
+    try:
+        agent = await services.set_password_by_link(db_session, found[0], found[1], data.password)
+    except services.AgentError as error:
+        raise agent_error(error) from None
+    await commit_and_publish(db_session, context_of(request).redis)
+    return {"email": agent.email}

@@ -162,6 +162,18 @@ async def change_own_password(
     return agent
 
 
+async def set_password_by_link(
+    session: AsyncSession, agent_id: int, epoch: int, password: str
+) -> Agent:
+    """A set-password link's password: only while the link is the agent's latest (same epoch) and
+    they are active; setting it raises the epoch, so the link works once."""
+    agent = await session.get(Agent, agent_id)
+    if agent is None or not agent.active or agent.session_epoch != epoch:
+        raise AgentError("this link was used or replaced: ask an admin for a new one", "token", 410)
+    await set_password(session, agent, password)
+    return agent
+
+
 async def end_sessions(session: AsyncSession, agent: Agent, keep: str | None = None) -> None:
     """Every session token and socket of the agent stops working at once: their tokens carry
     the old epoch, and `agent.sessions_ended` closes their sockets on every web process (but

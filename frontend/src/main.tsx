@@ -3,6 +3,7 @@ import { useCallback, useEffect, useState } from "preact/hooks";
 import { ApiError, api, errorDetail, onUnauthorized } from "./api";
 import { Inbox } from "./components/Inbox";
 import { SignIn } from "./components/SignIn";
+import { SetPassword, linkToken } from "./admin/SetPassword";
 import type { Agent } from "./types";
 import "./styles.css";
 
@@ -14,6 +15,8 @@ type Session =
 
 function App() {
   const [session, setSession] = useState<Session>({ phase: "checking" });
+  // A one-time set-password link (`/#set-password=…`) opens its own page while signed out.
+  const [setPasswordToken, setSetPasswordToken] = useState<string | null>(() => linkToken());
 
   const check = useCallback(async () => {
     setSession({ phase: "checking" });
@@ -61,6 +64,8 @@ function App() {
         </main>
       );
     case "signed-out":
+      if (setPasswordToken)
+        return <SetPassword token={setPasswordToken} onDone={(notice) => (setSetPasswordToken(null), setSession({ phase: "signed-out", notice }))} />;
       return (
         <SignIn notice={session.notice} onSignedIn={(agent) => setSession({ phase: "signed-in", agent })} />
       );

@@ -255,3 +255,37 @@ async def test_an_agent_changes_their_own_password(
     assert (await client.get("/api/v1/auth/me", headers=elsewhere)).status_code == 401
     assert (await client.get("/api/v1/auth/me", headers=here)).status_code == 401
     await login(client, {**agent, "password": NEW_PASSWORD})
+
+
+async def test_a_one_time_set_password_link(client: httpx.AsyncClient, make_agent: Any) -> None:
+    admin = await login(client, await make_agent("admin"))
+    agent = await make_agent("agent")
+    as_agent = await login(client, agent)
+    refused = await client.post(f"/api/v1/agents/{agent['id']}/password-link", headers=as_agent)
+    assert refused.status_code == 403
+    link = await client.post(f"/api/v1/agents/{agent['id']}/password-link", headers=admin)
+    assert link.status_code == 200, link.text
+    token = link.json()["token"]
+    assert link.json()["url"].endswith(f"/#set-password={token}")
+    # The link is no session: it signs no one in.
+    assert (
+        await client.get("/api/v1/auth/me", headers={"Authorization": f"Bearer {token}"})
+    ).status_code == 401
+    forged = await client.post(
+        "/api/v1/auth/set-password", json={"token": token[:-2] + "xx", "password": NEW_PASSWORD}
+    )
+    assert forged.status_code == 410 and "token" in field_errors(forged)
+    weak = await client.post(
+        "/api/v1/auth/set-password", json={"token": token, "password": "short"}
+    )
+    assert weak.status_code == 422 and "password" in field_errors(weak)
+    done = await client.post(
+        "/api/v1/auth/set-password", json={"token": token, "password": NEW_PASSWORD}
+    )
+    assert done.status_code == 200, done.text
+    assert done.json() == {"email": agent["email"]}
+    await login(client, {**agent, "password": NEW_PASSWORD})
+    again = await client.post(
+        "/api/v1/auth/set-password", json={"token": token, "password": "another-strong-pass-9"}
+    )
+    assert again.status_code == 410  # used once

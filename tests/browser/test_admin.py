@@ -409,3 +409,35 @@ async def test_an_agent_changes_their_own_name_and_password(
     )
     assert old.status_code == 401
     await bearer(client, {**agent, "password": "nell-brand-new-passphrase"})
+
+
+async def test_a_new_agent_sets_their_password_from_a_one_time_link(
+    new_page: NewPage, make_agent: Any
+) -> None:
+    admin = await make_agent("admin", name="Ada Links")
+    agent = await make_agent("agent", name=f"Lia {unique('l')}")
+    page = await new_page("admin")
+    await open_admin(page, admin, "Agents")
+    await (
+        page.get_by_role("list", name="Agents list")
+        .get_by_role("button", name=f"Set-password link for {agent['name']}")
+        .click()
+    )
+    notice = page.get_by_role("status").filter(has_text="one-time link")
+    url = re.search(r"https?://\S+#set-password=\S+", await notice.inner_text())
+    assert url is not None
+    lia = await new_page("lia")
+    await lia.goto(url.group(0))
+    form = lia.get_by_role("form", name="Choose your password")
+    await form.get_by_label("New password").fill("short")
+    await form.get_by_role("button", name="Set password").click()
+    await expect(form.get_by_label("New password")).to_have_accessible_description(
+        re.compile("at least 8")
+    )
+    await assert_accessible(lia, at_390=True)
+    await form.get_by_label("New password").fill("lia-chooses-a-long-passphrase")
+    await form.get_by_role("button", name="Set password").click()
+    await expect(
+        lia.get_by_text(f"Your password is set. Sign in as {agent['email']}.")
+    ).to_be_visible()
+    await sign_in(lia, {**agent, "password": "lia-chooses-a-long-passphrase"})

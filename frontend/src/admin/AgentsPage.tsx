@@ -104,6 +104,16 @@ export function AgentsPage({ me, isAdmin }: PageProps) {
     }
   };
 
+  const makeLink = async (agent: AdminAgent) => {
+    setRowError(null);
+    try {
+      const link = await request<{ url: string; expires_at: string }>("POST", `/api/v1/agents/${agent.id}/password-link`);
+      setNotice(`Give ${agent.name} this one-time link (valid until ${new Date(link.expires_at).toLocaleString()}): ${link.url}`);
+    } catch (err) {
+      setRowError(formErrors(err, []).general);
+    }
+  };
+
   const submitReset = async (event: Event) => {
     event.preventDefault();
     if (!resetFor) return;
@@ -162,6 +172,11 @@ export function AgentsPage({ me, isAdmin }: PageProps) {
                       Reactivate
                     </button>
                   ))}
+                {agent.active && (
+                  <button type="button" class="btn small" aria-label={`Set-password link for ${agent.name}`} onClick={() => void makeLink(agent)}>
+                    Set-password link
+                  </button>
+                )}
                 <button type="button" class="btn small" aria-label={`Reset password of ${agent.name}`} onClick={() => (setResetFor(agent), setResetErrors(NO_ERRORS))}>
                   Reset password
                 </button>
