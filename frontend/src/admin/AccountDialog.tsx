@@ -3,6 +3,7 @@
 import { useState } from "preact/hooks";
 import { request } from "../api";
 import type { Agent } from "../types";
+import { AccountSecurity } from "./AccountSecurity";
 import { Field, FormAlert, type FormErrors, NO_ERRORS, formErrors } from "./ui";
 
 export function AccountDialog({ agent, onClose }: { agent: Agent; onClose: () => void }) {
@@ -61,6 +62,7 @@ export function AccountDialog({ agent, onClose }: { agent: Agent; onClose: () =>
           Change password
         </button>
       </form>
+      <AccountSecurity />
       {notice && (
         <p role="status" class="notice">
           {notice}
