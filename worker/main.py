@@ -26,7 +26,7 @@ from backend.channels.ratelimit import ChannelRateLimiter
 from backend.config import Settings
 from backend.conversations.governance import retention_sweep
 from backend.conversations.jobs import snooze_sweep
-from backend.core.context import QUEUE_NAME, SEND_QUEUE, AppContext, arq_redis_settings
+from backend.core.context import MEDIA_QUEUE, QUEUE_NAME, SEND_QUEUE, AppContext, arq_redis_settings
 from backend.core.logging import configure_logging, get_logger
 from backend.db.types import utcnow
 from backend.integrations.jobs import build_webhook_client, webhook_sweep
@@ -101,22 +101,26 @@ class Shared:
 
 
 def worker_settings(settings: Settings, shared: Shared | None = None) -> list[dict[str, Any]]:
-    """arq's options for the process's two workers: sends first, then background work."""
+    """arq's options for the process's three workers: sends first, background work, and media
+    downloads on a queue of their own.
+
+    A download streams up to 100 MB and may take minutes, so its job gets a long limit. arq keeps
+    a job's "in progress" mark for the longest limit of its worker's functions, and a job whose
+    worker died is retried only after that mark runs out: on a worker of their own, downloads'
+    long limit never holds up the retry of a lost webhook delivery or bot step by a quarter hour.
+    """
     shared = shared or Shared(settings)
     assert settings.redis_url is not None
-    # A media download streams up to 100 MB: its try gets a longer limit of its own, which the job
-    # enforces itself (a visible, counted failure); arq's limit is only the backstop above it.
-    timeouts = {download_media.__name__: settings.media_download_timeout_seconds + 60}
-    functions = [
-        func(
-            cast(WorkerCoroutine, instrumented(job)),
-            name=job.__name__,
-            timeout=timeouts.get(job.__name__),
-        )
-        for job in JOBS
-    ]
+
+    def registered(limits: dict[str, int]) -> list[Any]:
+        return [
+            func(cast(WorkerCoroutine, instrumented(job)), name=job.__name__,
+                 timeout=limits.get(job.__name__))
+            for job in JOBS
+        ]  # fmt: skip
+
     common: dict[str, Any] = {
-        "functions": functions,
+        "functions": registered({}),
         "on_startup": shared.acquire,
         "on_shutdown": shared.release,
         "redis_settings": arq_redis_settings(settings.redis_url),
@@ -135,7 +139,12 @@ def worker_settings(settings: Settings, shared: Shared | None = None) -> list[di
     background = {
         **common, "queue_name": QUEUE_NAME, "cron_jobs": [*BACKGROUND_CRON_JOBS, template_sync],
     }  # fmt: skip
-    return [sends, background]
+    # The job enforces MEDIA_DOWNLOAD_TIMEOUT_SECONDS itself (a visible, counted failure); arq's
+    # limit is only the backstop above it. Few at once: each holds a spool file and a connection.
+    backstop = {download_media.__name__: settings.media_download_timeout_seconds + 60}
+    media = {**common, "queue_name": MEDIA_QUEUE, "functions": registered(backstop),
+             "max_jobs": 8, "cron_jobs": []}  # fmt: skip
+    return [sends, background, media]
 
 
 def settings_class(settings: Settings, queue_name: str = QUEUE_NAME) -> type:

@@ -51,6 +51,7 @@ class AppContext:
 
 QUEUE_NAME = "switchboard:queue"  # background work: bot steps, surveys, SLA, auto-assign
 SEND_QUEUE = "switchboard:send"  # sends to customers, never behind background work
+MEDIA_QUEUE = "switchboard:media"  # inbound file downloads: long jobs, kept apart (worker.main)
 
 
 def arq_redis_settings(url: str) -> RedisSettings:

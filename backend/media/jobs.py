@@ -26,7 +26,7 @@ from sqlmodel import col, select
 from backend.channels.models import Channel, ProviderKind
 from backend.conversations.models import Conversation, Direction, Message
 from backend.conversations.views import message_json
-from backend.core.context import AppContext
+from backend.core.context import MEDIA_QUEUE, AppContext
 from backend.core.logging import get_logger
 from backend.db.engine import dialect_name
 from backend.db.types import utcnow
@@ -66,7 +66,7 @@ async def enqueue_download(
     try:
         await queue.enqueue_job(
             DOWNLOAD_JOB, message_id, _job_id=f"media:{message_id}:{cause}",
-            _defer_by=timedelta(seconds=delay) if delay else None,
+            _defer_by=timedelta(seconds=delay) if delay else None, _queue_name=MEDIA_QUEUE,
         )  # fmt: skip
         return True
     except Exception as error:

@@ -7,6 +7,8 @@ from __future__ import annotations
 import asyncio
 import os
 import subprocess
+import sys
+import time
 from collections.abc import AsyncIterator
 from dataclasses import dataclass
 from pathlib import Path
@@ -39,14 +41,33 @@ class Stack:
     def settings(self) -> Settings:
         return self.server.settings
 
-    def worker_process(self, **extra_env: str) -> subprocess.Popen[bytes]:
+    def _env(self, **extra_env: str) -> dict[str, str]:
         s = self.settings
-        env = {**os.environ, "DATABASE_URL": s.database_url, "REDIS_URL": str(s.redis_url),
-               "PUBLIC_BASE_URL": s.public_base_url, "SECRET_KEY": str(s.secret_key), "VAR_DIR": str(s.var_dir),
-               "SEND_LEASE_SECONDS": str(s.send_lease_seconds), "LOG_LEVEL": "WARNING",
-               "SEND_RECONCILE_GRACE_SECONDS": str(s.send_reconcile_grace_seconds),
-               "SECRETS_KEYS": str(s.secrets_keys), **extra_env}  # fmt: skip
-        return worker_process(env)
+        return {**os.environ, "DATABASE_URL": s.database_url, "REDIS_URL": str(s.redis_url),
+                "PUBLIC_BASE_URL": s.public_base_url, "SECRET_KEY": str(s.secret_key), "VAR_DIR": str(s.var_dir),
+                "SEND_LEASE_SECONDS": str(s.send_lease_seconds), "LOG_LEVEL": "WARNING",
+                "SEND_RECONCILE_GRACE_SECONDS": str(s.send_reconcile_grace_seconds),
+                "SECRETS_KEYS": str(s.secrets_keys), **extra_env}  # fmt: skip
+
+    def worker_process(self, **extra_env: str) -> subprocess.Popen[bytes]:
+        return worker_process(self._env(**extra_env))
+
+    def web_process(self, port: int, **extra_env: str) -> subprocess.Popen[bytes]:
+        """A second `switchboard web` on the same database and Redis, as a real process to kill."""
+        process = subprocess.Popen(
+            [sys.executable, "-m", "backend.cli", "web", "--port", str(port)],
+            env=self._env(**extra_env),
+        )
+        deadline = time.monotonic() + 120  # imports alone take seconds on a busy machine
+        while time.monotonic() < deadline and process.poll() is None:
+            try:
+                if httpx.get(f"http://127.0.0.1:{port}/health", timeout=1).status_code == 200:
+                    return process
+            except httpx.HTTPError:
+                pass
+            time.sleep(0.1)
+        process.kill()
+        raise RuntimeError("the web process did not start")
 
     async def conversation(self, capacity_for: int = 1) -> dict[str, Any]:
         wa_id = new_wa_id()
