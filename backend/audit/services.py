@@ -3,6 +3,7 @@ its entry commit together; values under secret-looking keys never reach the log.
 
 from __future__ import annotations
 
+import re
 from datetime import datetime
 from typing import Any
 
@@ -13,6 +14,12 @@ from backend.audit.models import AuditEntry
 
 _SECRET_WORDS = ("password", "secret", "token", "key", "code", "authorization")
 REDACTED = "[redacted]"
+
+
+# A URL may carry a secret in its query (Ultramsg's webhook URL has `?token=`).
+_SECRET_QUERY = re.compile(
+    r"([?&][^=&#]*(?:" + "|".join(_SECRET_WORDS) + r")[^=&#]*=)[^&#]*", re.IGNORECASE
+)
 
 
 def redact(values: dict[str, Any] | None) -> dict[str, Any] | None:
@@ -27,6 +34,8 @@ def redact(values: dict[str, Any] | None) -> dict[str, Any] | None:
             out[key] = REDACTED
         elif isinstance(value, dict):
             out[key] = redact(value)
+        elif isinstance(value, str) and "=" in value:
+            out[key] = _SECRET_QUERY.sub(rf"\1{REDACTED}", value)
         else:
             out[key] = value
     return out
