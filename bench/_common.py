@@ -155,6 +155,9 @@ class Stack:
             "PUBLIC_BASE_URL": f"http://127.0.0.1:{self.public_port}",
             "VAR_DIR": str(self.workdir / "var"),
             "ENVIRONMENT": "production",
+            # Production settings, but the built-in sandbox stays the Graph API the benches drive
+            # (it is off in production unless asked for).
+            "SANDBOX_ENABLED": "true",
             "LOG_FORMAT": "json",
             "LOG_LEVEL": self.log_level,
             "PYTHONPATH": str(ROOT),
