@@ -20,7 +20,11 @@ from backend.agents.models import Role, Team
 from backend.audit import services as audit
 from backend.channels.base import WebhookError
 from backend.channels.models import Channel, ProviderKind
-from backend.channels.services import retire_previous_app_secret, test_connection
+from backend.channels.services import (
+    retire_previous_app_secret,
+    test_connection,
+    try_access_token,
+)
 from backend.channels.services import rotate_app_secret as rotate
 from backend.channels.ultramsg.webhook import parse_webhook as parse_ultramsg
 from backend.channels.whatsapp.routes import MAX_WEBHOOK_BYTES
@@ -76,6 +80,10 @@ class ChannelPatch(BaseModel):
 _REQUIRED_ON_CHANNEL = (
     "name", "access_token", "app_secret", "verify_token", "rate_per_second", "typing_indicator",
 )  # fmt: skip
+
+
+class AccessTokenReplacement(BaseModel):
+    access_token: str = Field(min_length=1, max_length=1024)
 
 
 class AppSecretRotation(BaseModel):
@@ -205,6 +213,33 @@ class ChannelController(Controller):
         db_session.expunge(channel)
         await db_session.close()
         return await test_connection(channel, context_of(request).settings)
+
+    @post("/{channel_id:int}/access-token", guards=[require_role(Role.admin)], status_code=200)
+    async def replace_access_token(
+        self, request: Request[Any, Any, Any], db_session: AsyncSession, channel_id: int,
+        data: AccessTokenReplacement,
+    ) -> dict[str, Any]:  # fmt: skip
+        """Replaces the access token and tests it in one step: a Cloud API token is kept only if
+        the Graph API accepts it for this number (the old one stays otherwise, and Meta's error
+        is the 422's reason); an Ultramsg token, which cannot be tested, is kept as given."""
+        channel = await db_session.get(Channel, channel_id)
+        if channel is None:
+            raise NotFoundException("no such channel")
+        settings = context_of(request).settings
+        result = await try_access_token(db_session, channel, data.access_token, settings)
+        if result["ok"] is False:
+            raise ClientException(
+                f"the new access token was refused, the old one is kept: {result['error']['message']}",
+                status_code=422,
+                extra={"connection": result},
+            )
+        await audit.record(db_session, "channel.access_token_replaced", user=request.user,
+                           target_type="channel", target_id=channel_id,
+                           detail="tested" if result["ok"] else "not testable (Ultramsg)")  # fmt: skip
+        await db_session.commit()
+        replaced = await db_session.get(Channel, channel_id)
+        assert replaced is not None
+        return {"channel": channel_view(replaced, settings.public_base_url), "connection": result}
 
     @post("/{channel_id:int}/verify-token", guards=[require_role(Role.admin)], status_code=200)
     async def new_verify_token(

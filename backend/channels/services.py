@@ -200,3 +200,21 @@ async def test_connection(channel: Channel, settings: Settings) -> dict[str, Any
         "status",
     )
     return {"ok": True, **{key: body.get(key) for key in keys}}
+
+
+async def try_access_token(
+    session: AsyncSession, channel: Channel, token: str, settings: Settings
+) -> dict[str, Any]:
+    """Tests `token` for the channel's number and, unless the Graph API refuses it, sets it on
+    the channel (the caller commits). No transaction stays open during the outside call: the
+    Graph API may be this very process's sandbox, and SQLite has one writer."""
+    candidate = Channel.model_validate(channel.model_dump())
+    candidate.access_token = token
+    channel_id = channel.id
+    await session.rollback()  # nothing of the caller's is pending: it has only read the channel
+    result = await test_connection(candidate, settings)
+    if result["ok"] is not False:
+        current = await session.get(Channel, channel_id)
+        assert current is not None
+        current.access_token, current.updated_at = token, utcnow()
+    return result

@@ -113,3 +113,46 @@ async def test_a_flow_is_checked_line_by_line_without_being_saved(
     assert {n["id"]: n["next"] for n in ok["nodes"]} == {"hello": ["bye"], "bye": []}
     saved = await client.get(f"/api/v1/channels/{channel['id']}/bot", headers=headers)
     assert saved.status_code == 404  # checking saves nothing
+
+
+async def test_an_access_token_is_replaced_and_tested_in_one_step(
+    client: httpx.AsyncClient, make_agent: Any, graph: GraphStandin
+) -> None:
+    headers = await login(client, await make_agent("admin"))
+    channel = await add_channel(client, headers, graph, token="EAAG-expired-token")
+    graph.numbers[channel["phone_number_id"]] = {
+        "id": channel["phone_number_id"], "display_phone_number": "+1 555-0199",
+        "verified_name": "Shop Ltd", "status": "CONNECTED", "quality_rating": "GREEN",
+        "messaging_limit_tier": "TIER_1K",
+    }  # fmt: skip
+    path = f"/api/v1/channels/{channel['id']}"
+    assert (await client.post(f"{path}/test", headers=headers)).json()["ok"] is False
+
+    replaced = await client.post(
+        f"{path}/access-token", json={"access_token": TOKEN}, headers=headers
+    )
+    assert replaced.status_code == 200, replaced.text
+    assert replaced.json()["connection"]["verified_name"] == "Shop Ltd"
+    assert graph.requests[-1]["authorization"] == f"Bearer {TOKEN}"
+    assert (await client.post(f"{path}/test", headers=headers)).json()["ok"] is True
+
+    refused = await client.post(
+        f"{path}/access-token", json={"access_token": "EAAG-typo"}, headers=headers
+    )
+    assert refused.status_code == 422
+    assert (
+        "old one is kept" in refused.json()["detail"]
+        and "Invalid OAuth" in refused.json()["detail"]
+    )
+    assert (await client.post(f"{path}/test", headers=headers)).json()[
+        "ok"
+    ] is True  # still the good one
+    agent = await login(client, await make_agent("agent"))
+    forbidden = await client.post(
+        f"{path}/access-token", json={"access_token": TOKEN}, headers=agent
+    )
+    assert forbidden.status_code == 403
+    audit = (await client.get("/api/v1/audit", params={"action": "channel.access_token_replaced"},
+                              headers=headers)).json()  # fmt: skip
+    targets = [e["target"] for e in audit["items"]]
+    assert {"type": "channel", "id": str(channel["id"])} in targets, targets

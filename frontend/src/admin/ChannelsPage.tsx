@@ -110,13 +110,14 @@ export function ChannelsPage({ isAdmin }: PageProps) {
     }
   };
 
-  /** A new access token replaces the old at once; a new app secret goes through the rotation
-   *  endpoint, so webhooks Meta signed with the old one still verify for the overlap. */
+  /** A new access token is tested with the Graph API and replaces the old one only if Meta accepts
+   *  it (one step: POST …/access-token); a new app secret goes through the rotation endpoint, so
+   *  webhooks Meta signed with the old one still verify for the overlap. */
   const rotateSecrets = async (channel: AdminChannel, given: { access_token: string; app_secret: string }) => {
     const id = String(channel.id);
     setRowErrors((e) => ({ ...e, [id]: NO_ERRORS }));
     try {
-      if (given.access_token) await request("PATCH", `/api/v1/channels/${channel.id}`, { body: { access_token: given.access_token } });
+      if (given.access_token) await request("POST", `/api/v1/channels/${channel.id}/access-token`, { body: { access_token: given.access_token } });
       if (given.app_secret) await request("POST", `/api/v1/channels/${channel.id}/app-secret`, { body: { app_secret: given.app_secret } });
       if (given.access_token || given.app_secret) setSaved((m) => ({ ...m, [id]: given.app_secret ? "Saved. The old app secret still verifies webhooks for 72 hours." : "Saved." }));
       setSecrets({ ...secrets, [id]: { access_token: "", app_secret: "" } });
