@@ -107,6 +107,8 @@ async function ensureCsrfCookie(force = false): Promise<string | null> {
 export type Query = Record<string, string | number | null | undefined>;
 
 export interface RequestOptions {
+  /** Answer with the body as a Blob (a file download) instead of parsing it. */
+  blob?: boolean;
   body?: unknown;
   query?: Query;
   headers?: Record<string, string>;
@@ -180,6 +182,7 @@ export async function request<T>(method: string, path: string, options: RequestO
   };
 
   let response = await send(false);
+  if (options.blob && response.ok) return (await response.blob()) as T; // a file, not JSON
   let body = await parseBody(response);
   if (
     response.status === 403 &&

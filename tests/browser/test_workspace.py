@@ -3,7 +3,11 @@ mentioned colleague's bell and opens the chat for them; a chat is snoozed from i
 
 from __future__ import annotations
 
+import asyncio
+import io
 import re
+import zipfile
+from pathlib import Path
 from typing import Any
 
 import httpx
@@ -193,3 +197,43 @@ async def test_search_as_you_type_and_the_keyboard(
     await expect(other.get_by_role("region", name="Search results")).to_contain_text(
         "Nothing found."
     )
+
+
+async def test_an_admin_exports_and_erases_a_customers_data_from_the_panel(
+    new_page: NewPage, make_agent: Any, client: httpx.AsyncClient
+) -> None:
+    admin = await make_agent("admin", name="Ada Admin", teams=["General"])
+    headers = await bearer(client, admin)
+    wa_id, customer = new_wa_id(), "Erin Erasure"
+    await customer_says(client, wa_id, customer, "Please delete everything about me")
+    conversation = await conversation_of(client, headers, wa_id)
+    page = await new_page("ada")
+    await sign_in(page, admin)
+    await conversation_item(page, customer).click()
+    panel = page.get_by_role("complementary", name="Customer")
+    data = panel.get_by_role("region", name="Customer data")
+    async with page.expect_download() as downloading:
+        await data.get_by_role("button", name="Export data").click()
+    download = await downloading.value
+    assert download.suggested_filename.endswith(".zip")
+    saved = await download.path()
+    archive = zipfile.ZipFile(io.BytesIO(await asyncio.to_thread(Path(saved).read_bytes)))
+    assert "Please delete everything about me" in archive.read("contact.json").decode()
+    await data.get_by_role("button", name="Erase data").click()
+    dialog = data.get_by_role("alertdialog", name="Erase this customer's data")
+    await assert_accessible(page, at_390=True)
+    await dialog.get_by_role("button", name="Erase for good").click()
+    await expect(data.get_by_role("status")).to_contain_text("Erased")
+    messages = (
+        await client.get(f"/api/v1/conversations/{conversation['id']}/messages", headers=headers)
+    ).json()["items"]
+    assert all("delete everything" not in (m["text"] or "") for m in messages)
+    # An agent sees the profile, but not the data controls (admins only, like the API).
+    agent = await make_agent(name="Arno Agent", teams=["General"])
+    await customer_says(client, new_wa_id(), "Otto Other", "Hi there")
+    page2 = await new_page("arno")
+    await sign_in(page2, agent)
+    await conversation_item(page2, "Otto Other").click()
+    other_panel = page2.get_by_role("complementary", name="Customer")
+    await expect(other_panel.get_by_role("heading", name="Profile")).to_be_visible()
+    await expect(other_panel.get_by_role("region", name="Customer data")).to_have_count(0)

@@ -234,7 +234,9 @@ export function ConversationView(props: Props) {
           canReply={mine && conversation.status === "assigned"}
         />
       )}
-      {profileOpen && <CustomerPanel conversation={conversation} onOpen={(cid) => props.onOpen?.(cid)} />}
+      {profileOpen && (
+        <CustomerPanel conversation={conversation} onOpen={(cid) => props.onOpen?.(cid)} isAdmin={me.role === "admin"} />
+      )}
       {transferOpen && (
         <TransferDialog
           conversation={conversation}

@@ -1,5 +1,5 @@
 import { useEffect, useState } from "preact/hooks";
-import { api, errorDetail } from "../api";
+import { api, errorDetail, request } from "../api";
 import { capitalize, contactAddress, contactName } from "../format";
 import { key } from "../store";
 import type { Conversation, ContactProfile, Id } from "../types";
@@ -8,12 +8,14 @@ import { Labels } from "./Labels";
 interface Props {
   conversation: Conversation;
   onOpen: (id: Id) => void;
+  /** Admins may export and erase the customer's data (the GDPR requests). */
+  isAdmin?: boolean;
 }
 
 const day = (iso: string | null) => (iso ? new Date(iso).toLocaleDateString() : "—");
 
 /** The customer's profile beside the chat: who they are, what is known, what they asked before. */
-export function CustomerPanel({ conversation, onOpen }: Props) {
+export function CustomerPanel({ conversation, onOpen, isAdmin = false }: Props) {
   const contactId = conversation.contact.id;
   const [profile, setProfile] = useState<ContactProfile | null>(null);
   const [error, setError] = useState<string | null>(null);
@@ -126,6 +128,7 @@ export function CustomerPanel({ conversation, onOpen }: Props) {
               Add
             </button>
           </form>
+          {isAdmin && contactId !== undefined && <CustomerData contactId={contactId} />}
           <h3>Previous conversations</h3>
           {previous.length === 0 ? (
             <p class="muted small">None before this one.</p>
@@ -151,5 +154,71 @@ export function CustomerPanel({ conversation, onOpen }: Props) {
         </>
       )}
     </aside>
+  );
+}
+
+/** A customer's right to their data: a zip of everything kept (JSON and their files), or its
+ * erasure — their words and files removed, the contact anonymized, an audit entry kept. */
+function CustomerData({ contactId }: { contactId: Id }) {
+  const [confirming, setConfirming] = useState(false);
+  const [status, setStatus] = useState<string | null>(null);
+  const [error, setError] = useState<string | null>(null);
+  const exportData = async () => {
+    setError(null);
+    try {
+      const zip = await request<Blob>("POST", `/api/v1/contacts/${contactId}/export`, { blob: true });
+      const link = document.createElement("a");
+      link.href = URL.createObjectURL(zip);
+      link.download = `customer-${contactId}.zip`;
+      link.click();
+      URL.revokeObjectURL(link.href);
+      setStatus("Exported: the file is in your downloads.");
+    } catch (err) {
+      setError(errorDetail(err));
+    }
+  };
+  const erase = async () => {
+    setError(null);
+    try {
+      await request("POST", `/api/v1/contacts/${contactId}/erase`);
+      setConfirming(false);
+      setStatus("Erased: the customer's messages and files are gone; the audit log keeps that it happened.");
+    } catch (err) {
+      setError(errorDetail(err));
+    }
+  };
+  return (
+    <section class="customer-data" aria-label="Customer data">
+      <h3>Customer data</h3>
+      <div class="actions">
+        <button type="button" class="btn small" onClick={() => void exportData()}>
+          Export data
+        </button>
+        <button type="button" class="btn small danger" onClick={() => setConfirming(true)}>
+          Erase data
+        </button>
+      </div>
+      {confirming && (
+        <div role="alertdialog" aria-label="Erase this customer's data" class="confirm">
+          <p>Everything this customer wrote and sent is removed and the contact anonymized. This cannot be undone.</p>
+          <button type="button" class="btn small danger" onClick={() => void erase()}>
+            Erase for good
+          </button>
+          <button type="button" class="btn small ghost" onClick={() => setConfirming(false)}>
+            Cancel
+          </button>
+        </div>
+      )}
+      {status && (
+        <p role="status" class="small">
+          {status}
+        </p>
+      )}
+      {error && (
+        <p role="alert" class="error small">
+          {error}
+        </p>
+      )}
+    </section>
   );
 }
