@@ -386,7 +386,7 @@ async def test_an_agent_changes_their_own_name_and_password(
     agent = await make_agent("agent", name="Nell Original")
     page = await new_page("agent")
     await sign_in(page, agent)
-    await page.get_by_role("button", name="Account").click()
+    await page.get_by_role("button", name="Account", exact=True).click()
     dialog = page.get_by_role("dialog", name="Your account")
     await dialog.get_by_label("Your name").fill("Nell Renamed")
     await dialog.get_by_role("button", name="Save name").click()

@@ -50,7 +50,7 @@ async def test_an_agent_sets_up_two_factor_and_signs_out_everywhere_in_the_brows
     await sign_in(other, agent)
     page = await new_page("account")
     await sign_in(page, agent)
-    await page.get_by_role("button", name="Account").click()
+    await page.get_by_role("button", name="Account", exact=True).click()
     await page.get_by_role("button", name="Set up two-factor sign-in").click()
     secret = (await page.locator(".totp-secret").inner_text()).strip()
     await page.get_by_label("Code from your app").fill(pyotp.TOTP(secret).now())
