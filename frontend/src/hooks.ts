@@ -1,4 +1,5 @@
-import { useEffect, useState } from "preact/hooks";
+import type { RefObject } from "preact";
+import { useEffect, useRef, useState } from "preact/hooks";
 import type { State, Store } from "./store";
 
 /** Re-render when the store changes. */
@@ -31,4 +32,26 @@ export function useDebounced<T>(value: T, ms: number): T {
     return () => clearTimeout(handle);
   }, [value, ms]);
   return debounced;
+}
+
+/** A popup's dismissal: while `open`, a click outside the returned ref's element or Escape calls
+ * `close` (the notification bell, the snooze menu). */
+export function useDismiss<T extends HTMLElement>(open: boolean, close: () => void): RefObject<T> {
+  const root = useRef<T>(null);
+  const latest = useRef(close);
+  latest.current = close;
+  useEffect(() => {
+    if (!open) return undefined;
+    const outside = (e: MouseEvent) => {
+      if (root.current && !root.current.contains(e.target as Node)) latest.current();
+    };
+    const escape = (e: KeyboardEvent) => e.key === "Escape" && latest.current();
+    document.addEventListener("mousedown", outside);
+    document.addEventListener("keydown", escape);
+    return () => {
+      document.removeEventListener("mousedown", outside);
+      document.removeEventListener("keydown", escape);
+    };
+  }, [open]);
+  return root;
 }

@@ -16,8 +16,8 @@ from backend.bots.flow import FlowError, parse_flow
 from backend.bots.loading import DEMO_FLOW
 from backend.config import Settings
 from backend.core.context import AppContext
-from backend.core.secrets_box import keys_of
 from tests.support.bots import make_channel
+from tests.support.servers import secrets_keys_of
 
 ROOT = Path(__file__).resolve().parents[2]
 
@@ -142,7 +142,7 @@ async def test_switchboard_bot_load_activates_a_file_and_refuses_a_bad_one(
         "DATABASE_URL": settings.database_url,
         "REDIS_URL": settings.redis_url or "",
         # The channel's secrets were encrypted by this test process: the CLI needs its keys.
-        "SECRETS_KEYS": ",".join(key.decode() for key in keys_of(settings)),
+        "SECRETS_KEYS": secrets_keys_of(settings),
     }
     good = tmp_path / "flow.yaml"
     good.write_text(FOUR_BUTTONS.replace("      - {id: d, title: D, next: done}\n", ""))

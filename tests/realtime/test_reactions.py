@@ -11,7 +11,6 @@ import asyncio
 import os
 import signal
 import subprocess
-import sys
 import time
 from collections.abc import AsyncIterator
 from dataclasses import dataclass
@@ -30,11 +29,10 @@ from backend.config import Settings
 from backend.conversations.models import Contact, Conversation, Message
 from backend.core.context import AppContext
 from backend.core.embedded_redis import EmbeddedRedis, free_port
-from backend.core.secrets_box import keys_of
 from backend.db.migrate import upgrade
 from backend.realtime.models import EventCursor
 from tests.support.bots import demo_flow, make_channel, unique_teams
-from tests.support.servers import worker_process
+from tests.support.servers import secrets_keys_of, web_process, worker_process
 from tests.support.waiting import eventually
 from tests.support.whatsapp import new_wa_id, post_webhook
 
@@ -61,19 +59,7 @@ class Isolated:
                 "SECRETS_KEYS": str(s.secrets_keys)}  # fmt: skip
 
     def web(self) -> subprocess.Popen[bytes]:
-        process = subprocess.Popen(
-            [sys.executable, "-m", "backend.cli", "web", "--port", str(self.port)], env=self._env()
-        )
-        deadline = time.monotonic() + 120  # imports alone take seconds on a busy machine
-        while time.monotonic() < deadline:
-            try:
-                if httpx.get(f"{self.base_url}/health", timeout=1).status_code == 200:
-                    return process
-            except httpx.HTTPError:
-                pass
-            time.sleep(0.1)
-        process.kill()
-        raise AssertionError("the web process did not start")
+        return web_process(self._env(), self.port)
 
     def worker(self) -> subprocess.Popen[bytes]:
         return worker_process(self._env())
@@ -122,7 +108,7 @@ async def isolated(settings: Settings, tmp_path: Path) -> AsyncIterator[Isolated
     database_url = f"sqlite+aiosqlite:///{tmp_path / 'isolated.db'}"
     await asyncio.to_thread(upgrade, database_url)
     # The channel below is encrypted by this process, whose secrets box holds the session's key.
-    keys = ",".join(key.decode() for key in keys_of(settings))
+    keys = secrets_keys_of(settings)
     own = settings.model_copy(update={
         "database_url": database_url, "redis_url": redis.url, "var_dir": tmp_path, "secrets_keys": keys,
     })  # fmt: skip

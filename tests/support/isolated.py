@@ -7,8 +7,6 @@ from __future__ import annotations
 import asyncio
 import os
 import subprocess
-import sys
-import time
 from collections.abc import AsyncIterator
 from dataclasses import dataclass
 from pathlib import Path
@@ -22,10 +20,15 @@ from backend.config import Settings
 from backend.conversations.models import Message
 from backend.core.context import AppContext
 from backend.core.embedded_redis import EmbeddedRedis
-from backend.core.secrets_box import keys_of
 from backend.db.migrate import upgrade
 from tests.conftest import PASSWORD, login
-from tests.support.servers import LiveServer, start_server, worker_process
+from tests.support.servers import (
+    LiveServer,
+    secrets_keys_of,
+    start_server,
+    web_process,
+    worker_process,
+)
 from tests.support.whatsapp import find_conversation, new_wa_id
 
 
@@ -54,20 +57,7 @@ class Stack:
 
     def web_process(self, port: int, **extra_env: str) -> subprocess.Popen[bytes]:
         """A second `switchboard web` on the same database and Redis, as a real process to kill."""
-        process = subprocess.Popen(
-            [sys.executable, "-m", "backend.cli", "web", "--port", str(port)],
-            env=self._env(**extra_env),
-        )
-        deadline = time.monotonic() + 120  # imports alone take seconds on a busy machine
-        while time.monotonic() < deadline and process.poll() is None:
-            try:
-                if httpx.get(f"http://127.0.0.1:{port}/health", timeout=1).status_code == 200:
-                    return process
-            except httpx.HTTPError:
-                pass
-            time.sleep(0.1)
-        process.kill()
-        raise RuntimeError("the web process did not start")
+        return web_process(self._env(**extra_env), port)
 
     async def conversation(self, capacity_for: int = 1) -> dict[str, Any]:
         wa_id = new_wa_id()
@@ -115,7 +105,7 @@ async def stack(settings: Settings, tmp_path: Path) -> AsyncIterator[Stack]:
         "database_url": database_url, "redis_url": redis.url, "var_dir": tmp_path,
         # This process's secrets box already holds the session's key (it encrypts): the worker
         # process must know it too.
-        "secrets_keys": ",".join(key.decode() for key in keys_of(settings)),
+        "secrets_keys": secrets_keys_of(settings),
         "send_lease_seconds": 1.5, "send_reconcile_grace_seconds": 1.0, "send_rate_per_second": 5,
     })  # fmt: skip
     server = await asyncio.to_thread(start_server, isolated)

@@ -23,6 +23,7 @@ from redis import Redis as SyncRedis
 from backend.app import create_app
 from backend.config import Settings
 from backend.core.embedded_redis import free_port
+from backend.core.secrets_box import keys_of
 from worker.main import HEARTBEAT_KEY, worker_settings
 
 
@@ -142,3 +143,26 @@ def worker_process(env: dict[str, str], within: float = 120.0) -> subprocess.Pop
         return process
     finally:
         redis.close()
+
+
+def web_process(env: dict[str, str], port: int, within: float = 120.0) -> subprocess.Popen[bytes]:
+    """`switchboard web` as a real process (to kill), returned once /health answers."""
+    process = subprocess.Popen(
+        [sys.executable, "-m", "backend.cli", "web", "--port", str(port)], env=env
+    )
+    deadline = time.monotonic() + within  # imports alone take seconds on a busy machine
+    while time.monotonic() < deadline and process.poll() is None:
+        try:
+            if httpx.get(f"http://127.0.0.1:{port}/health", timeout=1).status_code == 200:
+                return process
+        except httpx.HTTPError:
+            pass
+        time.sleep(0.1)
+    process.kill()
+    raise RuntimeError("the web process did not start")
+
+
+def secrets_keys_of(settings: Settings) -> str:
+    """SECRETS_KEYS for a process a test starts on the test's database: this process's secrets
+    box encrypted with these keys (the session's first), so the other one must know them."""
+    return ",".join(key.decode() for key in keys_of(settings))

@@ -1,4 +1,5 @@
-import { useEffect, useRef, useState } from "preact/hooks";
+import { useState } from "preact/hooks";
+import { useDismiss } from "../hooks";
 import { api, errorDetail } from "../api";
 import { formatTime, fullTime } from "../format";
 import { key } from "../store";
@@ -15,21 +16,7 @@ interface Props {
 export function NotificationBell({ items, unread, onOpen, onRead }: Props) {
   const [open, setOpen] = useState(false);
   const [error, setError] = useState<string | null>(null);
-  const root = useRef<HTMLDivElement>(null);
-
-  useEffect(() => {
-    if (!open) return undefined;
-    const close = (e: MouseEvent) => {
-      if (root.current && !root.current.contains(e.target as Node)) setOpen(false);
-    };
-    const escape = (e: KeyboardEvent) => e.key === "Escape" && setOpen(false);
-    document.addEventListener("mousedown", close);
-    document.addEventListener("keydown", escape);
-    return () => {
-      document.removeEventListener("mousedown", close);
-      document.removeEventListener("keydown", escape);
-    };
-  }, [open]);
+  const root = useDismiss<HTMLDivElement>(open, () => setOpen(false));
 
   const openOne = async (n: AppNotification) => {
     setError(null);
