@@ -29,8 +29,10 @@ from backend.agents.auth import (
     load_current_agent,
     token_epoch,
 )
+from backend.agents.models import Role
 from backend.agents.services import is_revoked
 from backend.conversations.visibility import granted, may_see
+from backend.core.allowlists import admin_allowed, client_address
 from backend.core.logging import get_logger
 from backend.metrics.web import WEBSOCKETS
 from backend.realtime.events import EVENTS_CHANNEL, envelope
@@ -42,7 +44,7 @@ from backend.realtime.retention import pruned_through
 log = get_logger(__name__)
 
 CLOSE_UNAUTHORIZED = 4401
-CLOSE_FORBIDDEN_ORIGIN = 4403
+CLOSE_FORBIDDEN_ORIGIN = 4403  # also: an admin outside ADMIN_ALLOWED_CIDRS (the reason says which)
 CLOSE_TOO_SLOW = 4408
 CLOSE_PRUNED = 4409
 REPLAY_BATCH = 500
@@ -81,6 +83,14 @@ def _origin_allowed(socket: WebSocket[Any, Any, Any]) -> bool:
         f"http://{host}", f"https://{host}", context_of(socket).settings.public_base_url,
     }  # fmt: skip
     return origin.rstrip("/") in allowed
+
+
+def _address_allowed(socket: WebSocket[Any, Any, Any], agent: CurrentAgent) -> bool:
+    """`ADMIN_ALLOWED_CIDRS` fences an admin's socket as it fences their HTTP requests: the
+    socket skips the HTTP guards (it authenticates itself), so the allowlist is applied here."""
+    if agent.role != Role.admin.value:
+        return True
+    return admin_allowed(context_of(socket).settings, client_address(socket))
 
 
 async def _events_after(
@@ -286,6 +296,12 @@ async def events_socket(socket: WebSocket[Any, Any, Any], channels: ChannelsPlug
     if not _origin_allowed(socket):
         await socket.accept()
         await socket.close(code=CLOSE_FORBIDDEN_ORIGIN, reason="origin not allowed")
+        return
+    if not _address_allowed(socket, agent):
+        await socket.accept()
+        await socket.close(
+            code=CLOSE_FORBIDDEN_ORIGIN, reason="admins may connect only from ADMIN_ALLOWED_CIDRS"
+        )
         return
     after_param = socket.query_params.get("after")
     if after_param is not None and after_param.isdigit():

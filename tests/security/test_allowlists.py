@@ -2,15 +2,19 @@
 
 from __future__ import annotations
 
+import asyncio
 import json
 from collections.abc import Iterator
 from typing import Any
 
 import httpx
 import pytest
+import websockets
+from websockets.asyncio.client import connect
 
 from backend.channels.sandbox.webhooks import signed_post_headers, text_message_webhook
 from backend.config import Settings
+from tests.conftest import unique
 from tests.support.servers import LiveServer, start_server
 from tests.support.whatsapp import SECRET, new_wa_id
 
@@ -76,6 +80,49 @@ async def test_admins_only_from_allowed_networks(fenced: LiveServer, make_agent:
         assert (
             await http.post("/api/v1/auth/login", json=plain, headers={"X-Forwarded-For": OUTSIDE})
         ).status_code == 200  # agents are not fenced
+
+
+async def _token(http: httpx.AsyncClient, agent: dict[str, Any]) -> str:
+    body = {"email": agent["email"], "password": agent["password"]}
+    signed_in = await http.post(
+        "/api/v1/auth/login", json=body, headers={"X-Forwarded-For": INSIDE}
+    )
+    assert signed_in.status_code == 200, signed_in.text
+    token: str = signed_in.json()["token"]
+    return token
+
+
+async def test_an_admins_socket_only_from_allowed_networks(
+    fenced: LiveServer, make_agent: Any
+) -> None:
+    """The websocket authenticates itself, past the HTTP guards: the fence is applied there too."""
+    admin, agent = await make_agent("admin"), await make_agent("agent")
+    async with httpx.AsyncClient(base_url=fenced.base_url) as http:
+        admin_token, agent_token = await _token(http, admin), await _token(http, agent)
+        url = f"ws://127.0.0.1:{fenced.port}/api/v1/ws?token="
+        async with connect(
+            url + admin_token, additional_headers={"X-Forwarded-For": OUTSIDE}
+        ) as ws:
+            with pytest.raises(websockets.ConnectionClosed) as closed:
+                await ws.recv()
+        assert closed.value.rcvd is not None and closed.value.rcvd.code == 4403
+        assert "ADMIN_ALLOWED_CIDRS" in closed.value.rcvd.reason
+        for token, address in ((admin_token, INSIDE), (agent_token, OUTSIDE)):
+            async with connect(url + token, additional_headers={"X-Forwarded-For": address}) as ws:
+                name = unique("Renamed")
+                renamed = await http.patch(
+                    f"/api/v1/agents/{agent['id']}", json={"name": name},
+                    headers={"Authorization": f"Bearer {admin_token}", "X-Forwarded-For": INSIDE},
+                )  # fmt: skip
+                assert renamed.status_code == 200, renamed.text
+                async with asyncio.timeout(5):
+                    while True:  # the socket is open and carries events
+                        frame = json.loads(await ws.recv())
+                        if (
+                            frame["type"] == "agent.updated"
+                            and frame["data"]["agent"]["name"] == name
+                        ):
+                            break
 
 
 async def test_forwarded_for_counts_only_from_trusted_proxies(untrusting: LiveServer) -> None:
