@@ -17,9 +17,10 @@ from sqlmodel import col, select
 from backend.agents.auth import CurrentAgent, context_of, require_role
 from backend.agents.models import Agent, AgentTeam, Presence, Role, Team
 from backend.agents.services import AgentError
+from backend.audit.changes import config_changed
 from backend.conversations.models import Conversation, ConversationStatus
 from backend.db.types import utcnow
-from backend.realtime.events import commit_and_publish, record_event
+from backend.realtime.events import commit_and_publish
 
 
 async def queue_figures(session: AsyncSession) -> list[dict[str, Any]]:
@@ -123,24 +124,29 @@ async def team_view(session: AsyncSession, team: Team) -> dict[str, Any]:
     return {**_team_json(team), "members": await members(session, team.id)}
 
 
-async def create_team(session: AsyncSession, name: str, auto_assign: bool = False) -> Team:
-    """A new, empty queue; the caller commits."""
+async def create_team(
+    session: AsyncSession, name: str, auto_assign: bool = False, *, by: Any = None
+) -> Team:
+    """A new, empty queue (audited, `team.created`); the caller commits."""
     team = Team(name=await _named_free(session, name), auto_assign=auto_assign)
     session.add(team)
     await session.flush()
-    await record_event(session, "team.created", {"team": _team_json(team)}, team_id=team.id)
+    await config_changed(
+        session, "team.created", by=by, target_id=team.id, after=_team_json(team), team_id=team.id
+    )
     return team
 
 
 async def change_team(
-    session: AsyncSession, team_id: int, changes: dict[str, Any], *, protected: str
-) -> Team:
+    session: AsyncSession, team_id: int, changes: dict[str, Any], *, protected: str,
+    by: Any = None,
+) -> Team:  # fmt: skip
     """Rename (not the default channel's team, which WHATSAPP_DEFAULT_TEAM names: a rename
     would be undone at the next start) or switch auto-assign; the caller commits."""
     team = await session.get(Team, team_id)
     if team is None:
         raise AgentError("no such team", None, 404)
-    changed = False
+    changed, before = False, _team_json(team)
     if changes.get("name") is not None:
         name = await _named_free(session, str(changes["name"]), team_id)
         if name != team.name:
@@ -154,12 +160,16 @@ async def change_team(
         team.auto_assign, changed = bool(changes["auto_assign"]), True
     if changed:
         await session.flush()
-        await record_event(session, "team.updated", {"team": _team_json(team)}, team_id=team.id)
+        await config_changed(session, "team.updated", by=by, target_id=team_id, before=before,
+                             after=_team_json(team), team_id=team_id)  # fmt: skip
     return team
 
 
-async def set_members(session: AsyncSession, team_id: int, agent_ids: list[int]) -> Team:
-    """The team's members become exactly these agents; the caller commits."""
+async def set_members(
+    session: AsyncSession, team_id: int, agent_ids: list[int], *, by: Any = None
+) -> Team:
+    """The team's members become exactly these agents (audited as `team.members_changed`, seen
+    live as `team.updated`); the caller commits."""
     team = await session.get(Team, team_id)
     if team is None:
         raise AgentError("no such team", None, 404)
@@ -185,9 +195,11 @@ async def set_members(session: AsyncSession, team_id: int, agent_ids: list[int])
     for agent_id in sorted(wanted - current):
         session.add(AgentTeam(agent_id=agent_id, team_id=team_id))
     await session.flush()
-    await record_event(
-        session, "team.updated",
-        {"team": _team_json(team), "members": sorted(wanted)}, team_id=team.id,
+    await config_changed(
+        session, "team.members_changed", by=by, target_id=team_id,
+        before={"members": sorted(current)}, after={"members": sorted(wanted)},
+        event="team.updated", data={"team": _team_json(team), "members": sorted(wanted)},
+        team_id=team_id,
     )  # fmt: skip
     return team
 
@@ -211,7 +223,7 @@ async def new_team(
     request: Request[CurrentAgent, Any, Any], db_session: AsyncSession, data: TeamBody
 ) -> dict[str, Any]:
     try:
-        team = await create_team(db_session, data.name, data.auto_assign)
+        team = await create_team(db_session, data.name, data.auto_assign, by=request.user)
     except AgentError as error:
         raise team_error(error) from None
     await commit_and_publish(db_session, context_of(request).redis)
@@ -234,7 +246,7 @@ async def update_team(
     try:
         team = await change_team(
             db_session, team_id, changes,
-            protected=context_of(request).settings.whatsapp_default_team,
+            protected=context_of(request).settings.whatsapp_default_team, by=request.user,
         )  # fmt: skip
     except AgentError as error:
         raise team_error(error) from None
@@ -252,7 +264,7 @@ async def put_members(
 ) -> dict[str, Any]:  # fmt: skip
     _may_manage(request.user, team_id)
     try:
-        team = await set_members(db_session, team_id, data.agent_ids)
+        team = await set_members(db_session, team_id, data.agent_ids, by=request.user)
     except AgentError as error:
         raise team_error(error) from None
     await commit_and_publish(db_session, context_of(request).redis)

@@ -10,7 +10,7 @@ from pydantic import BaseModel, Field
 from sqlalchemy.ext.asyncio import AsyncSession
 from sqlmodel import col, select
 
-from backend.agents.auth import CurrentAgent, require_role
+from backend.agents.auth import CurrentAgent, context_of, require_role
 from backend.agents.hours import ScheduleError
 from backend.agents.models import Role
 from backend.bots import services
@@ -19,6 +19,7 @@ from backend.bots.models import BotFlow, TeamSchedule
 from backend.conversations.models import Contact
 from backend.conversations.routing import RoutingError
 from backend.conversations.visibility import get_visible_contact
+from backend.realtime.events import commit_and_publish
 
 AgentRequest = Request[CurrentAgent, Any, Any]
 MAX_FLOW_BYTES = 256 * 1024
@@ -90,8 +91,8 @@ class BotController(Controller):
             source = raw.decode()
         except UnicodeDecodeError:
             raise RoutingError(422, "line 1: the flow is not UTF-8 text") from None
-        flow = await services.save_flow(db_session, channel_id, source, request.user.id)
-        await db_session.commit()
+        flow = await services.save_flow(db_session, channel_id, source, by=request.user)
+        await commit_and_publish(db_session, context_of(request).redis)
         return services.flow_view(flow)
 
     @post("/validate", status_code=200)
@@ -110,9 +111,11 @@ class BotController(Controller):
         return {"ok": True, "problems": [], "nodes": flow_nodes(parsed.definition)}
 
     @delete("/", guards=[require_role(Role.admin)], status_code=204)
-    async def switch_off(self, db_session: AsyncSession, channel_id: int) -> None:
-        await services.switch_off(db_session, channel_id)
-        await db_session.commit()
+    async def switch_off(
+        self, request: AgentRequest, db_session: AsyncSession, channel_id: int
+    ) -> None:
+        await services.switch_off(db_session, channel_id, by=request.user)
+        await commit_and_publish(db_session, context_of(request).redis)
 
     @get("/versions")
     async def versions(self, db_session: AsyncSession, channel_id: int) -> dict[str, Any]:
@@ -138,8 +141,10 @@ class BotController(Controller):
             col(BotFlow.channel_id) == channel_id, col(BotFlow.version) == version))).scalar_one_or_none()  # fmt: skip
         if old is None:
             raise NotFoundException("no such version")
-        flow = await services.save_flow(db_session, channel_id, old.source, request.user.id)
-        await db_session.commit()
+        flow = await services.save_flow(
+            db_session, channel_id, old.source, by=request.user, restored_from=version
+        )
+        await commit_and_publish(db_session, context_of(request).redis)
         return services.flow_view(flow)
 
 
@@ -154,16 +159,18 @@ async def get_team_hours(db_session: AsyncSession, team_id: int) -> dict[str, An
 @put(
     "/api/v1/teams/{team_id:int}/hours", tags=["bots"], guards=[require_role(Role.lead, Role.admin)]
 )
-async def put_team_hours(db_session: AsyncSession, team_id: int, data: HoursBody) -> dict[str, Any]:
+async def put_team_hours(
+    request: AgentRequest, db_session: AsyncSession, team_id: int, data: HoursBody
+) -> dict[str, Any]:
     try:
         schedule = await services.set_team_hours(
-            db_session, team_id, data.timezone, data.weekly, data.holidays
+            db_session, team_id, data.timezone, data.weekly, data.holidays, by=request.user
         )
     except ScheduleError as error:
         raise ClientException(
             str(error), status_code=422, extra=[{"key": error.field, "message": error.reason}]
         ) from None
-    await db_session.commit()
+    await commit_and_publish(db_session, context_of(request).redis)
     return _hours_view(schedule)
 
 

@@ -20,6 +20,7 @@ from sqlmodel import and_, col, select
 
 from backend.agents.hours import BusinessHours, ScheduleError
 from backend.agents.models import Agent, AgentTeam, Presence, Team
+from backend.audit.changes import config_changed
 from backend.bots.engine import Engine, Handoff, Input, State, Turn, phrase, text_draft
 from backend.bots.flow import FlowError, ParsedFlow, normalize, parse_flow
 from backend.bots.hours import describe
@@ -70,11 +71,15 @@ async def check_flow(session: AsyncSession, source: str) -> ParsedFlow:
 
 
 async def save_flow(
-    session: AsyncSession, channel_id: int, source: str, agent_id: int | None = None
-) -> BotFlow:
-    """Parses, validates (teams included) and stores a new active version; the caller commits."""
+    session: AsyncSession, channel_id: int, source: str, *, by: Any = None,
+    restored_from: int | None = None,
+) -> BotFlow:  # fmt: skip
+    """Parses, validates (teams included) and stores a new active version; the caller commits.
+    Audited and announced as `bot_flow.saved`, or `bot_flow.rolled_back` when it is an older
+    version's source saved again (`restored_from`). `by` None: the CLI or the seed."""
     if await session.get(Channel, channel_id) is None:
         raise RoutingError(404, "no such channel")
+    previous = await active_flow(session, channel_id)
     try:
         parsed = await check_flow(session, source)
     except FlowError as error:
@@ -89,14 +94,29 @@ async def save_flow(
     )
     flow = BotFlow(
         channel_id=channel_id, version=(latest or 0) + 1, name=parsed.definition["name"],
-        source=source, definition=parsed.definition, active=True, created_by=agent_id,
+        source=source, definition=parsed.definition, active=True,
+        created_by=getattr(by, "id", None),  # an admin (the routes let no API key in)
     )  # fmt: skip
     session.add(flow)
     try:
         await session.flush()
     except IntegrityError:
         raise RoutingError(409, "another version was saved at the same moment: try again") from None
+    action = "bot_flow.rolled_back" if restored_from is not None else "bot_flow.saved"
+    await config_changed(
+        session, action, by=by, target_id=channel_id,
+        before=_flow_state(previous), after=_flow_state(flow),
+        detail=f"version {flow.version} from version {restored_from}" if restored_from else None,
+    )  # fmt: skip
     return flow
+
+
+def _flow_state(flow: BotFlow | None) -> dict[str, Any]:
+    """What the audit keeps of a flow: which version is live (each version's source is kept in
+    `bot_flows`, so the version number says what ran)."""
+    if flow is None:
+        return {"active_version": None}
+    return {"channel_id": flow.channel_id, "active_version": flow.version, "name": flow.name}
 
 
 async def active_flow(session: AsyncSession, channel_id: int) -> BotFlow | None:
@@ -113,12 +133,16 @@ async def flow_versions(session: AsyncSession, channel_id: int) -> list[BotFlow]
     return list((await session.execute(query.order_by(col(BotFlow.version).desc()))).scalars())
 
 
-async def switch_off(session: AsyncSession, channel_id: int) -> int:
+async def switch_off(session: AsyncSession, channel_id: int, *, by: Any = None) -> int:
     """No active flow: new conversations on the channel go straight to its queue."""
+    previous = await active_flow(session, channel_id)
     result = await session.execute(
         update(BotFlow).where(col(BotFlow.channel_id) == channel_id, col(BotFlow.active).is_(True))
         .values(active=False)
     )  # fmt: skip
+    if previous is not None:
+        await config_changed(session, "bot_flow.switched_off", by=by, target_id=channel_id,
+                             before=_flow_state(previous), after=_flow_state(None))  # fmt: skip
     return int(result.rowcount)  # type: ignore[attr-defined]
 
 
@@ -158,21 +182,34 @@ def stored_hours(schedule: TeamSchedule | None) -> BusinessHours | None:
 
 
 async def set_team_hours(
-    session: AsyncSession, team_id: int, timezone: str, weekly: dict[str, Any], holidays: list[str]
-) -> TeamSchedule:
+    session: AsyncSession, team_id: int, timezone: str, weekly: dict[str, Any],
+    holidays: list[str], *, by: Any = None,
+) -> TeamSchedule:  # fmt: skip
     """Validates with the one schedule validator (ScheduleError → 422 naming the field, by the
-    route) and stores a team's schedule, normalised (ranges sorted)."""
+    route) and stores a team's schedule, normalised (ranges sorted); audited and announced as
+    `team.hours_updated` (to whoever sees the team's events)."""
     if await session.get(Team, team_id) is None:
         raise RoutingError(404, "no such team")
     hours = BusinessHours.from_json({"timezone": timezone, "weekly": weekly, "holidays": holidays})
     normal = hours.to_json()
-    schedule = await session.get(TeamSchedule, team_id) or TeamSchedule(team_id=team_id)
+    found = await session.get(TeamSchedule, team_id)
+    before = _schedule_json(found) if found is not None else None
+    schedule = found or TeamSchedule(team_id=team_id)
     schedule.timezone, schedule.weekly = normal["timezone"], normal["weekly"]
     schedule.holidays = normal["holidays"]
     schedule.updated_at = utcnow()
     session.add(schedule)
     await session.flush()
+    await config_changed(
+        session, "team.hours_updated", by=by, target_id=team_id, before=before,
+        after=_schedule_json(schedule), data={"hours": _schedule_json(schedule)}, team_id=team_id,
+    )  # fmt: skip
     return schedule
+
+
+def _schedule_json(schedule: TeamSchedule) -> dict[str, Any]:
+    return {"team_id": schedule.team_id, "timezone": schedule.timezone,
+            "weekly": schedule.weekly, "holidays": schedule.holidays}  # fmt: skip
 
 
 def closed_until(hours: BusinessHours | None, now: datetime, language: str) -> str | None:

@@ -17,7 +17,7 @@ from sqlmodel import col, select
 
 from backend.agents.auth import context_of, require_role
 from backend.agents.models import Role, Team
-from backend.audit import services as audit
+from backend.audit.changes import config_changed
 from backend.channels.base import WebhookError
 from backend.channels.models import Channel, ProviderKind
 from backend.channels.services import (
@@ -124,6 +124,17 @@ async def _team_id(session: AsyncSession, name: str | None) -> int | None:
     return team.id
 
 
+async def _changed(
+    session: AsyncSession, request: Request[Any, Any, Any], action: str, channel: Channel,
+    **change: Any,
+) -> None:  # fmt: skip
+    """Audited with the views before and after (which hold no secret); announced to leads and
+    admins with the channel's name only (the page re-reads the list, verify token and all)."""
+    await config_changed(session, action, by=request.user, target_id=channel.id, data={
+        "channel": {"id": channel.id, "name": channel.name, "provider": channel.provider},
+    }, **change)  # fmt: skip
+
+
 class ChannelController(Controller):
     path = "/api/v1/channels"
     tags = ["channels"]
@@ -162,10 +173,9 @@ class ChannelController(Controller):
         base = context_of(request).settings.public_base_url
         try:
             await db_session.flush()
-            await audit.record(db_session, "channel.created", user=request.user,
-                               target_type="channel", target_id=channel.id,
-                               after=channel_view(channel, base))  # fmt: skip
-            await db_session.commit()
+            await _changed(db_session, request, "channel.created", channel,
+                           after=channel_view(channel, base))  # fmt: skip
+            await commit_and_publish(db_session, context_of(request).redis)
         except IntegrityError:
             raise ClientException(
                 f"a channel with {data.phone_number_id} exists already", status_code=409
@@ -191,12 +201,12 @@ class ChannelController(Controller):
         for key, value in changes.items():
             setattr(channel, key, value)
         channel.updated_at = utcnow()
-        await audit.record(
-            db_session, "channel.updated", user=request.user, target_type="channel",
-            target_id=channel_id, before=before, after=channel_view(channel, base),
+        await _changed(
+            db_session, request, "channel.updated", channel, before=before,
+            after=channel_view(channel, base),
             detail="changed: " + ", ".join(sorted(changes)) if changes else None,
         )  # fmt: skip
-        await db_session.commit()
+        await commit_and_publish(db_session, context_of(request).redis)
         return channel_view(channel, context_of(request).settings.public_base_url)
 
     @post("/{channel_id:int}/test", status_code=HTTP_200_OK)
@@ -233,12 +243,11 @@ class ChannelController(Controller):
                 status_code=422,
                 extra={"connection": result},
             )
-        await audit.record(db_session, "channel.access_token_replaced", user=request.user,
-                           target_type="channel", target_id=channel_id,
-                           detail="tested" if result["ok"] else "not testable (Ultramsg)")  # fmt: skip
-        await db_session.commit()
-        replaced = await db_session.get(Channel, channel_id)
+        replaced = await db_session.get(Channel, channel_id)  # read again after the outside call
         assert replaced is not None
+        await _changed(db_session, request, "channel.access_token_replaced", replaced,
+                       detail="tested" if result["ok"] else "not testable (Ultramsg)")  # fmt: skip
+        await commit_and_publish(db_session, context_of(request).redis)
         return {"channel": channel_view(replaced, settings.public_base_url), "connection": result}
 
     @post("/{channel_id:int}/verify-token", guards=[require_role(Role.admin)], status_code=200)
@@ -250,7 +259,8 @@ class ChannelController(Controller):
         if channel is None:
             raise NotFoundException("no such channel")
         channel.verify_token, channel.updated_at = secrets.token_urlsafe(24), utcnow()
-        await db_session.commit()
+        await _changed(db_session, request, "channel.verify_token_replaced", channel)
+        await commit_and_publish(db_session, context_of(request).redis)
         return channel_view(channel, context_of(request).settings.public_base_url)
 
     @post("/{channel_id:int}/app-secret", guards=[require_role(Role.admin)], status_code=200)
@@ -264,10 +274,9 @@ class ChannelController(Controller):
         if channel is None:
             raise NotFoundException("no such channel")
         rotate(channel, data.app_secret, timedelta(hours=data.overlap_hours))
-        await audit.record(db_session, "channel.app_secret_rotated", user=request.user,
-                           target_type="channel", target_id=channel_id,
-                           detail=f"overlap {data.overlap_hours} h")  # fmt: skip
-        await db_session.commit()
+        await _changed(db_session, request, "channel.app_secret_rotated", channel,
+                       detail=f"overlap {data.overlap_hours} h")  # fmt: skip
+        await commit_and_publish(db_session, context_of(request).redis)
         return channel_view(channel, context_of(request).settings.public_base_url)
 
     @delete(
@@ -281,9 +290,8 @@ class ChannelController(Controller):
         if channel is None:
             raise NotFoundException("no such channel")
         retire_previous_app_secret(channel)
-        await audit.record(db_session, "channel.app_secret_retired", user=request.user,
-                           target_type="channel", target_id=channel_id)  # fmt: skip
-        await db_session.commit()
+        await _changed(db_session, request, "channel.app_secret_retired", channel)
+        await commit_and_publish(db_session, context_of(request).redis)
         return channel_view(channel, context_of(request).settings.public_base_url)
 
 

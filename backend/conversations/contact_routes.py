@@ -66,11 +66,12 @@ class LabelController(Controller):
 
     @patch("/{label_id:int}", guards=[require_role(Role.admin)], status_code=HTTP_200_OK)
     async def update_label(
-        self, db_session: AsyncSession, label_id: int, data: LabelBody
+        self, request: AgentRequest, db_session: AsyncSession, label_id: int, data: LabelBody
     ) -> dict[str, Any]:
         """Admins give a label its colour and description (or rename it)."""
         label = await labels.update_label(
-            db_session, label_id, colour=data.colour, description=data.description, name=data.name
-        )
-        await db_session.commit()
+            db_session, label_id, colour=data.colour, description=data.description,
+            name=data.name, by=request.user,
+        )  # fmt: skip
+        await commit_and_publish(db_session, context_of(request).redis)
         return labels.label_json(label)

@@ -14,6 +14,7 @@ from sqlalchemy.exc import IntegrityError
 from sqlalchemy.ext.asyncio import AsyncSession
 from sqlmodel import col, select
 
+from backend.audit.changes import config_changed
 from backend.conversations.errors import RoutingError
 from backend.conversations.models import ContactLabel, Conversation, ConversationLabel, Label
 
@@ -125,11 +126,13 @@ async def all_labels(session: AsyncSession) -> list[Label]:
 
 async def update_label(
     session: AsyncSession, label_id: int, *, colour: str | None, description: str | None,
-    name: str | None,
+    name: str | None, by: Any = None,
 ) -> Label:  # fmt: skip
+    """An admin's change to a label (audited, and `label.updated` to every agent)."""
     label = await session.get(Label, label_id)
     if label is None:
         raise RoutingError(404, "no such label")
+    before = label_json(label)
     if colour is not None:
         if not COLOUR.match(colour):
             raise RoutingError(422, "colour is a hex colour like #1a73e8")
@@ -143,6 +146,8 @@ async def update_label(
             raise RoutingError(409, f"a label named {other.name} exists already")
         label.name = clean
     await session.flush()
+    await config_changed(session, "label.updated", by=by, target_id=label_id, before=before,
+                         after=label_json(label))  # fmt: skip
     return label
 
 

@@ -9,18 +9,21 @@ from __future__ import annotations
 import re
 import secrets
 from datetime import datetime, timedelta
+from typing import Any
 
 from redis.asyncio import Redis
 from sqlalchemy import func
 from sqlalchemy.ext.asyncio import AsyncSession
 from sqlmodel import col, select
 
+from backend.audit.changes import config_changed
 from backend.conversations.routing import RoutingError
 from backend.core.logging import get_logger
 from backend.db.engine import serialize_writes
 from backend.db.types import utcnow
 from backend.integrations.addresses import UnsafeTarget, resolve_target
 from backend.integrations.models import EndpointState, WebhookCursor, WebhookEndpoint
+from backend.realtime.audience import CONFIG_ONLY
 from backend.realtime.models import Event
 
 log = get_logger(__name__)
@@ -31,8 +34,9 @@ CURSOR = "webhooks"
 # Set while any endpoint is active, so the after-commit hook skips the queue when none is.
 ACTIVE_FLAG = "switchboard:webhooks:active"
 _TYPE = re.compile(r"[a-z_]+\.[a-z_]+")
-# Agent-private events never leave the desk, whatever an endpoint subscribes to.
-PRIVATE_PREFIXES = ("notification.", "agent.")
+# Agent-private events and configuration changes never leave the desk, whatever an endpoint
+# subscribes to.
+PRIVATE_PREFIXES = ("notification.", "agent.", *CONFIG_ONLY)
 
 
 def secrets_of(endpoint: WebhookEndpoint, now: datetime | None = None) -> list[str]:
@@ -90,9 +94,10 @@ async def _ensure_cursor(session: AsyncSession, latest: int) -> None:
 
 async def create_endpoint(
     session: AsyncSession, *, url: str, events: list[str], description: str | None,
-    allow_private: bool,
+    allow_private: bool, by: Any = None,
 ) -> tuple[WebhookEndpoint, str]:  # fmt: skip
-    """The endpoint and its secret; it hears every matching event from now on."""
+    """The endpoint and its secret; it hears every matching event from now on. Every change to
+    an endpoint is audited and announced (`webhook_endpoint.*`, to admins), never its secret."""
     url = await checked_url(url, allow_private)
     await serialize_writes(session)
     latest = await _latest_seq(session)
@@ -105,7 +110,15 @@ async def create_endpoint(
     session.add(endpoint)
     await _ensure_cursor(session, latest)
     await session.flush()
+    await config_changed(session, "webhook_endpoint.created", by=by, target_id=endpoint.id,
+                         after=_described(endpoint))  # fmt: skip
     return endpoint, secret
+
+
+def _described(endpoint: WebhookEndpoint) -> dict[str, Any]:
+    """An endpoint as the audit log and the live event tell it: no secret."""
+    return {"id": endpoint.id, "url": endpoint.url, "events": list(endpoint.events),
+            "description": endpoint.description, "state": endpoint.state}  # fmt: skip
 
 
 async def get_endpoint(session: AsyncSession, endpoint_id: int) -> WebhookEndpoint:
@@ -122,8 +135,9 @@ async def list_endpoints(session: AsyncSession) -> list[WebhookEndpoint]:
 
 async def update_endpoint(
     session: AsyncSession, endpoint: WebhookEndpoint, *, url: str | None, events: list[str] | None,
-    description: str | None, state: str | None, allow_private: bool,
+    description: str | None, state: str | None, allow_private: bool, by: Any = None,
 ) -> WebhookEndpoint:  # fmt: skip
+    before = _described(endpoint)
     if url is not None:
         endpoint.url = await checked_url(url, allow_private)
     if events is not None:
@@ -141,10 +155,22 @@ async def update_endpoint(
         endpoint.state = state
     endpoint.updated_at = utcnow()
     await session.flush()
+    await config_changed(session, "webhook_endpoint.updated", by=by, target_id=endpoint.id,
+                         before=before, after=_described(endpoint))  # fmt: skip
     return endpoint
 
 
-async def rotate_secret(session: AsyncSession, endpoint: WebhookEndpoint) -> str:
+async def delete_endpoint(session: AsyncSession, endpoint: WebhookEndpoint, *, by: Any) -> None:
+    """The endpoint and its deliveries go; nothing more is sent to it."""
+    before = _described(endpoint)
+    await session.delete(endpoint)
+    await session.flush()
+    await config_changed(
+        session, "webhook_endpoint.deleted", by=by, target_id=before["id"], before=before
+    )
+
+
+async def rotate_secret(session: AsyncSession, endpoint: WebhookEndpoint, *, by: Any = None) -> str:
     """A new secret; the current one keeps signing beside it for 24 hours."""
     now = utcnow()
     secret = new_secret()
@@ -152,6 +178,11 @@ async def rotate_secret(session: AsyncSession, endpoint: WebhookEndpoint) -> str
     endpoint.previous_secret_expires_at = now + ROTATION_OVERLAP
     endpoint.updated_at = now
     await session.flush()
+    await config_changed(
+        session, "webhook_endpoint.secret_rotated", by=by, target_id=endpoint.id,
+        detail=f"the previous secret signs until {endpoint.previous_secret_expires_at.isoformat()}",
+        data={"webhook_endpoint": _described(endpoint)},
+    )  # fmt: skip
     return secret
 
 

@@ -10,7 +10,6 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from backend.agents.auth import CurrentAgent, context_of, require_role
 from backend.agents.models import Role
-from backend.audit import services as audit
 from backend.integrations import keys
 from backend.integrations.models import ApiKey
 from backend.integrations.schemas import (
@@ -21,6 +20,7 @@ from backend.integrations.schemas import (
     ApiKeyView,
     ScopeList,
 )
+from backend.realtime.events import commit_and_publish
 
 
 def key_view(key: ApiKey) -> ApiKeyView:
@@ -47,13 +47,9 @@ class ApiKeyController(Controller):
         key, raw = await keys.create_key(
             db_session, name=data.name, scopes=data.scopes,
             rate_per_minute=data.rate_per_minute or settings.api_key_rate_per_minute,
-            created_by=request.user.id,
+            created_by=request.user.id, by=request.user,
         )  # fmt: skip
-        await audit.record(
-            db_session, "api_key.created", user=request.user, target_type="api_key",
-            target_id=key.id, after={"name": key.name, "scopes": list(data.scopes)},
-        )  # fmt: skip
-        await db_session.commit()
+        await commit_and_publish(db_session, context_of(request).redis)
         return ApiKeyCreated(**key_view(key).model_dump(), key=raw)
 
     @get("/scopes")
@@ -77,8 +73,6 @@ class ApiKeyController(Controller):
         self, request: Request[CurrentAgent, Any, Any], db_session: AsyncSession, key_id: int
     ) -> ApiKeyView:
         """Revokes at once: the next request with this key is a 401."""
-        key = await keys.revoke_key(db_session, key_id)
-        await audit.record(db_session, "api_key.revoked", user=request.user, target_type="api_key",
-                           target_id=key_id, before={"name": key.name})  # fmt: skip
-        await db_session.commit()
+        key = await keys.revoke_key(db_session, key_id, by=request.user)
+        await commit_and_publish(db_session, context_of(request).redis)
         return key_view(key)

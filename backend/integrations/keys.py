@@ -11,10 +11,12 @@ import hashlib
 import secrets
 from dataclasses import dataclass
 from datetime import timedelta
+from typing import Any
 
 from sqlalchemy.ext.asyncio import AsyncSession
 from sqlmodel import col, select
 
+from backend.audit.changes import config_changed
 from backend.conversations.routing import RoutingError
 from backend.db.types import utcnow
 from backend.integrations.models import ApiKey, Scope
@@ -55,9 +57,10 @@ def _checked_scopes(scopes: list[str]) -> list[str]:
 
 async def create_key(
     session: AsyncSession, *, name: str, scopes: list[str], rate_per_minute: int,
-    created_by: int | None,
+    created_by: int | None, by: Any = None,
 ) -> tuple[ApiKey, str]:  # fmt: skip
-    """The stored key and the raw key, which the caller shows once and never again."""
+    """The stored key and the raw key, which the caller shows once and never again; audited and
+    announced (`api_key.created`, to admins)."""
     if not name.strip():
         raise RoutingError(422, "a key needs a name")
     raw = KEY_PREFIX + secrets.token_urlsafe(32)
@@ -68,7 +71,17 @@ async def create_key(
     )  # fmt: skip
     session.add(key)
     await session.flush()
+    await config_changed(
+        session, "api_key.created", by=by, target_id=key.id,
+        after={"name": key.name, "scopes": list(key.scopes)}, data=_announced(key),
+    )  # fmt: skip
     return key, raw
+
+
+def _announced(key: ApiKey) -> dict[str, Any]:
+    """What the live event says: which key, never any part of the key itself (nor the word
+    `key` as a field, which redaction would blank)."""
+    return {"id": key.id, "name": key.name}
 
 
 async def list_keys(session: AsyncSession, *, include_revoked: bool = False) -> list[ApiKey]:
@@ -78,13 +91,15 @@ async def list_keys(session: AsyncSession, *, include_revoked: bool = False) -> 
     return list((await session.execute(query)).scalars())
 
 
-async def revoke_key(session: AsyncSession, key_id: int) -> ApiKey:
+async def revoke_key(session: AsyncSession, key_id: int, *, by: Any = None) -> ApiKey:
     key = await session.get(ApiKey, key_id)
     if key is None:
         raise RoutingError(404, "no such API key")
     if key.revoked_at is None:
         key.revoked_at = utcnow()
         await session.flush()
+        await config_changed(session, "api_key.revoked", by=by, target_id=key_id,
+                             before={"name": key.name}, data=_announced(key))  # fmt: skip
     return key
 
 

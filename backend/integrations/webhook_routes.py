@@ -25,6 +25,7 @@ from backend.integrations.schemas import (
     EndpointView,
     SecretRotated,
 )
+from backend.realtime.events import commit_and_publish
 
 AnyRequest = Request[Any, Any, Any]
 
@@ -50,7 +51,7 @@ class WebhookEndpointController(Controller):
         return context_of(request).settings.outgoing_webhooks_allow_private_networks
 
     async def _committed(self, request: AnyRequest, db_session: AsyncSession) -> None:
-        await db_session.commit()
+        await commit_and_publish(db_session, context_of(request).redis)
         await endpoints.refresh_active_flag(db_session, context_of(request).redis)
 
     @post("/", status_code=HTTP_201_CREATED)
@@ -63,7 +64,7 @@ class WebhookEndpointController(Controller):
         """Every matching event from now on is POSTed to `url`, signed with the secret."""
         endpoint, secret = await endpoints.create_endpoint(
             db_session, url=data.url, events=data.events, description=data.description,
-            allow_private=self._allow_private(request),
+            allow_private=self._allow_private(request), by=request.user,
         )  # fmt: skip
         await self._committed(request, db_session)
         return EndpointCreated(**endpoint_view(endpoint).model_dump(), secret=secret)
@@ -86,7 +87,7 @@ class WebhookEndpointController(Controller):
         endpoint = await endpoints.update_endpoint(
             db_session, await endpoints.get_endpoint(db_session, endpoint_id), url=data.url,
             events=data.events, description=data.description, state=data.state,
-            allow_private=self._allow_private(request),
+            allow_private=self._allow_private(request), by=request.user,
         )  # fmt: skip
         await self._committed(request, db_session)
         if data.state == "active":
@@ -100,16 +101,18 @@ class WebhookEndpointController(Controller):
         """Deletes the endpoint and its deliveries; nothing more is sent to it."""
         endpoint = await endpoints.get_endpoint(db_session, endpoint_id)
         view = endpoint_view(endpoint)
-        await db_session.delete(endpoint)
+        await endpoints.delete_endpoint(db_session, endpoint, by=request.user)
         await self._committed(request, db_session)
         return view
 
     @post("/{endpoint_id:int}/rotate-secret", status_code=HTTP_200_OK)
-    async def rotate(self, db_session: AsyncSession, endpoint_id: int) -> SecretRotated:
+    async def rotate(
+        self, request: AnyRequest, db_session: AsyncSession, endpoint_id: int
+    ) -> SecretRotated:
         """A new secret; the old one keeps signing beside it for 24 hours."""
         endpoint = await endpoints.get_endpoint(db_session, endpoint_id)
-        secret = await endpoints.rotate_secret(db_session, endpoint)
-        await db_session.commit()
+        secret = await endpoints.rotate_secret(db_session, endpoint, by=request.user)
+        await commit_and_publish(db_session, context_of(request).redis)
         assert endpoint.id is not None and endpoint.previous_secret_expires_at is not None
         return SecretRotated(
             id=endpoint.id, secret=secret,

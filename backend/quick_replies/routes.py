@@ -4,8 +4,8 @@ from __future__ import annotations
 
 from typing import Any
 
-from litestar import Controller, delete, get, patch, post
-from litestar.exceptions import ClientException, NotFoundException
+from litestar import Controller, Request, delete, get, patch, post
+from litestar.exceptions import ClientException
 from litestar.params import Parameter
 from pydantic import BaseModel, Field
 from sqlalchemy import or_
@@ -13,10 +13,13 @@ from sqlalchemy.exc import IntegrityError
 from sqlalchemy.ext.asyncio import AsyncSession
 from sqlmodel import col, select
 
-from backend.agents.auth import require_role
+from backend.agents.auth import CurrentAgent, context_of, require_role
 from backend.agents.models import Role
-from backend.db.types import utcnow
+from backend.quick_replies import services
 from backend.quick_replies.models import QuickReply
+from backend.realtime.events import commit_and_publish
+
+AgentRequest = Request[CurrentAgent, Any, Any]
 
 SHORTCUT = r"^[a-z0-9][a-z0-9_-]*$"
 
@@ -33,13 +36,9 @@ class QuickReplyPatch(BaseModel):
     text: str | None = Field(default=None, min_length=1, max_length=4096)
 
 
-def view(reply: QuickReply) -> dict[str, Any]:
-    return {"id": reply.id, "shortcut": reply.shortcut, "title": reply.title, "text": reply.text}
-
-
-async def _commit(session: AsyncSession) -> None:
+async def _commit(request: Request[Any, Any, Any], session: AsyncSession) -> None:
     try:
-        await session.commit()
+        await commit_and_publish(session, context_of(request).redis)
     except IntegrityError:
         raise ClientException("that shortcut is taken", status_code=409) from None
 
@@ -58,32 +57,34 @@ class QuickReplyController(Controller):
             query = query.where(
                 or_(col(QuickReply.shortcut).ilike(pattern), col(QuickReply.title).ilike(pattern))
             )
-        return {"items": [view(r) for r in (await db_session.execute(query)).scalars()]}
+        return {"items": [services.view(r) for r in (await db_session.execute(query)).scalars()]}
 
     @post("/", guards=[require_role(Role.admin)], status_code=201)
-    async def create(self, db_session: AsyncSession, data: QuickReplyBody) -> dict[str, Any]:
-        reply = QuickReply(shortcut=data.shortcut, title=data.title, text=data.text)
-        db_session.add(reply)
-        await _commit(db_session)
-        return view(reply)
+    async def create(
+        self, request: AgentRequest, db_session: AsyncSession, data: QuickReplyBody
+    ) -> dict[str, Any]:
+        try:
+            reply = await services.create_reply(db_session, data.model_dump(), by=request.user)
+        except IntegrityError:
+            raise ClientException("that shortcut is taken", status_code=409) from None
+        await _commit(request, db_session)
+        return services.view(reply)
 
     @patch("/{reply_id:int}", guards=[require_role(Role.admin)])
     async def update(
-        self, db_session: AsyncSession, reply_id: int, data: QuickReplyPatch
-    ) -> dict[str, Any]:
-        reply = await db_session.get(QuickReply, reply_id)
-        if reply is None:
-            raise NotFoundException("no such quick reply")
-        for key, value in data.model_dump(exclude_none=True).items():
-            setattr(reply, key, value)
-        reply.updated_at = utcnow()
-        await _commit(db_session)
-        return view(reply)
+        self, request: AgentRequest, db_session: AsyncSession, reply_id: int,
+        data: QuickReplyPatch,
+    ) -> dict[str, Any]:  # fmt: skip
+        try:
+            reply = await services.update_reply(
+                db_session, reply_id, data.model_dump(exclude_none=True), by=request.user
+            )
+        except IntegrityError:
+            raise ClientException("that shortcut is taken", status_code=409) from None
+        await _commit(request, db_session)
+        return services.view(reply)
 
     @delete("/{reply_id:int}", guards=[require_role(Role.admin)])
-    async def remove(self, db_session: AsyncSession, reply_id: int) -> None:
-        reply = await db_session.get(QuickReply, reply_id)
-        if reply is None:
-            raise NotFoundException("no such quick reply")
-        await db_session.delete(reply)
-        await db_session.commit()
+    async def remove(self, request: AgentRequest, db_session: AsyncSession, reply_id: int) -> None:
+        await services.delete_reply(db_session, reply_id, by=request.user)
+        await _commit(request, db_session)

@@ -35,6 +35,7 @@ from backend.conversations.visibility import granted, may_see
 from backend.core.allowlists import admin_allowed, client_address
 from backend.core.logging import get_logger
 from backend.metrics.web import WEBSOCKETS
+from backend.realtime.audience import may_receive
 from backend.realtime.events import EVENTS_CHANNEL, envelope
 from backend.realtime.hub import BoundedSubscriber
 from backend.realtime.models import Event
@@ -119,6 +120,8 @@ class Audience:
             and routing.conversation_id is not None
         ):
             self.granted.add(routing.conversation_id)  # a mention lets the agent in from now on
+        if not may_receive(self.agent.role, type_):
+            return False  # a configuration event for leads or admins only
         return may_see(
             self.agent, routing.team_id, routing.assignee_id,
             conversation_id=routing.conversation_id, granted=self.granted,

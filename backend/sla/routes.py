@@ -5,19 +5,21 @@ from __future__ import annotations
 from datetime import datetime, timedelta
 from typing import Any
 
-from litestar import Controller, Response, delete, get, patch, post
+from litestar import Controller, Request, Response, delete, get, patch, post
 from litestar.params import Parameter
 from litestar.status_codes import HTTP_201_CREATED, HTTP_204_NO_CONTENT
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from backend.agents.auth import require_role
+from backend.agents.auth import CurrentAgent, context_of, require_role
 from backend.agents.models import Role
 from backend.db.types import utcnow
 from backend.metrics.web import metrics
+from backend.realtime.events import commit_and_publish
 from backend.sla import reports, services
 from backend.sla.services import PolicyBody, PolicyPatch
 
 LEADS = [require_role(Role.lead, Role.admin)]
+AgentRequest = Request[CurrentAgent, Any, Any]
 
 
 class PolicyController(Controller):
@@ -30,23 +32,27 @@ class PolicyController(Controller):
         return {"items": await services.list_policies(db_session)}
 
     @post("/", status_code=HTTP_201_CREATED)
-    async def create_policy(self, db_session: AsyncSession, data: PolicyBody) -> dict[str, Any]:
-        policy = await services.create_policy(db_session, data)
-        await db_session.commit()
+    async def create_policy(
+        self, request: AgentRequest, db_session: AsyncSession, data: PolicyBody
+    ) -> dict[str, Any]:
+        policy = await services.create_policy(db_session, data, by=request.user)
+        await commit_and_publish(db_session, context_of(request).redis)
         return policy
 
     @patch("/{policy_id:int}")
     async def update_policy(
-        self, db_session: AsyncSession, policy_id: int, data: PolicyPatch
+        self, request: AgentRequest, db_session: AsyncSession, policy_id: int, data: PolicyPatch
     ) -> dict[str, Any]:
-        policy = await services.update_policy(db_session, policy_id, data)
-        await db_session.commit()
+        policy = await services.update_policy(db_session, policy_id, data, by=request.user)
+        await commit_and_publish(db_session, context_of(request).redis)
         return policy
 
     @delete("/{policy_id:int}", status_code=HTTP_204_NO_CONTENT)
-    async def delete_policy(self, db_session: AsyncSession, policy_id: int) -> None:
-        await services.delete_policy(db_session, policy_id)
-        await db_session.commit()
+    async def delete_policy(
+        self, request: AgentRequest, db_session: AsyncSession, policy_id: int
+    ) -> None:
+        await services.delete_policy(db_session, policy_id, by=request.user)
+        await commit_and_publish(db_session, context_of(request).redis)
 
 
 @get("/api/v1/stats/queues", tags=["sla"], guards=LEADS)

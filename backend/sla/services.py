@@ -13,6 +13,7 @@ from sqlmodel import col, select
 
 from backend.agents.models import Agent, AgentTeam, Presence, Team
 from backend.agents.teams import queue_figures
+from backend.audit.changes import config_changed
 from backend.conversations.models import Conversation, ConversationStatus
 from backend.conversations.routing import RoutingError
 from backend.db.types import utcnow
@@ -91,8 +92,11 @@ def _apply_escalation(policy: SlaPolicy, escalation: Escalation) -> None:
     policy.escalate_notify_leads = escalation.notify_leads
 
 
-async def create_policy(session: AsyncSession, body: PolicyBody) -> dict[str, Any]:
-    """New clocks use it at once; clocks already running keep the targets they started with."""
+async def create_policy(
+    session: AsyncSession, body: PolicyBody, *, by: Any = None
+) -> dict[str, Any]:
+    """New clocks use it at once; clocks already running keep the targets they started with.
+    Audited and announced (`sla_policy.created`) by whoever `by` is (None: the seed)."""
     await _check_teams(session, body.team_id, body.escalation.move_to_team_id)
     policy = SlaPolicy(**body.model_dump(exclude={"escalation"}))
     _apply_escalation(policy, body.escalation)
@@ -102,15 +106,19 @@ async def create_policy(session: AsyncSession, body: PolicyBody) -> dict[str, An
     except IntegrityError:
         await session.rollback()
         raise RoutingError(409, "this team already has a policy for that priority") from None
-    return policy_json(policy, await team_names(session))
+    view = policy_json(policy, await team_names(session))
+    await config_changed(session, "sla_policy.created", by=by, target_id=policy.id, after=view)
+    return view
 
 
 async def update_policy(
-    session: AsyncSession, policy_id: int, patch: PolicyPatch
+    session: AsyncSession, policy_id: int, patch: PolicyPatch, *, by: Any = None
 ) -> dict[str, Any]:
     policy = await session.get(SlaPolicy, policy_id)
     if policy is None:
         raise RoutingError(404, "no such policy")
+    teams = await team_names(session)
+    before = policy_json(policy, teams)
     values = patch.model_dump(exclude_unset=True, exclude={"escalation"})
     for name, value in values.items():
         if value is not None or name.endswith("_seconds"):
@@ -120,15 +128,21 @@ async def update_policy(
         _apply_escalation(policy, patch.escalation)
     policy.updated_at = utcnow()
     await session.flush()
-    return policy_json(policy, await team_names(session))
+    view = policy_json(policy, teams)
+    await config_changed(
+        session, "sla_policy.updated", by=by, target_id=policy_id, before=before, after=view
+    )
+    return view
 
 
-async def delete_policy(session: AsyncSession, policy_id: int) -> None:
+async def delete_policy(session: AsyncSession, policy_id: int, *, by: Any = None) -> None:
     policy = await session.get(SlaPolicy, policy_id)
     if policy is None:
         raise RoutingError(404, "no such policy")
+    before = policy_json(policy, await team_names(session))
     await session.delete(policy)
     await session.flush()
+    await config_changed(session, "sla_policy.deleted", by=by, target_id=policy_id, before=before)
 
 
 # ---------------------------------------------------------------- the wallboard

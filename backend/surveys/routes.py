@@ -14,6 +14,7 @@ from backend.agents.auth import CurrentAgent, context_of, require_role
 from backend.agents.models import Role
 from backend.channels.models import Channel
 from backend.conversations.visibility import get_visible
+from backend.realtime.events import commit_and_publish
 from backend.surveys.models import Survey
 from backend.surveys.services import config_for, set_config, survey_view
 
@@ -73,8 +74,9 @@ async def put_survey_config(
     if await db_session.get(Channel, channel_id) is None:
         raise NotFoundException("no such channel")
     await set_config(db_session, channel_id, enabled=data.enabled, delay_seconds=data.delay_seconds,
-                     template_name=data.template_name or None, template_language=data.template_language)  # fmt: skip
-    await db_session.commit()
+                     template_name=data.template_name or None,
+                     template_language=data.template_language, by=request.user)  # fmt: skip
+    await commit_and_publish(db_session, context_of(request).redis)
     return await _config_view(request, db_session, channel_id)
 
 

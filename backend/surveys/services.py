@@ -22,6 +22,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from sqlmodel import col, select
 
 from backend.agents.models import Agent, Team
+from backend.audit.changes import config_changed
 from backend.bots.locale import pick_language, zone_of
 from backend.channels.base import InboundMessage
 from backend.config import Settings
@@ -126,15 +127,26 @@ async def config_for(session: AsyncSession, settings: Settings, channel_id: int)
 
 async def set_config(
     session: AsyncSession, channel_id: int, *, enabled: bool, delay_seconds: float | None,
-    template_name: str | None, template_language: str,
+    template_name: str | None, template_language: str, by: Any = None,
 ) -> SurveyConfig:  # fmt: skip
-    row = await session.get(SurveyConfig, channel_id) or SurveyConfig(channel_id=channel_id)
+    """A channel's survey settings; audited and announced (`survey_config.updated`)."""
+    found = await session.get(SurveyConfig, channel_id)
+    before = _config_json(found) if found is not None else None
+    row = found or SurveyConfig(channel_id=channel_id)
     row.enabled, row.delay_seconds = enabled, delay_seconds
     row.template_name, row.template_language = template_name, template_language
     row.updated_at = utcnow()
     session.add(row)
     await session.flush()
+    await config_changed(session, "survey_config.updated", by=by, target_id=channel_id,
+                         before=before, after=_config_json(row))  # fmt: skip
     return row
+
+
+def _config_json(row: SurveyConfig) -> dict[str, Any]:
+    return {"channel_id": row.channel_id, "enabled": row.enabled,
+            "delay_seconds": row.delay_seconds, "template_name": row.template_name,
+            "template_language": row.template_language}  # fmt: skip
 
 
 async def _human_agent(session: AsyncSession, conversation: Conversation) -> int | None:

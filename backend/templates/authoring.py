@@ -11,6 +11,7 @@ from sqlalchemy import func
 from sqlalchemy.ext.asyncio import AsyncSession
 from sqlmodel import col, select
 
+from backend.audit.changes import config_changed
 from backend.config import Settings
 from backend.db.types import utcnow
 from backend.templates.graph import GraphError
@@ -72,8 +73,11 @@ def _refused(error: GraphError) -> TemplateError:
 
 
 async def create_template(
-    session: AsyncSession, data: TemplateCreate, settings: Settings, http: httpx.AsyncClient
-) -> Template:
+    session: AsyncSession, data: TemplateCreate, settings: Settings, http: httpx.AsyncClient,
+    *, by: Any = None,
+) -> Template:  # fmt: skip
+    """Submitted to Meta, then stored; audited (`template.created`; the screens hear the
+    domain's own `template.updated`)."""
     channel = await channel_for(session, data.channel_id)
     assert channel.id is not None
     waba_id = _business_account(channel)
@@ -115,14 +119,24 @@ async def create_template(
     await session.flush()
     await _new_version(session, template)
     await _emit(session, template)
+    await config_changed(session, "template.created", by=by, target_id=template.id,
+                         after=_audited(template), live=False)  # fmt: skip
     return template
+
+
+def _audited(template: Template) -> dict[str, Any]:
+    return {"channel_id": template.channel_id, "name": template.name,
+            "language": template.language, "version": template.version,
+            "category": template.category, "components": template.components}  # fmt: skip
 
 
 async def edit_template(
     session: AsyncSession, template_id: int, data: TemplateEdit, settings: Settings,
-    http: httpx.AsyncClient,
+    http: httpx.AsyncClient, *, by: Any = None,
 ) -> Template:  # fmt: skip
+    """A new version, sent to Meta's review; audited (`template.edited`)."""
     template = await get_template(session, template_id)
+    before = _audited(template)
     channel = await channel_for(session, template.channel_id)
     if not template.provider_template_id:
         raise TemplateError(409, "this template has no Meta id yet: sync first")
@@ -149,6 +163,8 @@ async def edit_template(
     await session.flush()
     await _new_version(session, template)
     await _emit(session, template)
+    await config_changed(session, "template.edited", by=by, target_id=template_id,
+                         before=before, after=_audited(template), live=False)  # fmt: skip
     return template
 
 

@@ -87,7 +87,9 @@ class TemplateController(Controller):
         """Checks Meta's rules, then submits to Meta; Meta's refusal is a 422 with its code."""
         settings = context_of(request).settings
         async with httpx.AsyncClient(timeout=GRAPH_TIMEOUT) as http:
-            template = await authoring.create_template(db_session, data, settings, http)
+            template = await authoring.create_template(
+                db_session, data, settings, http, by=request.user
+            )
         await commit_and_publish(db_session, context_of(request).redis)
         return await authoring.template_view(db_session, template)
 
@@ -103,7 +105,9 @@ class TemplateController(Controller):
         """An edit is a new version (back to Meta's review); the old version is kept."""
         settings = context_of(request).settings
         async with httpx.AsyncClient(timeout=GRAPH_TIMEOUT) as http:
-            await authoring.edit_template(db_session, template_id, data, settings, http)
+            await authoring.edit_template(
+                db_session, template_id, data, settings, http, by=request.user
+            )
         await commit_and_publish(db_session, context_of(request).redis)
         return await authoring.template_detail(db_session, template_id)
 
