@@ -1,7 +1,8 @@
 """Search over a large message history: p95 of `GET /api/v1/search`'s query on each database.
 
     .venv/bin/python bench/search.py [--database sqlite|postgres] [--messages 1000000]
-                                     [--queries 200] [--baseline-queries 10]
+                                     [--queries 200] [--baseline-queries 10] [--keep]
+    .venv/bin/python bench/search.py --reuse URL   # measure again on a database --keep left
 
 Builds a fresh database (migrated like production, so the FTS5 table or the tsvector column,
 its trigger and GIN index are the real ones), loads --messages messages in 2,000 conversations
@@ -20,10 +21,15 @@ from __future__ import annotations
 
 import argparse
 import asyncio
+import itertools
 import random
+import shutil
+import sqlite3
 import sys
 import tempfile
 import time
+from collections.abc import Iterator
+from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
@@ -32,7 +38,7 @@ from _common import ROOT, Database, log, machine, percentile
 if str(ROOT) not in sys.path:
     sys.path.insert(0, str(ROOT))
 
-from sqlalchemy import func, insert, text
+from sqlalchemy import func
 from sqlmodel import col, select
 
 from backend.agents.auth import CurrentAgent
@@ -48,7 +54,7 @@ VOCABULARY = 5000
 CONTACTS = 1000
 CONVERSATIONS = 2000
 TEAMS = 4
-BATCH = 5000
+BATCH = 20_000
 LANGUAGES = ("en", "de", "es", "fr", None)
 
 
@@ -57,13 +63,15 @@ def vocabulary(rng: random.Random) -> list[str]:
     words: set[str] = set()
     while len(words) < VOCABULARY:
         words.add("".join(rng.choice(letters) for _ in range(rng.randint(4, 10))))
-    return sorted(words, key=lambda w: rng.random())
+    ordered = sorted(words)  # a set's order changes with each process's string hashing
+    rng.shuffle(ordered)  # rank = position: the same words are common in every run (--reuse)
+    return ordered
 
 
-async def load(url: str, messages: int, rng: random.Random, words: list[str]) -> int:
+async def _setup(url: str) -> tuple[int, int, list[int]]:
+    """Teams, a channel, contacts and conversations through the models (small: the ORM is fine)."""
     engine = create_engine(url)
     sessions = create_session_factory(engine)
-    weights = [1 / (rank + 1) for rank in range(VOCABULARY)]  # Zipf: a few words are everywhere
     async with sessions() as session:
         teams = [Team(name=f"bench-team-{i}") for i in range(TEAMS)]
         session.add_all(teams)
@@ -92,39 +100,121 @@ async def load(url: str, messages: int, rng: random.Random, words: list[str]) ->
         ]
         session.add_all(conversations)
         await session.commit()
-        conversation_ids = [c.id for c in conversations]
-        channel_id = channel.id
-        first_team = teams[0].id or 0
-    started = time.monotonic()
+        ids = [c.id or 0 for c in conversations]
+        result = (teams[0].id or 0, channel.id or 0, ids)
+    await engine.dispose()
+    return result
+
+
+def _batches(
+    rng: random.Random, words: list[str], messages: int, conversation_ids: list[int]
+) -> Iterator[list[tuple[int, str]]]:
+    """(conversation id, text) of each message, BATCH at a time, oldest first."""
+    weights = list(itertools.accumulate(1 / (rank + 1) for rank in range(VOCABULARY)))  # Zipf
     written = 0
     while written < messages:
-        rows: list[dict[str, Any]] = []
-        for _ in range(min(BATCH, messages - written)):
-            body = " ".join(rng.choices(words, weights, k=rng.randint(4, 18)))
-            rows.append({
-                "conversation_id": conversation_ids[rng.randrange(CONVERSATIONS)],
-                "channel_id": channel_id, "direction": "inbound", "sender": "customer",
-                "type": "text", "text": body, "payload": {}, "status": "received", "attempts": 0,
-            })  # fmt: skip
-        async with sessions() as session:
-            await session.execute(insert(Message), rows)
-            await session.commit()
-        written += len(rows)
-        if written % 100_000 < BATCH:
-            log(f"  {written:,} messages ({time.monotonic() - started:.0f} s)")
-    if url.startswith("postgresql"):
-        async with engine.connect() as connection:
-            await connection.execution_options(isolation_level="AUTOCOMMIT")
-            await connection.execute(text("VACUUM ANALYZE messages"))
-    else:
-        async with engine.begin() as connection:
-            await connection.execute(
-                text("INSERT INTO messages_fts(messages_fts) VALUES ('optimize')")
+        count = min(BATCH, messages - written)
+        yield [
+            (
+                conversation_ids[rng.randrange(CONVERSATIONS)],
+                " ".join(rng.choices(words, cum_weights=weights, k=rng.randint(4, 18))),
             )
-            await connection.execute(text("ANALYZE"))
-    await engine.dispose()
+            for _ in range(count)
+        ]
+        written += count
+
+
+COLUMNS = ("conversation_id", "channel_id", "direction", "sender", "type", "text", "payload",
+           "status", "attempts", "created_at", "updated_at")  # fmt: skip
+INSERT_SQLITE = (
+    f"INSERT INTO messages ({', '.join(COLUMNS)}) VALUES ({', '.join('?' * len(COLUMNS))})"  # noqa: S608 - constant column names
+)
+
+
+async def _load_postgres(
+    url: str, channel_id: int, batches: Iterator[list[tuple[int, str]]]
+) -> None:
+    """COPY into `messages` with the migration's trigger firing for every row (it computes each
+    vector in the customer's language, as in production); the GIN index is dropped for the load
+    and created again afterwards from its own definition, the way migration 0013 builds it."""
+    import asyncpg  # type: ignore[import-untyped]  # the app's driver; COPY needs it directly
+
+    connection = await asyncpg.connect(url.replace("postgresql+asyncpg", "postgresql"))
+    try:
+        index = await connection.fetchval(
+            "SELECT indexdef FROM pg_indexes WHERE indexname = 'ix_messages_search'"
+        )
+        await connection.execute("DROP INDEX ix_messages_search")
+        started, written = time.monotonic(), 0
+        for batch in batches:
+            now = datetime.now(UTC)
+            records = [(conversation, channel_id, "inbound", "customer", "text", body, "{}",
+                        "received", 0, now, now) for conversation, body in batch]  # fmt: skip
+            await connection.copy_records_to_table("messages", records=records, columns=COLUMNS)
+            written += len(batch)
+            _progress(written, started)
+        log(f"  rows in {time.monotonic() - started:.0f} s; building the GIN index")
+        await connection.execute(index)
+        await connection.execute("VACUUM ANALYZE messages")
+    finally:
+        await connection.close()
+
+
+def _load_sqlite(path: str, channel_id: int, batches: Iterator[list[tuple[int, str]]]) -> None:
+    """Plain multi-row inserts in large transactions with the migration's FTS5 triggers firing,
+    then the FTS5 `optimize` a long-lived index reaches by its own merging."""
+    connection = sqlite3.connect(path)
+    try:
+        started, written = time.monotonic(), 0
+        for batch in batches:
+            now = datetime.now(UTC).replace(tzinfo=None).isoformat(sep=" ")
+            with connection:
+                connection.executemany(
+                    INSERT_SQLITE,
+                    [(conversation, channel_id, "inbound", "customer", "text", body, "{}",
+                      "received", 0, now, now) for conversation, body in batch],
+                )  # fmt: skip
+            written += len(batch)
+            _progress(written, started)
+        with connection:
+            connection.execute("INSERT INTO messages_fts(messages_fts) VALUES ('optimize')")
+        connection.execute("ANALYZE")
+    finally:
+        connection.close()
+
+
+def _progress(written: int, started: float) -> None:
+    if written % 100_000 < BATCH:
+        log(f"  {written:,} messages ({time.monotonic() - started:.0f} s)")
+
+
+def load(url: str, messages: int, rng: random.Random, words: list[str]) -> int:
+    started = time.monotonic()
+    team_id, channel_id, conversation_ids = asyncio.run(_setup(url))
+    batches = _batches(rng, words, messages, conversation_ids)
+    if url.startswith("postgresql"):
+        asyncio.run(_load_postgres(url, channel_id, batches))
+    else:
+        _load_sqlite(url.split("///", 1)[1], channel_id, batches)
     log(f"loaded {messages:,} messages in {time.monotonic() - started:.0f} s")
-    return first_team
+    return team_id
+
+
+def _loaded(url: str) -> tuple[int, int]:
+    """The first bench team and the message count of a database an earlier run kept."""
+
+    async def read() -> tuple[int, int]:
+        engine = create_engine(url)
+        async with engine.connect() as connection:
+            team = (await connection.execute(
+                select(Team.id).where(Team.name == "bench-team-0"))).scalar_one()  # fmt: skip
+            count = (
+                await connection.execute(select(func.count()).select_from(Message))
+            ).scalar_one()
+        await engine.dispose()
+        return int(team or 0), int(count)
+
+    return asyncio.run(read())
 
 
 async def measure(
@@ -164,6 +254,8 @@ def main() -> None:
     parser.add_argument("--queries", type=int, default=200)
     parser.add_argument("--baseline-queries", type=int, default=10)
     parser.add_argument("--seed", type=int, default=13)
+    parser.add_argument("--keep", action="store_true", help="keep the loaded database")
+    parser.add_argument("--reuse", metavar="URL", help="measure a database --keep left")
     args = parser.parse_args()
     rng = random.Random(args.seed)
     words = vocabulary(rng)
@@ -171,19 +263,32 @@ def main() -> None:
              for _ in range(args.queries)]  # fmt: skip
     queries = [w[: max(3, len(w) - 2)] if i % 3 == 0 else w for i, w in enumerate(picks)]
     baseline = picks[: args.baseline_queries]
-    with tempfile.TemporaryDirectory(prefix="bench-search-") as workdir:
-        database = Database(args.database, Path(workdir))
+    if args.reuse:
+        url = args.reuse
+        team_id, count = _loaded(url)
+        log(f"reusing {url}: {count:,} messages")
+        result = asyncio.run(measure(url, team_id, queries, baseline))
+    else:
+        count = args.messages
+        workdir = Path(tempfile.mkdtemp(prefix="bench-search-"))
+        database = Database(args.database, workdir)
         database.create()
+        url = database.url
         try:
-            upgrade(database.url)
-            team_id = asyncio.run(load(database.url, args.messages, rng, words))
-            result = asyncio.run(measure(database.url, team_id, queries, baseline))
+            upgrade(url)
+            team_id = load(url, args.messages, rng, words)
+            result = asyncio.run(measure(url, team_id, queries, baseline))
         finally:
-            database.drop()
+            if args.keep:
+                log(f"kept the database: rerun with --reuse {url}")
+            else:
+                database.drop()
+                shutil.rmtree(workdir, ignore_errors=True)
     timings, base = result["timings"], result["baseline"]
     p95, base_p95 = percentile(timings, 95), percentile(base, 95)
     print(f"machine: {machine()}")
-    print(f"database: {args.database}, messages: {args.messages:,}, queries: {len(timings)} "
+    kind = "postgres" if url.startswith("postgresql") else "sqlite"
+    print(f"database: {kind}, messages: {count:,}, queries: {len(timings)} "
           f"({result['found']} with hits)")  # fmt: skip
     print(f"search (full-text index): p50 {percentile(timings, 50):.1f} ms, p95 {p95:.1f} ms, "
           f"max {max(timings):.1f} ms")  # fmt: skip
