@@ -496,3 +496,55 @@ def _check_loops(check: _Checker, nodes: dict[str, dict[str, Any]], raw: MarkedD
                 break
             seen.add(following)
             current = nodes.get(following, {})
+
+
+def flow_graph(definition: dict[str, Any]) -> list[dict[str, Any]]:
+    """Each node of a validated definition with what leads out of it, for the editor's diagram:
+    `edges` are `{"to", "label"}` in the order the flow lists them — a button's or a row's title,
+    a route's keywords or pattern, a collect's answer, a message's plain `next` (no label) — one
+    per target, labels joined when several lead to the same node. `detail` says where a handoff
+    goes. Texts are in the flow's default language, as the author wrote them first."""
+    language = definition.get("default_language") or "en"
+    nodes: dict[str, dict[str, Any]] = definition.get("nodes") or {}
+
+    def says(texts: Any) -> str:
+        if isinstance(texts, dict):
+            return str(texts.get(language) or next(iter(texts.values()), ""))
+        return "" if texts is None else str(texts)
+
+    out = []
+    for node_id, node in nodes.items():
+        kind = node.get("type")
+        labelled: dict[str, list[str]] = {}
+
+        def lead(to: Any, label: str, into: dict[str, list[str]] = labelled) -> None:
+            if isinstance(to, str) and to in nodes:
+                into.setdefault(to, [])
+                if label and label not in into[to]:
+                    into[to].append(label)
+
+        for option in (node.get("buttons") or []) + (node.get("rows") or []):
+            lead(option.get("next"), says(option.get("title")))
+        for route in node.get("routes") or []:
+            if "keywords" in route:
+                words: list[str] = route["keywords"].get(language) or next(
+                    iter(route["keywords"].values()), []
+                )
+                lead(route.get("next"), "says " + ", ".join(words))
+            else:
+                lead(route.get("next"), f"matches {route.get('pattern')}")
+        if kind == "collect":
+            lead(node.get("next"), "answered")
+        elif kind == "message":
+            lead(node.get("next"), "")
+        detail = ""
+        if kind == "handoff":
+            detail = f"to {node.get('team') or definition.get('fallback_team') or 'the queue'}"
+        elif kind == "collect":
+            detail = f"asks {node.get('field')}"
+        edges = [{"to": to, "label": " · ".join(labels)} for to, labels in labelled.items()]
+        out.append({
+            "id": node_id, "kind": kind, "start": node_id == definition.get("start"),
+            "detail": detail, "next": sorted(labelled), "edges": edges,
+        })  # fmt: skip
+    return out

@@ -14,7 +14,7 @@ from backend.agents.auth import CurrentAgent, context_of, require_role
 from backend.agents.hours import ScheduleError
 from backend.agents.models import Role
 from backend.bots import services
-from backend.bots.flow import FlowError
+from backend.bots.flow import FlowError, flow_graph
 from backend.bots.models import BotFlow, TeamSchedule
 from backend.conversations.models import Contact
 from backend.conversations.routing import RoutingError
@@ -33,32 +33,6 @@ class HoursBody(BaseModel):
 
 class ConsentBody(BaseModel):
     opted_out: bool
-
-
-def flow_nodes(definition: dict[str, Any]) -> list[dict[str, Any]]:
-    """Each node with its kind and the nodes it can lead to, for a diagram."""
-    nodes = definition.get("nodes") or {}
-    out = []
-    for node_id, node in nodes.items():
-        node_dict = node if isinstance(node, dict) else {}
-        targets = sorted({
-            str(value) for key, value in _walk(node_dict) if key in ("next", "goto") and str(value) in nodes
-        })  # fmt: skip
-        out.append({"id": node_id, "kind": node_dict.get("kind") or node_dict.get("type"),
-                    "next": targets, "start": node_id == definition.get("start")})  # fmt: skip
-    return out
-
-
-def _walk(value: Any) -> list[tuple[str, Any]]:
-    found: list[tuple[str, Any]] = []
-    if isinstance(value, dict):
-        for key, inner in value.items():
-            found.append((str(key), inner))
-            found.extend(_walk(inner))
-    elif isinstance(value, list):
-        for inner in value:
-            found.extend(_walk(inner))
-    return found
 
 
 def _hours_view(schedule: TeamSchedule) -> dict[str, Any]:
@@ -98,7 +72,8 @@ class BotController(Controller):
     @post("/validate", status_code=200)
     async def validate(self, request: AgentRequest, db_session: AsyncSession) -> dict[str, Any]:
         """Checks a draft without saving it: `{"ok", "problems": [{"line", "message"}],
-        "nodes": [{"id", "kind", "next"}]}` (the nodes for the editor's diagram)."""
+        "nodes": [{"id", "kind", "start", "detail", "next", "edges": [{"to", "label"}]}]}`
+        (the nodes and their connections for the editor's diagram: `flow_graph`)."""
         raw = await request.body()
         if len(raw) > MAX_FLOW_BYTES:
             return {"ok": False, "nodes": [], "problems": [
@@ -108,7 +83,7 @@ class BotController(Controller):
         except FlowError as error:
             return {"ok": False, "nodes": [],
                     "problems": [{"line": line, "message": reason} for line, reason in error.problems]}  # fmt: skip
-        return {"ok": True, "problems": [], "nodes": flow_nodes(parsed.definition)}
+        return {"ok": True, "problems": [], "nodes": flow_graph(parsed.definition)}
 
     @delete("/", guards=[require_role(Role.admin)], status_code=204)
     async def switch_off(

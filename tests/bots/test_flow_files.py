@@ -12,7 +12,7 @@ from typing import Any
 import httpx
 import pytest
 
-from backend.bots.flow import FlowError, parse_flow
+from backend.bots.flow import FlowError, flow_graph, parse_flow
 from backend.bots.loading import DEMO_FLOW
 from backend.config import Settings
 from backend.core.context import AppContext
@@ -47,6 +47,26 @@ def test_the_demo_flow_is_valid() -> None:
     parsed = parse_flow(DEMO_FLOW.read_text(encoding="utf-8"))
     assert parsed.definition["start"] == "greeting"
     assert {name for name, _ in parsed.team_refs} == {"Orders", "Billing", "Technical", "General"}
+
+
+def test_the_diagram_graph_names_each_way_out_of_a_node() -> None:
+    """What the editor draws: a row's title and a route's keywords on one edge when both lead to
+    the same node, a message's plain next, a collect's answer, where a handoff goes."""
+    graph = {n["id"]: n for n in flow_graph(parse_flow(DEMO_FLOW.read_text("utf-8")).definition)}
+    assert graph["greeting"]["start"] and graph["greeting"]["edges"] == [
+        {"to": "topic", "label": ""}
+    ]
+    assert graph["topic"]["edges"][:2] == [
+        {"to": "order_number", "label": "Orders · says order, delivery, parcel"},
+        {"to": "billing_handoff", "label": "Billing · says invoice, bill, refund"},
+    ]
+    assert graph["order_number"]["edges"] == [{"to": "orders_handoff", "label": "answered"}]
+    assert graph["language"]["edges"] == [{"to": "topic", "label": "English · Deutsch · Español"}]
+    assert (graph["orders_handoff"]["detail"], graph["orders_handoff"]["edges"]) == (
+        "to Orders",
+        [],
+    )
+    assert graph["topic"]["next"] == sorted(e["to"] for e in graph["topic"]["edges"])
 
 
 def test_errors_name_the_line_and_the_reason() -> None:

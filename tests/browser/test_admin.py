@@ -17,11 +17,13 @@ import httpx
 import pytest
 from playwright.async_api import Page, expect
 
+from backend.agents.services import get_or_create_team
+from backend.bots.loading import DEMO_FLOW
 from tests.browser.a11y import assert_accessible
 from tests.browser.conftest import NewPage
 from tests.browser.helpers import bearer, claim, conversation_of, customer_says, sign_in
 from tests.conftest import unique
-from tests.support.bots import make_channel
+from tests.support.bots import DEMO_TEAMS, make_channel
 from tests.support.graph_standin import TOKEN, GraphStandin, start_graph_standin
 from tests.support.servers import LiveWorker
 from tests.support.waiting import eventually
@@ -250,6 +252,59 @@ async def test_a_bot_flow_is_fixed_on_its_line_activated_and_greets_on_the_phone
     await expect(phone.get_by_role("log", name="Messages")).to_contain_text(
         "Welcome to the admin-made bot!", timeout=10_000
     )
+
+
+async def test_the_demo_flow_is_drawn_as_a_diagram_that_follows_the_yaml(
+    new_page: NewPage, make_agent: Any, ctx: Any
+) -> None:
+    """The nodes as boxes and the ways between them as labelled arrows, redrawn as one types; at
+    390 px the diagram scrolls inside its own focusable region, not the page."""
+    channel = await make_channel(ctx, "General")
+    async with ctx.sessions() as session:  # the teams the demo flow hands off to
+        for name in DEMO_TEAMS:
+            await get_or_create_team(session, name)
+        await session.commit()
+    admin = await make_agent("admin", name="Ada Diagram")
+    page = await new_page("admin")
+    await open_admin(page, admin, "Bot flows")
+    await page.get_by_label("Channel", exact=True).select_option(value=str(channel["id"]))
+    editor = page.get_by_label("Flow YAML")
+    demo = DEMO_FLOW.read_text(encoding="utf-8")
+    await editor.fill(demo)
+    diagram = page.get_by_role("region", name="Flow diagram")
+    for text in (
+        "greeting",
+        "order_number",
+        "orders_handoff",
+        "handoff · to Orders",
+        "Talk to a person",
+    ):
+        await expect(diagram).to_contain_text(text)
+    picture = diagram.get_by_role("img")
+    await expect(picture).to_have_accessible_name(re.compile(
+        r"topic \(list\) leads to order_number \(Orders · says order, delivery, parcel\);"))  # fmt: skip
+    await assert_accessible(page, at_390=True)
+
+    # Edited: a node renamed is redrawn under its new name with the arrow that leads to it.
+    await editor.fill(demo.replace("person_handoff", "human_handoff"))
+    await expect(diagram).to_contain_text("human_handoff")
+    await expect(diagram).not_to_contain_text("person_handoff")
+    await expect(picture).to_have_accessible_name(re.compile(r"human_handoff \(Talk to a person\)"))
+
+    await page.set_viewport_size({"width": 390, "height": 800})
+    wide = await diagram.evaluate("el => el.scrollWidth > el.clientWidth")
+    assert wide, "the demo flow is wider than a phone: its diagram scrolls in its region"
+    # It opens on the start node (the top row's middle would be off to the right).
+    await editor.fill("")
+    await editor.fill(demo)
+    start = await diagram.locator(".flow-node.start").bounding_box()
+    region = await diagram.bounding_box()
+    assert start and region and region["x"] <= start["x"] <= region["x"] + region["width"] - 100
+    await diagram.focus()
+    await expect(diagram).to_be_focused()
+    before = await diagram.evaluate("el => el.scrollLeft")
+    await page.keyboard.press("ArrowRight")
+    await eventually(lambda: diagram.evaluate(f"el => el.scrollLeft > {before}"), 5, "scrolled")
 
 
 async def test_a_quick_reply_and_an_sla_policy_are_made_and_used(

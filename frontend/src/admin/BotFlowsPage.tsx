@@ -7,6 +7,8 @@ import type { Id } from "../types";
 import type { PageProps } from "./Admin";
 import type { AdminAgent } from "./AgentsPage";
 import type { AdminChannel } from "./ChannelsPage";
+import { FlowDiagram } from "./FlowDiagram";
+import type { FlowNode } from "./flowDiagram";
 import { type Problem, parseProblems, problemsByLine } from "./forms";
 import { FormAlert } from "./ui";
 
@@ -18,13 +20,6 @@ interface FlowVersion {
   created_by: Id | null;
   created_at: string;
   source?: string;
-}
-
-interface FlowNode {
-  id: string;
-  kind: string | null;
-  next: string[];
-  start: boolean;
 }
 
 interface Validation {
@@ -185,15 +180,7 @@ export function BotFlowsPage({ isAdmin }: PageProps) {
       {check && check.ok && check.nodes.length > 0 && (
         <section class="flow-diagram" aria-labelledby="flow-diagram-title">
           <h3 id="flow-diagram-title">Nodes</h3>
-          <ol>
-            {check.nodes.map((node) => (
-              <li key={node.id}>
-                <strong>{node.id}</strong> <span class="pill">{node.kind ?? "node"}</span>
-                {node.start && <span class="pill status-assigned">start</span>}
-                {node.next.length > 0 && <span class="muted"> → {node.next.join(", ")}</span>}
-              </li>
-            ))}
-          </ol>
+          <FlowDiagram nodes={check.nodes} />
         </section>
       )}
       <FormAlert error={error} />
