@@ -5,7 +5,8 @@ sign-in is refused, their chat goes back to the queue); a team gets members and 
 (an overlap is refused beside its day); a channel is added and its connection tested against a
 recording stand-in of the Graph API; a bot flow is edited with an error shown on its line, fixed,
 activated, and the sandbox phone gets the new greeting; a quick reply and an SLA policy are made
-and used. Every page passes axe-core, also at 390 px."""
+and used; what one admin creates or edits shows on another admin's open page without a reload.
+Every page passes axe-core, also at 390 px."""
 
 from __future__ import annotations
 
@@ -50,17 +51,22 @@ def graph() -> Iterator[GraphStandin]:
     standin.stop()
 
 
+async def go_to(page: Page, heading: str) -> None:
+    """Another page of the console, by its button in the Admin pages navigation."""
+    await (
+        page.get_by_role("navigation", name="Admin pages")
+        .get_by_role("button", name=heading, exact=True)
+        .click()
+    )
+    await expect(page.get_by_role("heading", name=heading, exact=True)).to_be_visible()
+
+
 async def open_admin(page: Page, admin: dict[str, Any], heading: str) -> None:
     await sign_in(page, admin)
     await page.get_by_role("button", name="Admin").click()
     await expect(page.get_by_role("heading", name="Agents", exact=True)).to_be_visible()
     if heading != "Agents":
-        await (
-            page.get_by_role("navigation", name="Admin pages")
-            .get_by_role("button", name=heading, exact=True)
-            .click()
-        )
-    await expect(page.get_by_role("heading", name=heading, exact=True)).to_be_visible()
+        await go_to(page, heading)
 
 
 async def test_an_agent_created_here_signs_in_and_is_deactivated_while_working(
@@ -374,6 +380,60 @@ async def test_a_quick_reply_and_an_sla_policy_are_made_and_used(
     await expect(agent_page.get_by_text("Shipping times")).to_be_visible()
     await box.press("Enter")
     await expect(box).to_have_value("We ship within 2 working days.")
+
+
+async def test_one_admins_change_shows_on_anothers_open_page(
+    new_page: NewPage, make_agent: Any
+) -> None:
+    """Two admins with the console open: what one creates or edits appears on the other's page
+    at once, with no reload (the configuration events, through the inbox's one socket)."""
+    team = unique("Live")
+    ada = await make_agent("admin", name="Ada Live", teams=[team])
+    bo = await make_agent("admin", name="Bo Watching", teams=[team])
+    editor, watcher = await new_page("ada"), await new_page("bo")
+    await open_admin(editor, ada, "Quick replies")
+    await open_admin(watcher, bo, "Quick replies")
+    watched = watcher.get_by_role("list", name="Quick replies list")
+
+    shortcut = unique("live").lower()
+    form = editor.get_by_role("form", name="New quick reply")
+    await form.get_by_label("Shortcut").fill(shortcut)
+    await form.get_by_label("Title").fill("Opening hours")
+    await form.get_by_label("Text", exact=True).fill("We are open 9 to 5.")
+    await form.get_by_role("button", name="Save quick reply").click()
+    row = watched.get_by_role("listitem").filter(has_text=f"/{shortcut}")
+    await expect(row).to_contain_text("Opening hours")
+    await editor.get_by_role("button", name=f"Edit /{shortcut}").click()
+    edit = editor.get_by_role("form", name="Edit quick reply")
+    await edit.get_by_label("Title").fill("Opening times")
+    await edit.get_by_role("button", name="Save quick reply").click()
+    await expect(row).to_contain_text("Opening times")
+    await assert_accessible(watcher, at_390=True)
+
+    await go_to(editor, "SLA policies")
+    await go_to(watcher, "SLA policies")
+    policy = editor.get_by_role("form", name="New SLA policy")
+    await policy.get_by_label("Team").select_option(label=team)
+    await policy.get_by_label("First response (minutes)").fill("4")
+    await policy.get_by_role("button", name="Save policy").click()
+    seen = watcher.get_by_role("list", name="SLA policies list").get_by_role("listitem")
+    await expect(seen.filter(has_text=team)).to_contain_text("first response 4 min")
+    await editor.get_by_role("button", name=f"Edit the policy of {team}").click()
+    await editor.get_by_label("First response (minutes)").fill("6")
+    await editor.get_by_role("button", name="Save policy").click()
+    await expect(seen.filter(has_text=team)).to_contain_text("first response 6 min")
+    await assert_accessible(watcher)
+
+    # The audit log keeps up too, with what changed.
+    await go_to(watcher, "Audit log")
+    await go_to(editor, "Quick replies")
+    await editor.get_by_role("button", name=f"Delete /{shortcut}").click()
+    entries = watcher.get_by_role("list", name="Audit entries").get_by_role("listitem")
+    deleted = entries.filter(has_text="quick_reply.deleted").filter(has_text=shortcut).first
+    await expect(deleted).to_contain_text(ada["email"])
+    updated = entries.filter(has_text="sla_policy.updated").first
+    await expect(updated).to_contain_text("first_response_seconds: 240 → 360")
+    await assert_accessible(watcher, at_390=True)
 
 
 async def test_api_keys_webhooks_and_templates_pages(

@@ -10,6 +10,7 @@ import type { AdminChannel } from "./ChannelsPage";
 import { FlowDiagram } from "./FlowDiagram";
 import type { FlowNode } from "./flowDiagram";
 import { type Problem, parseProblems, problemsByLine } from "./forms";
+import { useLive } from "./live";
 import { FormAlert } from "./ui";
 
 interface FlowVersion {
@@ -40,16 +41,17 @@ export function BotFlowsPage({ isAdmin }: PageProps) {
   const [loading, setLoading] = useState(true);
   const gutter = useRef<HTMLPreElement>(null);
 
-  useEffect(() => {
-    void Promise.all([
+  const loadChannels = useCallback(async () => {
+    const [list, people] = await Promise.all([
       request<{ items: AdminChannel[] }>("GET", "/api/v1/channels"),
       request<{ items: AdminAgent[] }>("GET", "/api/v1/agents", { query: { include_inactive: "true" } }),
-    ]).then(([list, people]) => {
-      setChannels(list.items);
-      setAgents(people.items);
-      if (list.items.length) setChannelId(list.items[0].id);
-    });
+    ]);
+    setChannels(list.items);
+    setAgents(people.items);
+    setChannelId((current) => current ?? (list.items.length ? list.items[0].id : null));
   }, []);
+  useEffect(() => void loadChannels().catch(() => undefined), [loadChannels]);
+  useLive(["channel.", "agent."], () => void loadChannels().catch(() => undefined));
 
   // The channel whose flow is shown: an answer for another (the choice changed meanwhile) is dropped.
   const shownChannel = useRef<Id | null>(null);
@@ -71,6 +73,15 @@ export function BotFlowsPage({ isAdmin }: PageProps) {
   useEffect(() => {
     if (channelId !== null) void load(channelId).catch((err) => setError(String(err)));
   }, [channelId, load]);
+  // Another admin's save, activation or switch-off: the versions list follows; the text being
+  // edited here is left alone.
+  useLive(["bot_flow."], () => {
+    const id = shownChannel.current;
+    if (id === null) return;
+    void request<{ items: FlowVersion[] }>("GET", `/api/v1/channels/${id}/bot/versions`)
+      .then((list) => shownChannel.current === id && setVersions(list.items))
+      .catch(() => undefined);
+  });
 
   // Validate as one types (debounced); the answer for an older text is dropped.
   useEffect(() => {

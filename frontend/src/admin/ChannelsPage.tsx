@@ -3,6 +3,7 @@ import { request } from "../api";
 import type { Id } from "../types";
 import type { PageProps } from "./Admin";
 import { matches } from "./forms";
+import { useLive } from "./live";
 import { Field, FormAlert, type FormErrors, NO_ERRORS, formErrors } from "./ui";
 
 export interface AdminChannel {
@@ -64,6 +65,7 @@ export function ChannelsPage({ isAdmin }: PageProps) {
     setTeams(teamList.items);
   }, []);
   useEffect(() => void load().catch(() => undefined), [load]);
+  useLive(["channel.", "team."], () => void load().catch(() => undefined));
 
   const test = async (channel: AdminChannel) => {
     setTests((t) => ({ ...t, [String(channel.id)]: "testing" }));

@@ -4,8 +4,8 @@ import { useCallback, useEffect, useState } from "preact/hooks";
 import { ApiError, request } from "../api";
 import type { Id, Template } from "../types";
 import type { PageProps } from "./Admin";
-import { matches } from "./forms";
-import { useLive } from "./live";
+import { auditChanges, matches } from "./forms";
+import { CONFIG_EVENTS, useLive } from "./live";
 import { Field, FormAlert, type FormErrors, NO_ERRORS, formErrors } from "./ui";
 
 function AdminsOnly({ isAdmin, what }: { isAdmin: boolean; what: string }) {
@@ -42,6 +42,9 @@ export function ApiKeysPage({ isAdmin }: PageProps) {
   useEffect(() => {
     if (isAdmin) void load().catch(() => undefined);
   }, [isAdmin, load]);
+  useLive(["api_key."], () => {
+    if (isAdmin) void load().catch(() => undefined);
+  });
   if (!isAdmin) return <AdminsOnly isAdmin={isAdmin} what="API keys" />;
 
   const create = async (event: Event) => {
@@ -140,6 +143,9 @@ export function WebhooksPage({ isAdmin }: PageProps) {
   useEffect(() => {
     if (isAdmin) void load().catch(() => undefined);
   }, [isAdmin, load]);
+  useLive(["webhook_endpoint."], () => {
+    if (isAdmin) void load().catch(() => undefined);
+  });
   if (!isAdmin) return <AdminsOnly isAdmin={isAdmin} what="webhooks" />;
 
   const create = async (event: Event) => {
@@ -285,6 +291,8 @@ interface AuditRow {
   actor: { kind: string; id: Id | null; name: string | null };
   action: string;
   target: { type: string | null; id: string | null };
+  before: Record<string, unknown> | null;
+  after: Record<string, unknown> | null;
   detail: string | null;
 }
 
@@ -298,7 +306,7 @@ export function AuditLogPage({ isAdmin }: PageProps) {
   useEffect(() => {
     if (isAdmin) void load().catch(() => undefined);
   }, [isAdmin, load]);
-  useLive(["agent.", "team."], () => {
+  useLive(CONFIG_EVENTS, () => {
     if (isAdmin) void load().catch(() => undefined);
   });
   if (!isAdmin) return <AdminsOnly isAdmin={isAdmin} what="the audit log" />;
@@ -324,6 +332,11 @@ export function AuditLogPage({ isAdmin }: PageProps) {
                   {entry.target.type ? ` · ${entry.target.type} ${entry.target.id ?? ""}` : ""}
                   {entry.detail ? ` · ${entry.detail}` : ""}
                 </span>
+                {auditChanges(entry.before, entry.after).map((line) => (
+                  <span key={line} class="muted small audit-change">
+                    {line}
+                  </span>
+                ))}
               </div>
             </li>
           ))}

@@ -28,6 +28,7 @@ export function QuickRepliesPage({ isAdmin }: PageProps) {
   const [notice, setNotice] = useState<string | null>(null);
   const load = useCallback(async () => setItems((await request<{ items: QuickReplyRow[] }>("GET", "/api/v1/quick-replies")).items), []);
   useEffect(() => void load().catch(() => undefined), [load]);
+  useLive(["quick_reply."], () => void load().catch(() => undefined));
 
   const submit = async (event: Event) => {
     event.preventDefault();
@@ -145,7 +146,7 @@ export function SlaPoliciesPage(_: PageProps) {
     setTeams(teamList.items);
   }, []);
   useEffect(() => void load().catch(() => undefined), [load]);
-  useLive(["team."], () => void load().catch(() => undefined));
+  useLive(["team.", "sla_policy."], () => void load().catch(() => undefined));
 
   const submit = async (event: Event) => {
     event.preventDefault();
@@ -271,15 +272,18 @@ export function SurveysPage({ isAdmin }: PageProps) {
   const [config, setConfig] = useState<SurveyConfig | null>(null);
   const [errors, setErrors] = useState<FormErrors>(NO_ERRORS);
   const [notice, setNotice] = useState<string | null>(null);
-  useEffect(() => {
-    void request<{ items: AdminChannel[] }>("GET", "/api/v1/channels").then((list) => {
-      setChannels(list.items);
-      if (list.items.length) setChannelId(list.items[0].id);
-    });
+  const loadChannels = useCallback(async () => {
+    const list = await request<{ items: AdminChannel[] }>("GET", "/api/v1/channels");
+    setChannels(list.items);
+    setChannelId((current) => current ?? (list.items.length ? list.items[0].id : null));
   }, []);
-  useEffect(() => {
-    if (channelId !== null) void request<SurveyConfig>("GET", `/api/v1/channels/${channelId}/survey`).then(setConfig);
+  useEffect(() => void loadChannels().catch(() => undefined), [loadChannels]);
+  const loadConfig = useCallback(async () => {
+    if (channelId !== null) setConfig(await request<SurveyConfig>("GET", `/api/v1/channels/${channelId}/survey`));
   }, [channelId]);
+  useEffect(() => void loadConfig().catch(() => undefined), [loadConfig]);
+  useLive(["channel."], () => void loadChannels().catch(() => undefined));
+  useLive(["survey_config."], () => void loadConfig().catch(() => undefined));
 
   const save = async (event: Event) => {
     event.preventDefault();

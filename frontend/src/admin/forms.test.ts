@@ -1,5 +1,6 @@
 import { describe, expect, it } from "vitest";
 import {
+  auditChanges,
   fieldErrors,
   holidaysFromText,
   matches,
@@ -60,5 +61,18 @@ describe("small helpers", () => {
     expect(minutesToSeconds("5")).toBe(300);
     expect(minutesToSeconds(" ")).toBeNull();
     expect(Number.isNaN(minutesToSeconds("soon"))).toBe(true);
+  });
+});
+
+describe("auditChanges", () => {
+  it("lists only what changed, before → after", () => {
+    expect(auditChanges({ title: "Hello", text: "x", updated_at: "1" }, { title: "Hi", text: "x", updated_at: "2" })).toEqual(["title: Hello → Hi"]);
+  });
+  it("shows a creation's values and a deletion's old ones", () => {
+    expect(auditChanges(null, { members: [3, 4] })).toEqual(["members: [3,4]"]);
+    expect(auditChanges({ state: "active" }, null)).toEqual(["state: active"]);
+  });
+  it("cuts long values", () => {
+    expect(auditChanges(null, { text: "a".repeat(100) }, 10)).toEqual([`text: ${"a".repeat(9)}…`]);
   });
 });

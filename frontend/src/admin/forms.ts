@@ -95,3 +95,26 @@ export function minutesToSeconds(value: string): number | null {
   const minutes = Number(trimmed);
   return Number.isFinite(minutes) ? Math.round(minutes * 60) : NaN;
 }
+
+/** What an audit entry changed, one line per field: "title: Hello → Hi". A creation lists the
+ *  new values, a deletion the old ones; long values are cut at `max` characters. */
+export function auditChanges(
+  before: Record<string, unknown> | null,
+  after: Record<string, unknown> | null,
+  max = 60,
+): string[] {
+  const shown = (value: unknown) => {
+    const text = value === undefined ? "—" : typeof value === "string" ? value : JSON.stringify(value);
+    return text.length > max ? `${text.slice(0, max - 1)}…` : text;
+  };
+  const keys = [...new Set([...Object.keys(before ?? {}), ...Object.keys(after ?? {})])].filter((k) => k !== "updated_at");
+  const lines: string[] = [];
+  for (const key of keys) {
+    const was = before?.[key];
+    const now = after?.[key];
+    if (before && after) {
+      if (JSON.stringify(was) !== JSON.stringify(now)) lines.push(`${key}: ${shown(was)} → ${shown(now)}`);
+    } else lines.push(`${key}: ${shown(after ? now : was)}`);
+  }
+  return lines;
+}

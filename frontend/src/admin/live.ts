@@ -4,6 +4,12 @@
 import { useEffect, useRef } from "preact/hooks";
 import type { Frame } from "../types";
 
+/** Every kind of configuration event (see docs/events.md): the audit log re-reads on any. */
+export const CONFIG_EVENTS = [
+  "agent.", "team.", "channel.", "bot_flow.", "sla_policy.", "survey_config.", "api_key.",
+  "webhook_endpoint.", "quick_reply.", "label.", "template.",
+];
+
 type Listener = (frame: Frame) => void;
 const listeners = new Set<Listener>();
 

@@ -7,7 +7,7 @@ import { RealtimeClient, defaultSocketUrl } from "../realtime";
 import { Store, filterQuery, initialState, key, listKey, visibleConversations } from "../store";
 import type { Agent, AppNotification, Frame, Id, QuickReply } from "../types";
 import { AccountDialog } from "../admin/AccountDialog";
-import { publishFrame } from "../admin/live";
+import { publishFrame, useLive } from "../admin/live";
 import { ConversationList } from "./ConversationList";
 import { ConversationView } from "./ConversationView";
 import { NotificationBell } from "./NotificationBell";
@@ -112,18 +112,22 @@ export function Inbox({ agent, onSignOut, onSessionEnded }: Props) {
     teamsTimer.current = setTimeout(() => void loadTeams(), 400);
   }, [loadTeams]);
 
-  useEffect(() => {
-    void loadTeams();
-    const poll = setInterval(() => void loadTeams(), 30_000);
+  const loadQuickReplies = useCallback(() => {
     api.quickReplies().then(
       (r) => setQuickReplies(r.items ?? []),
       () => setQuickReplies([]),
     );
+  }, []);
+  useLive(["quick_reply."], loadQuickReplies); // an admin's change reaches every composer
+  useEffect(() => {
+    void loadTeams();
+    const poll = setInterval(() => void loadTeams(), 30_000);
+    loadQuickReplies();
     return () => {
       clearInterval(poll);
       if (teamsTimer.current) clearTimeout(teamsTimer.current);
     };
-  }, [loadTeams]);
+  }, [loadTeams, loadQuickReplies]);
 
   // ------------------------------------------------------------ read receipts
   const readTimer = useRef<ReturnType<typeof setTimeout> | null>(null);
