@@ -10,6 +10,7 @@ filter afterwards, so a limit never hides what is visible behind what is not.
 
 from __future__ import annotations
 
+import json
 import re
 from dataclasses import dataclass
 from typing import Any
@@ -34,6 +35,9 @@ MAX_TERMS = 8
 # `_search_postgres`): a word with 20 visible matches among them is found there; one without is
 # rare enough that reading all its older matches is cheap. ~10 ms of walking on the bench machine.
 NEWEST_WINDOW = 20_000
+# Beyond the window, more matches than this (PostgreSQL's own estimate) are not read through the
+# GIN index: the walk goes on instead, which stops at the limit (see `_search_postgres`).
+GIN_ROWS = 50_000
 PG_STEMMERS = ("english", "german", "french", "spanish", "portuguese", "italian", "dutch")
 
 
@@ -84,15 +88,15 @@ def _pg_tsquery_parts(terms: list[str]) -> list[Any]:
 
 async def search_messages(
     session: AsyncSession, agent: CurrentAgent, query: str, limit: int = 20,
-    *, window: int | None = NEWEST_WINDOW,
+    *, window: int | None = NEWEST_WINDOW, gin_rows: int = GIN_ROWS,
 ) -> list[tuple[Message, Excerpt]]:  # fmt: skip
-    """The newest `limit` visible messages with every term. `window` is PostgreSQL's (see
-    `_search_postgres`); SQLite's FTS5 needs none."""
+    """The newest `limit` visible messages with every term. `window` and `gin_rows` are
+    PostgreSQL's (see `_search_postgres`); SQLite's FTS5 needs neither."""
     terms = terms_of(query)
     if not terms:
         return []
     if dialect_name(session) == "postgresql":
-        return await _search_postgres(session, agent, terms, limit, window)
+        return await _search_postgres(session, agent, terms, limit, window, gin_rows)
     fts = table("messages_fts", column("rowid"))
     statement = (
         select(Message, func.snippet(literal_column("messages_fts"), 0, START, STOP, "…", 16))
@@ -111,7 +115,7 @@ async def search_messages(
 
 async def _search_postgres(
     session: AsyncSession, agent: CurrentAgent, terms: list[str], limit: int,
-    window: int | None = NEWEST_WINDOW,
+    window: int | None = NEWEST_WINDOW, gin_rows: int = GIN_ROWS,
 ) -> list[tuple[Message, Excerpt]]:  # fmt: skip
     """Newest first in two exact steps, each with a plan fixed by the query's shape.
 
@@ -121,31 +125,38 @@ async def _search_postgres(
     `window` ids backwards, testing each vector, until `limit` visible matches are found — enough
     for any common word and bounded by the window; (2) only when that did not fill the limit, the
     GIN index for the older ids — then the word is rare, so its matches are few to read and sort.
-    Both steps end at the same boundary id, so together they are exactly the plain query's rows;
+    Unless PostgreSQL expects more than `gin_rows` of them (a word that was common long ago, or
+    an agent who sees few conversations): then the walk goes on past the window instead, which
+    stops at the limit where reading every match through the index would not (1.5 s for a word
+    in 673,000 of 1,000,000 messages). Both steps share one boundary id, so together they are
+    exactly the plain query's rows;
     the messages and their excerpts are then read for those ids alone. `window=None` runs the
     plain query instead (the reference the strategy is tested against)."""
-    # Planned for these words each time: asyncpg prepares statements, and after five runs
-    # PostgreSQL would switch to one generic plan made without the words (seen at 1,000,000
-    # messages: the older step went from 3 ms to 40 ms). For the rest of this transaction only.
-    await session.execute(text("SET LOCAL plan_cache_mode = force_custom_plan"))
-    # The newest id and the query's readings in one round trip; the same lexemes come out of
-    # most stemmers, and each duplicate would be tested again on every row walked.
+    # One round trip first: the newest id, the query's readings (the same lexemes come out of
+    # most stemmers, and each duplicate would be tested again on every row walked), and custom
+    # plans for the rest of this transaction (SET LOCAL) — asyncpg prepares statements, and
+    # after five runs PostgreSQL would switch to one generic plan made without the words (seen
+    # at 1,000,000 messages: the older step went from 3 ms to 40 ms).
+    custom = func.set_config("plan_cache_mode", "force_custom_plan", True)
     parts = _pg_tsquery_parts(terms)
-    prelude = select(func.max(col(Message.id)), *(cast(part, String) for part in parts))
+    prelude = select(custom, func.max(col(Message.id)), *(cast(part, String) for part in parts))
     row = (await session.execute(prelude)).one()
-    newest: int | None = row[0]
-    readings: list[str | None] = list(row[1:])
+    newest: int | None = row[1]
+    readings: list[str | None] = list(row[2:])
     distinct = [reading for reading in dict.fromkeys(readings) if reading]
     if newest is None or not distinct:
         return []
-    tsquery = cast(" | ".join(f"( {reading} )" for reading in distinct), TSQUERY)
+    query_text = " | ".join(f"( {reading} )" for reading in distinct)
+    tsquery = cast(query_text, TSQUERY)
     if window is None:
         ids = await _pg_ids(session, agent, tsquery, limit, None, None)
     else:
         boundary = newest - window
         ids = await _pg_ids(session, agent, tsquery, limit, boundary, "newest")
         if len(ids) < limit and boundary > 0:
-            ids += await _pg_ids(session, agent, tsquery, limit - len(ids), boundary, "older")
+            many = await _pg_estimate(session, query_text, boundary) > gin_rows
+            part = "walk" if many else "older"
+            ids += await _pg_ids(session, agent, tsquery, limit - len(ids), boundary, part)
     if not ids:
         return []
     options = f"StartSel={START}, StopSel={STOP}, MaxWords=24, MinWords=8, MaxFragments=1"
@@ -159,18 +170,32 @@ async def _search_postgres(
     return [(message, excerpt_of(str(marked or message.text or ""))) for message, marked in rows]
 
 
+async def _pg_estimate(session: AsyncSession, query_text: str, boundary: int) -> float:
+    """PostgreSQL's estimate of the matches at or below `boundary` (its statistics of the
+    vectors' most common lexemes: good for common words, which is what it is asked about)."""
+    explained = await session.execute(
+        text("EXPLAIN (FORMAT JSON) SELECT 1 FROM messages "
+             "WHERE search_vector @@ CAST(:q AS tsquery) AND id <= :b"),
+        {"q": query_text, "b": boundary},
+    )  # fmt: skip
+    plan = explained.scalar_one()
+    rows: float = (json.loads(plan) if isinstance(plan, str) else plan)[0]["Plan"]["Plan Rows"]
+    return rows
+
+
 async def _pg_ids(
     session: AsyncSession, agent: CurrentAgent, tsquery: Any, limit: int,
     boundary: int | None, part: str | None,
 ) -> list[int]:  # fmt: skip
     """The ids of one step of `_search_postgres`, newest first. The inner query is a fence
     (OFFSET 0: PostgreSQL neither flattens it nor pushes conditions into it), which fixes the
-    plan: for the newest ids a backward walk of the primary key with the match tested above it;
-    for the older ids the match inside, so the GIN index answers it."""
+    plan: for the newest ids (and for a `walk` past them) a backward walk of the primary key with
+    the match tested above it; for the older ids the match inside, so the GIN index answers it."""
     vector: Any = literal_column("messages.search_vector")
     inner = select(col(Message.id), col(Message.conversation_id), vector.label("vector"))
-    if part == "newest":
-        inner = inner.where(col(Message.id) > boundary).order_by(col(Message.id).desc())
+    if part in ("newest", "walk"):
+        ids_here = col(Message.id) > boundary if part == "newest" else col(Message.id) <= boundary
+        inner = inner.where(ids_here).order_by(col(Message.id).desc())
     else:
         inner = inner.where(vector.op("@@")(tsquery))
         if part == "older":
@@ -183,7 +208,7 @@ async def _pg_ids(
         .order_by(found.c.id.desc())
         .limit(limit)
     )
-    if part == "newest":
+    if part in ("newest", "walk"):
         statement = statement.where(found.c.vector.op("@@")(tsquery))
     return list((await session.execute(statement)).scalars())
 

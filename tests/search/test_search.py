@@ -118,10 +118,11 @@ async def test_postgresql_stems_in_the_customers_language(
 async def test_postgresql_newest_window_then_older_ids_give_the_plain_querys_results(
     client: httpx.AsyncClient, make_agent: Any, ctx: AppContext, app_settings: Settings
 ) -> None:
-    """PostgreSQL walks the newest ids first and asks the GIN index for the older ones only when
-    the limit is not filled (backend/search/services.py). With windows of a few ids over this
-    chat, every split of the work must give exactly the plain query's messages, newest first: a
-    rare word said only in the oldest message is still found, and visibility holds in both steps."""
+    """PostgreSQL walks the newest ids first and, only when the limit is not filled, asks the GIN
+    index for the older ones — or walks on when it expects many (backend/search/services.py).
+    With windows of a few ids over this chat, every split of the work either way must give
+    exactly the plain query's messages, newest first: a rare word said only in the oldest
+    message is still found, and visibility holds in every step."""
     if not app_settings.database_url.startswith("postgresql"):
         pytest.skip("the windowed strategy is PostgreSQL's: SQLite's FTS5 walks newest first")
     insider = await load_current_agent(ctx, (await make_agent("agent"))["id"])
@@ -134,9 +135,13 @@ async def test_postgresql_newest_window_then_older_ids_give_the_plain_querys_res
     for i in range(12):
         await customer_says(client, wa_id, f"{common} reminder number {i}")
 
-    async def ids(agent: CurrentAgent, q: str, limit: int, window: int | None) -> list[int]:
+    async def ids(
+        agent: CurrentAgent, q: str, limit: int, window: int | None, gin_rows: int = 10**9
+    ) -> list[int]:
         async with ctx.sessions() as session:
-            found = await search_messages(session, agent, q, limit, window=window)
+            found = await search_messages(
+                session, agent, q, limit, window=window, gin_rows=gin_rows
+            )
         return [message.id or 0 for message, _ in found]
 
     for _ in range(50):  # the webhook's messages are stored by then, but wait boundedly
@@ -150,6 +155,15 @@ async def test_postgresql_newest_window_then_older_ids_give_the_plain_querys_res
             plain = await ids(insider, q, limit, None)
             assert plain, q
             for window in (1, 3, 8, 1_000_000):
-                assert await ids(insider, q, limit, window) == plain, (q, limit, window)
+                # Past the window through the GIN index, or (expected to match many) walking on.
+                for gin_rows in (10**9, 0):
+                    assert await ids(insider, q, limit, window, gin_rows) == plain, (
+                        q,
+                        limit,
+                        window,
+                        gin_rows,
+                    )
             assert await ids(outsider, q, limit, 3) == []
+            assert await ids(outsider, q, limit, 3, 0) == []
     assert await ids(insider, rare, 20, 3) == [oldest]  # beyond the window, from the GIN index
+    assert await ids(insider, rare, 20, 3, 0) == [oldest]  # beyond the window, walking on
