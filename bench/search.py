@@ -283,6 +283,7 @@ def main() -> None:
                 log(f"kept the database: rerun with --reuse {url}")
             else:
                 database.drop()
+            if not (args.keep and args.database == "sqlite"):  # the SQLite file lives there
                 shutil.rmtree(workdir, ignore_errors=True)
     timings, base = result["timings"], result["baseline"]
     p95, base_p95 = percentile(timings, 95), percentile(base, 95)
