@@ -385,8 +385,9 @@ async def test_a_quick_reply_and_an_sla_policy_are_made_and_used(
 async def test_one_admins_change_shows_on_anothers_open_page(
     new_page: NewPage, make_agent: Any
 ) -> None:
-    """Two admins with the console open: what one creates or edits appears on the other's page
-    at once, with no reload (the configuration events, through the inbox's one socket)."""
+    """Two admins with the console open: what one creates or edits (a quick reply, an SLA
+    policy, a team's hours) appears on the other's page at once, with no reload (the
+    configuration events, through the inbox's one socket)."""
     team = unique("Live")
     ada = await make_agent("admin", name="Ada Live", teams=[team])
     bo = await make_agent("admin", name="Bo Watching", teams=[team])
@@ -423,6 +424,21 @@ async def test_one_admins_change_shows_on_anothers_open_page(
     await editor.get_by_role("button", name="Save policy").click()
     await expect(seen.filter(has_text=team)).to_contain_text("first response 6 min")
     await assert_accessible(watcher)
+
+    # A team's hours and holidays, set by one, show in the other's open editor of that team.
+    await go_to(editor, "Teams")
+    await go_to(watcher, "Teams")
+    for page in (editor, watcher):
+        await page.get_by_role("button", name=f"Open team {team}").click()
+    hours = editor.get_by_role("form", name=f"Business hours of {team}")
+    await hours.get_by_label("Time zone").fill("Europe/Lisbon")
+    await hours.get_by_label("Friday").fill("10:00-16:00")
+    await hours.get_by_label("Holidays").fill("2026-12-31")
+    await hours.get_by_role("button", name="Save hours").click()
+    shown = watcher.get_by_role("form", name=f"Business hours of {team}")
+    await expect(shown.get_by_label("Holidays")).to_have_value("2026-12-31")
+    await expect(shown.get_by_label("Friday")).to_have_value("10:00-16:00")
+    await expect(shown.get_by_label("Time zone")).to_have_value("Europe/Lisbon")
 
     # The audit log keeps up too, with what changed.
     await go_to(watcher, "Audit log")

@@ -283,7 +283,11 @@ export function SurveysPage({ isAdmin }: PageProps) {
   }, [channelId]);
   useEffect(() => void loadConfig().catch(() => undefined), [loadConfig]);
   useLive(["channel."], () => void loadChannels().catch(() => undefined));
-  useLive(["survey_config."], () => void loadConfig().catch(() => undefined));
+  useLive(
+    ["survey_config."],
+    () => void loadConfig().catch(() => undefined),
+    (frame) => (frame.data.survey_config as { channel_id?: Id } | undefined)?.channel_id === channelId,
+  );
 
   const save = async (event: Event) => {
     event.preventDefault();

@@ -1,6 +1,6 @@
 import { useCallback, useEffect, useState } from "preact/hooks";
 import { ApiError, request } from "../api";
-import type { Id } from "../types";
+import type { Frame, Id } from "../types";
 import type { PageProps } from "./Admin";
 import type { AdminAgent } from "./AgentsPage";
 import { DAYS, DAY_NAMES, type Day, type HoursJson, holidaysFromText, matches, weeklyFromText, weeklyToText } from "./forms";
@@ -98,6 +98,12 @@ export function TeamsPage({ me, isAdmin }: PageProps) {
   );
 }
 
+/** The team a `team.*` frame is about (`data.team.id`, or `data.hours.team_id`). */
+function teamOf(frame: Frame): Id | undefined {
+  const data = frame.data as { team?: { id?: Id }; hours?: { team_id?: Id } };
+  return data.team?.id ?? data.hours?.team_id;
+}
+
 function TeamEditor({ teamId, agents, me, isAdmin }: { teamId: Id; agents: AdminAgent[]; me: PageProps["me"]; isAdmin: boolean }) {
   const [team, setTeam] = useState<TeamDetail | null>(null);
   const [name, setName] = useState("");
@@ -125,6 +131,8 @@ function TeamEditor({ teamId, agents, me, isAdmin }: { teamId: Id; agents: Admin
     }
   }, [teamId]);
   useEffect(() => void load().catch(() => undefined), [load]);
+  // Another admin's or lead's change to this team (name, members, hours) shows here at once.
+  useLive(["team."], () => void load().catch(() => undefined), (frame) => teamOf(frame) === teamId);
 
   if (!team) return null;
   const mayManage = isAdmin || me.teams.includes(team.name);

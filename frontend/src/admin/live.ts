@@ -17,16 +17,20 @@ export function publishFrame(frame: Frame): void {
   for (const listener of listeners) listener(frame);
 }
 
-/** Calls `onChange` (at most every 250 ms) when a frame whose type starts with a prefix comes. */
-export function useLive(prefixes: string[], onChange: () => void): void {
+/** Calls `onChange` (at most every 250 ms) when a frame whose type starts with a prefix comes
+ *  (and, given `about`, that it says concerns what the page shows: one team, one channel). */
+export function useLive(prefixes: string[], onChange: () => void, about?: (frame: Frame) => boolean): void {
   const callback = useRef(onChange);
   callback.current = onChange;
+  const filter = useRef(about);
+  filter.current = about;
   const key = prefixes.join("|");
   useEffect(() => {
     let timer: ReturnType<typeof setTimeout> | null = null;
     const wanted = key.split("|");
     const listener: Listener = (frame) => {
       if (!wanted.some((prefix) => frame.type.startsWith(prefix))) return;
+      if (filter.current && !filter.current(frame)) return;
       if (timer) clearTimeout(timer);
       timer = setTimeout(() => callback.current(), 250);
     };
