@@ -71,6 +71,16 @@ async def test_a_new_template_is_pending_then_approved_by_a_signed_webhook(
     assert [v["version"] for v in edited.json()["versions"]] == [2, 1]
     await eventually(lambda: _is(client, admin, template["id"], "APPROVED"), within=15)
 
+    # Both are in the audit log, the edit with the components before and after.
+    audit = await client.get("/api/v1/audit", headers=admin, params={
+        "target_type": "template", "target_id": str(template["id"])})  # fmt: skip
+    entries = {e["action"]: e for e in audit.json()["items"]}
+    assert entries["template.created"]["after"]["version"] == 1
+    change = entries["template.edited"]
+    assert change["before"]["version"] == 1 and change["after"]["version"] == 2
+    assert change["after"]["components"][1]["text"] == "Hello {{1}}, order {{2}} has shipped."
+    assert change["before"]["components"] != change["after"]["components"]
+
 
 async def _is(
     client: httpx.AsyncClient, headers: dict[str, str], template_id: int, status: str
