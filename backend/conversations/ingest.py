@@ -9,16 +9,12 @@ from __future__ import annotations
 
 import re
 from collections.abc import Awaitable, Callable
-from dataclasses import dataclass, field
 from typing import Any
 
 from sqlalchemy import or_, update
-from sqlalchemy.dialects.postgresql import insert as pg_insert
-from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 from sqlalchemy.ext.asyncio import AsyncSession
 from sqlmodel import col, select
 
-from backend.bots.models import BotFlow
 from backend.channels.base import (
     ContactSync,
     EchoMessage,
@@ -27,6 +23,8 @@ from backend.channels.base import (
     WebhookBatch,
 )
 from backend.channels.models import Channel
+from backend.conversations.bulk_ingest import Claimants, Entry, channel_has_bot, store_plain
+from backend.conversations.bulk_ingest import IngestResult as IngestResult
 from backend.conversations.limits import within_limits
 from backend.conversations.models import (
     Contact,
@@ -40,9 +38,9 @@ from backend.conversations.models import (
 )
 from backend.conversations.routing import wake
 from backend.conversations.views import conversation_json, message_json
-from backend.db.engine import dialect_name, serialize_writes
+from backend.db.engine import dialect_name, insert_for, serialize_writes
 from backend.db.types import utcnow
-from backend.realtime.events import record_event
+from backend.realtime.events import record_event, record_events
 
 # Delivery states only move forward; `failed` can follow `sent` but never undoes a delivery.
 STATUS_RANK = {
@@ -56,30 +54,22 @@ STATUS_RANK = {
 _FAILED_FROM = (MessageStatus.queued.value, MessageStatus.sending.value, MessageStatus.sent.value)
 
 
-@dataclass
-class IngestResult:
-    stored: list[int] = field(default_factory=list)
-    duplicates: int = 0
-    statuses_applied: int = 0
-    statuses_pending: int = 0
-    echoes_unmatched: int = 0
-    contacts_synced: int = 0
-    queued_team_ids: set[int] = field(default_factory=set)
-
-
 # A reply router may claim a customer message for an existing (even resolved) conversation before
 # ingest opens a new one: a survey's answer belongs to the surveyed conversation and must not
 # reopen anything. Routers are registered by domain modules (see backend.surveys.hooks).
+# With each router comes its `Claimants`: the customers of a set whose messages it may claim, in
+# one query, so that the set-based path (bulk_ingest) leaves only those to the router.
 ReplyRouter = Callable[
     [AsyncSession, Contact, InboundMessage, "Conversation | None"], Awaitable["Conversation | None"]
 ]
 _REPLY_ROUTERS: list[ReplyRouter] = []
+_CLAIMANTS: list[Claimants] = []
 
 
-def reply_router(router: ReplyRouter) -> ReplyRouter:
+def reply_router(router: ReplyRouter, claimants: Claimants) -> None:
     if router not in _REPLY_ROUTERS:
         _REPLY_ROUTERS.append(router)
-    return router
+        _CLAIMANTS.append(claimants)
 
 
 async def _routed_reply(
@@ -90,11 +80,6 @@ async def _routed_reply(
         if target is not None:
             return target
     return None
-
-
-def _insert(session: AsyncSession, model: Any) -> Any:
-    dialect = dialect_name(session)
-    return (pg_insert if dialect == "postgresql" else sqlite_insert)(model)
 
 
 async def _message_event(
@@ -127,7 +112,7 @@ async def upsert_contact(
         # New customer: insert-or-ignore, so a racing webhook for them cannot make a second row.
         taken = by_bsuid is not None  # the BSUID is held by a contact with another number
         statement = (
-            _insert(session, Contact)
+            insert_for(session, Contact)
             .values(channel_id=channel_id, wa_id=inbound.wa_id,
                     user_id=None if taken else inbound.user_id, name=inbound.contact_name,
                     created_at=utcnow(), updated_at=utcnow(), opted_out=False)
@@ -210,16 +195,7 @@ async def start_conversation(
 ) -> Conversation:
     assert channel.id is not None and contact.id is not None
     now = utcnow()
-    # With an active bot flow the bot greets first; the conversation is queued at its handoff.
-    # Asked once per channel and transaction: a webhook batch opens many conversations at once.
-    known: dict[int, bool] = session.info.setdefault("switchboard.channel_has_bot", {})
-    if channel.id not in known:
-        known[channel.id] = (
-            await session.execute(
-                select(col(BotFlow.id)).where(col(BotFlow.channel_id) == channel.id, col(BotFlow.active).is_(True)).limit(1)
-            )
-        ).first() is not None  # fmt: skip
-    has_bot = known[channel.id]
+    has_bot = await channel_has_bot(session, channel)
     conversation = Conversation(
         channel_id=channel.id, contact_id=contact.id,
         status=(ConversationStatus.bot if has_bot else ConversationStatus.queued).value,
@@ -234,7 +210,7 @@ async def start_conversation(
 async def _insert_message(session: AsyncSession, values: dict[str, Any]) -> Message | None:
     """The stored message, or None for a duplicate; one statement, the row comes back with it."""
     statement = (
-        _insert(session, Message)
+        insert_for(session, Message)
         .values(**values)
         .on_conflict_do_nothing(index_elements=["channel_id", "provider_message_id"])
         .returning(Message)
@@ -547,17 +523,39 @@ async def ingest_batch(
     session: AsyncSession, channels: dict[str, Channel], batch: WebhookBatch
 ) -> IngestResult:
     """Stores the whole batch in the caller's transaction; the caller commits, then answers 200."""
+    return (await ingest_batches(session, [(channels, batch)]))[0]
+
+
+async def ingest_batches(
+    session: AsyncSession, batches: list[tuple[dict[str, Channel], WebhookBatch]]
+) -> list[IngestResult]:
+    """Stores several webhooks' batches together (a commit group's), one result for each.
+
+    Plain customer messages go set-based (`bulk_ingest`), the rest message by message here;
+    then each batch's echoes, statuses and contact syncs, in the order they happened."""
     await serialize_writes(session)
-    result = IngestResult()
-    ordered = sorted(enumerate(batch.messages), key=lambda pair: (pair[1].timestamp, pair[0]))
-    for _, inbound in ordered:
-        inbound = within_limits(inbound)
-        await store_inbound(session, channels[inbound.phone_number_id], inbound, result)
-    for echo in sorted(batch.echoes, key=lambda e: (e.timestamp, e.action != "send")):
-        await store_echo(session, channels[echo.phone_number_id], within_limits(echo), result)
-    for status in sorted(batch.statuses, key=lambda s: (s.timestamp, STATUS_RANK.get(s.status, 9))):
-        await store_status(session, channels[status.phone_number_id], status, result)
-    for sync in sorted(batch.contact_syncs, key=lambda c: c.timestamp):
-        await store_contact_sync(session, channels[sync.phone_number_id], sync, result)
+    results = [IngestResult() for _ in batches]
+    entries = [
+        Entry(index, channels[inbound.phone_number_id], within_limits(inbound))
+        for index, (channels, batch) in enumerate(batches)
+        for _, inbound in sorted(
+            enumerate(batch.messages), key=lambda pair: (pair[1].timestamp, pair[0])
+        )
+    ]
+    exact, snoozed, events = await store_plain(session, entries, _CLAIMANTS, results)
+    await record_events(session, events)
+    for conversation in snoozed:
+        await wake(session, conversation, "customer")
+    for entry in exact:
+        await store_inbound(session, entry.channel, entry.inbound, results[entry.index])
+    for (channels, batch), result in zip(batches, results, strict=True):
+        for echo in sorted(batch.echoes, key=lambda e: (e.timestamp, e.action != "send")):
+            await store_echo(session, channels[echo.phone_number_id], within_limits(echo), result)
+        for status in sorted(
+            batch.statuses, key=lambda s: (s.timestamp, STATUS_RANK.get(s.status, 9))
+        ):
+            await store_status(session, channels[status.phone_number_id], status, result)
+        for sync in sorted(batch.contact_syncs, key=lambda c: c.timestamp):
+            await store_contact_sync(session, channels[sync.phone_number_id], sync, result)
     await session.flush()
-    return result
+    return results

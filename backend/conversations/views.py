@@ -117,6 +117,25 @@ async def conversation_json(
         if conversation.last_message_id
         else None
     )
+    return conversation_view(
+        conversation, contact, team, assignee,
+        last_message=await message_json(session, last) if last else None,
+        labels=[] if new else await _labels(session, conversation.id),
+        sla=None if new else await sla_summary(session, conversation.id),
+    )  # fmt: skip
+
+
+def conversation_view(
+    conversation: Conversation,
+    contact: Contact,
+    team: Team | None,
+    assignee: Agent | None,
+    *,
+    last_message: dict[str, Any] | None,
+    labels: list[str],
+    sla: dict[str, Any] | None,
+) -> dict[str, Any]:
+    """The conversation's JSON from rows in hand: ingest builds a new one's without a query."""
     return {
         "id": conversation.id,
         "status": conversation.status,
@@ -142,8 +161,8 @@ async def conversation_json(
         "snoozed_until": iso(conversation.snoozed_until),
         "created_at": iso(conversation.created_at),
         "updated_at": iso(conversation.updated_at),
-        "last_message": await message_json(session, last) if last else None,
+        "last_message": last_message,
         "unread": conversation.unread_count,
-        "labels": [] if new else await _labels(session, conversation.id),
-        "sla": None if new else await sla_summary(session, conversation.id),
+        "labels": labels,
+        "sla": sla,
     }

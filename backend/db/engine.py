@@ -12,6 +12,8 @@ from pathlib import Path
 from typing import Any
 
 from sqlalchemy import event, text
+from sqlalchemy.dialects.postgresql import insert as pg_insert
+from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 from sqlalchemy.engine import make_url
 from sqlalchemy.ext.asyncio import (
     AsyncEngine,
@@ -102,6 +104,11 @@ async def serialize_writes(session: AsyncSession) -> None:
 
 def create_session_factory(engine: AsyncEngine) -> async_sessionmaker[AsyncSession]:
     return async_sessionmaker(engine, expire_on_commit=False)
+
+
+def insert_for(session: AsyncSession, model: Any) -> Any:
+    """The dialect's own INSERT, which has `on_conflict_do_nothing` (insert-or-ignore)."""
+    return (pg_insert if dialect_name(session) == "postgresql" else sqlite_insert)(model)
 
 
 def dialect_name(session: AsyncSession) -> str:

@@ -13,6 +13,11 @@ from the live publish, and only its caller gets the exception. When the commit i
 (storage down), every caller of that group gets the error, which the app turns into a 503 so
 that Meta retries; nothing of theirs was stored.
 
+Writes that can be done together do better still: `run_combined(combine, item)` hands the
+leader an item, and it calls `combine(session, items)` once for every such item of its group (the
+webhook route stores all its group's batches set-based this way). If that combined write fails,
+each item is written alone in its own savepoint, so the one that failed still fails alone.
+
 There is no background task to start or stop: the first waiting request that gets the lock leads.
 """
 
@@ -31,6 +36,8 @@ from backend.realtime.events import commit_and_publish, drop_pending_since, pend
 
 T = TypeVar("T")
 Write = Callable[[AsyncSession], Awaitable[T]]
+# Many callers' items in one write: the results come back one per item, in their order.
+Combine = Callable[[AsyncSession, list[Any]], Awaitable[list[Any]]]
 
 _KEY = "group_commit"
 # Enough to amortize a commit, few enough that one group's latency stays low.
@@ -40,6 +47,8 @@ MAX_GROUP = 64
 @dataclass
 class _Waiting(Generic[T]):
     write: Write[T]
+    combine: Combine | None = None  # with `item`: may be written together with its peers
+    item: Any = None
     future: asyncio.Future[T] = field(
         default_factory=lambda: asyncio.get_running_loop().create_future()
     )
@@ -57,7 +66,18 @@ class GroupCommit:
 
     async def run(self, write: Write[T]) -> T:
         """Runs `write(session)` in a shared transaction; returns once it is committed."""
-        waiting: _Waiting[T] = _Waiting(write)
+        return await self._wait(_Waiting(write))
+
+    async def run_combined(self, combine: Combine, item: Any) -> Any:
+        """Like `run`, but the leader writes this item with every other item of its group that
+        has the same `combine`, in one call: `combine(session, items)` → one result per item."""
+
+        async def alone(session: AsyncSession) -> Any:
+            return (await combine(session, [item]))[0]
+
+        return await self._wait(_Waiting(alone, combine, item))
+
+    async def _wait(self, waiting: _Waiting[T]) -> T:
         self._waiting.append(waiting)
         try:
             while not waiting.future.done():
@@ -78,16 +98,11 @@ class GroupCommit:
         done: list[tuple[_Waiting[Any], Any]] = []
         try:
             async with self._sessions() as session:
-                for waiting in group:
-                    mark = pending_mark(session)
-                    try:
-                        async with session.begin_nested():
-                            value = await waiting.write(session)
-                    except Exception as error:  # this write alone fails; its savepoint is gone
-                        drop_pending_since(session, mark)
-                        _settle(waiting, error=error)
+                for part in _parts(group):
+                    if len(part) > 1 and await _together(session, part, done):
                         continue
-                    done.append((waiting, value))
+                    for waiting in part:
+                        await _alone(session, waiting, done)
                 await commit_and_publish(session, self._redis)
         except Exception as error:  # the commit failed: none of the group was stored
             for waiting in group:
@@ -102,6 +117,51 @@ class GroupCommit:
         self.writes += len(group)
         for waiting, value in done:
             _settle(waiting, value=value)
+
+
+def _parts(group: list[_Waiting[Any]]) -> list[list[_Waiting[Any]]]:
+    """The group in order, each combinable write gathered with its later peers."""
+    parts: list[list[_Waiting[Any]]] = []
+    by_combine: dict[int, list[_Waiting[Any]]] = {}
+    for waiting in group:
+        if waiting.combine is None:
+            parts.append([waiting])
+        elif id(waiting.combine) in by_combine:
+            by_combine[id(waiting.combine)].append(waiting)
+        else:
+            parts.append(by_combine.setdefault(id(waiting.combine), [waiting]))
+    return parts
+
+
+async def _together(
+    session: AsyncSession, part: list[_Waiting[Any]], done: list[tuple[_Waiting[Any], Any]]
+) -> bool:
+    """One combined write in one savepoint; False (nothing of it kept) when it fails."""
+    combine = part[0].combine
+    assert combine is not None
+    mark = pending_mark(session)
+    try:
+        async with session.begin_nested():
+            values = await combine(session, [w.item for w in part])
+    except Exception:
+        drop_pending_since(session, mark)
+        return False
+    done.extend(zip(part, values, strict=True))
+    return True
+
+
+async def _alone(
+    session: AsyncSession, waiting: _Waiting[Any], done: list[tuple[_Waiting[Any], Any]]
+) -> None:
+    mark = pending_mark(session)
+    try:
+        async with session.begin_nested():
+            value = await waiting.write(session)
+    except Exception as error:  # this write alone fails; its savepoint is gone
+        drop_pending_since(session, mark)
+        _settle(waiting, error=error)
+        return
+    done.append((waiting, value))
 
 
 def group_commit_of(context: AppContext) -> GroupCommit:

@@ -13,10 +13,12 @@ from datetime import datetime
 from typing import Any
 
 from redis.asyncio import Redis
+from sqlalchemy import insert
 from sqlalchemy.ext.asyncio import AsyncSession
+from sqlmodel import col
 
 from backend.core.logging import get_logger
-from backend.db.engine import serialize_writes
+from backend.db.engine import dialect_name, serialize_writes
 from backend.realtime.models import Event
 
 log = get_logger(__name__)
@@ -49,15 +51,39 @@ async def record_event(
     """Adds the event to the session's transaction; `commit_and_publish` sends it after commit.
 
     `recipient_id` makes it private to one agent (a notification): nobody else receives it."""
-    await serialize_writes(session)
     event = Event(
         type=type_, conversation_id=conversation_id, team_id=team_id, assignee_id=assignee_id,
         recipient_id=recipient_id, data=data,
     )  # fmt: skip
-    session.add(event)
-    await session.flush()
-    session.info.setdefault(_PENDING, []).append(event)
+    await record_events(session, [event])
     return event
+
+
+async def record_events(session: AsyncSession, events: list[Event]) -> None:
+    """Adds events made by the caller (not yet in the session) in one statement, in this order:
+    a webhook batch's events are written together, not one flush each."""
+    await serialize_writes(session)
+    if len(events) > 1 and dialect_name(session) == "sqlite":
+        await _insert_together(session, events)
+    else:  # PostgreSQL's flush already sends many rows as one statement
+        session.add_all(events)
+        await session.flush()
+    session.info.setdefault(_PENDING, []).extend(events)
+
+
+async def _insert_together(session: AsyncSession, events: list[Event]) -> None:
+    """One multi-row INSERT on SQLite, whose ORM flush would send one per row. The rows are
+    numbered in the order of the VALUES list (AUTOINCREMENT, and this transaction is the only
+    writer), so the returned numbers, sorted, are the events' in order."""
+    await session.flush()  # rows this transaction changed before come first
+    rows = [{c: getattr(e, c) for c in _COLUMNS} for e in events]
+    returned = await session.execute(insert(Event).values(rows).returning(col(Event.seq)))
+    seqs = sorted(seq for seq in returned.scalars() if seq is not None)
+    for event, seq in zip(events, seqs, strict=True):
+        event.seq = seq
+
+
+_COLUMNS = ("type", "conversation_id", "team_id", "assignee_id", "recipient_id", "at", "data")
 
 
 async def publish(redis: Redis, events: list[Event]) -> None:

@@ -12,9 +12,9 @@ from backend.conversations.ingest import reply_router
 from backend.core.hooks import on_events
 from backend.realtime.models import Event
 from backend.surveys.jobs import SEND_SURVEY_JOB, SURVEY_REPLY_JOB
-from backend.surveys.services import reply_target
+from backend.surveys.services import reply_target, survey_claimants
 
-reply_router(reply_target)
+reply_router(reply_target, survey_claimants)
 
 
 @on_events

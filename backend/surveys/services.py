@@ -274,6 +274,25 @@ def _typed_rating(text: str | None) -> int | None:
     return int(match.group(1)) if match else None
 
 
+async def survey_claimants(
+    session: AsyncSession, messages: list[tuple[int, InboundMessage]]
+) -> set[int]:
+    """Of a set of customers' messages, the customers whose message `reply_target` may claim:
+    a tap on a survey row, or anyone with a survey awaiting a rating or a comment."""
+    claimed = {
+        contact_id for contact_id, inbound in messages
+        if inbound.type == "interactive" and _row_rating(inbound.payload.get("id")) is not None
+    }  # fmt: skip
+    asked = {contact_id for contact_id, _ in messages} - claimed
+    if asked:
+        waiting = [SurveyState.sent.value, SurveyState.awaiting_comment.value]
+        query = select(col(Survey.contact_id)).where(
+            col(Survey.contact_id).in_(asked), col(Survey.state).in_(waiting)
+        )
+        claimed |= set((await session.execute(query.distinct())).scalars())
+    return claimed
+
+
 async def reply_target(
     session: AsyncSession, contact: Contact, inbound: InboundMessage,
     open_conversation: Conversation | None,

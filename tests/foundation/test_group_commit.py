@@ -72,3 +72,54 @@ async def test_a_failed_commit_fails_every_write_of_its_group(ctx: AppContext) -
     with pytest.raises(Exception):  # noqa: B017 - the database's own integrity error
         await writer.run(conflicting)
     assert await stored(ctx, tag) == []
+
+
+async def test_combined_writes_go_together_and_a_failing_item_fails_alone(
+    ctx: AppContext,
+) -> None:
+    """`run_combined`: the leader writes its group's items in one call; when that call fails,
+    each item is written alone, so only the bad one fails and the rest are stored."""
+    writer = GroupCommit(ctx.sessions, ctx.redis)
+    tag = uuid.uuid4().hex
+    calls: list[list[str]] = []
+    started = asyncio.Event()
+
+    async def hold(session: AsyncSession) -> str:
+        started.set()
+        await asyncio.sleep(0.2)  # the combined writes queue up behind this one
+        return "held"
+
+    async def combine(session: AsyncSession, items: list[str]) -> list[str]:
+        calls.append(list(items))
+        for name in items:
+            await record_event(session, "test.group", {"tag": tag, "name": name})
+            if name.startswith("bad"):
+                raise ValueError(f"{name} is invalid")
+        return [name.upper() for name in items]
+
+    first = asyncio.create_task(writer.run(hold))
+    await started.wait()
+    good = [f"c{i}" for i in range(6)]
+    results = await asyncio.gather(
+        *(writer.run_combined(combine, n) for n in good), return_exceptions=True
+    )
+    assert await first == "held"
+    assert results == [n.upper() for n in good]
+    assert calls == [good]  # one call for the six, in their order
+    assert await stored(ctx, tag) == sorted(good)
+
+    calls.clear()
+    tag = uuid.uuid4().hex
+    started.clear()
+    first = asyncio.create_task(writer.run(hold))
+    await started.wait()
+    names = ["d0", "d1", "bad2", "d3"]
+    results = await asyncio.gather(
+        *(writer.run_combined(combine, n) for n in names), return_exceptions=True
+    )
+    await first
+    assert [str(r) if isinstance(r, Exception) else r for r in results] == [
+        "D0", "D1", "bad2 is invalid", "D3",
+    ]  # fmt: skip
+    assert calls == [names, ["d0"], ["d1"], ["bad2"], ["d3"]]  # together, then each alone
+    assert await stored(ctx, tag) == ["d0", "d1", "d3"]  # nothing of the failed combined call

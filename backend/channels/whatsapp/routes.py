@@ -7,6 +7,7 @@ and status of the body is committed; 503 means storage is down and Meta should t
 from __future__ import annotations
 
 import hmac
+from dataclasses import dataclass
 from typing import Any
 
 from litestar import Request, Response, get, post
@@ -19,10 +20,10 @@ from sqlmodel import col, select
 from backend.agents.auth import context_of
 from backend.channels.base import WebhookBatch, WebhookError
 from backend.channels.models import Channel, ProviderKind
-from backend.channels.services import app_secrets, keep_rejects
-from backend.channels.whatsapp.signature import verify
+from backend.channels.services import keep_rejects
+from backend.channels.whatsapp.known_channels import known_channels_of
 from backend.channels.whatsapp.webhook import parse_webhook
-from backend.conversations.ingest import IngestResult, ingest_batch
+from backend.conversations.ingest import IngestResult, ingest_batches
 from backend.core.logging import get_logger
 from backend.db.group_commit import group_commit_of
 from backend.metrics.web import GROUP_ITEMS, INBOUND_MESSAGES, UNREADABLE_ITEMS
@@ -74,56 +75,68 @@ def _count_unreadable(batch: WebhookBatch) -> None:
         GROUP_ITEMS.labels(PROVIDER, kind).inc()
 
 
+@dataclass(frozen=True)
+class _Signed:
+    """A verified webhook's batch and the channels it may write to (as kept by known_channels)."""
+
+    channels: dict[str, Channel]
+    signers: list[Channel]
+    batch: WebhookBatch
+
+
+async def _store_together(session: AsyncSession, items: list[_Signed]) -> list[IngestResult]:
+    """A commit group's webhooks in one set-based ingest, then what each carried besides."""
+
+    async def mine(channels: list[Channel]) -> list[Channel]:
+        # Into the group's own session, as they were kept (no query).
+        return [await session.merge(c, load=False) for c in channels]
+
+    batches = [
+        ({n: c for n, c in zip(i.channels, await mine(list(i.channels.values())), strict=True)},
+         i.batch)
+        for i in items
+    ]  # fmt: skip
+    results = await ingest_batches(session, batches)
+    for item, (channels, _) in zip(items, batches, strict=True):
+        signed = await mine(item.signers)
+        await keep_rejects(session, PROVIDER, item.batch.rejected, channels,
+                           signed[0] if len(signed) == 1 else None)  # fmt: skip
+        if item.batch.template_changes:
+            await apply_template_changes(session, signed, item.batch.template_changes)
+    return results
+
+
 @post(
     "/webhooks/whatsapp", status_code=HTTP_200_OK, tags=["webhooks"], exclude_from_auth=True,
     exclude_from_csrf=True, request_max_body_size=MAX_WEBHOOK_BYTES,
     opt={"own_body_checks": True},  # read item by item: one odd message never costs the batch
 )  # fmt: skip
-async def receive_webhook(
-    request: Request[Any, Any, Any], db_session: AsyncSession
-) -> Response[dict[str, Any]]:
+async def receive_webhook(request: Request[Any, Any, Any]) -> Response[dict[str, Any]]:
     header = request.headers.get("x-hub-signature-256")
     if not header:
         raise NotAuthorizedException("missing X-Hub-Signature-256")
     raw = await request.body()
-    channels = await _cloud_channels(db_session)
-    # Reject before parsing: the body must carry a valid HMAC under one of our app secrets.
-    signed_by = {
-        channel.id
-        for channel in channels
-        if any(verify(raw, header, secret) for secret in app_secrets(channel))
-    }
-    if not signed_by:
+    # Reject before parsing, and before any database work: the body must carry a valid HMAC
+    # under one of our app secrets (the channels are kept in the process: known_channels).
+    known = await known_channels_of(context_of(request)).verify(raw, header)
+    if not known.signers:
         raise NotAuthorizedException("X-Hub-Signature-256 does not match")
     try:
         batch = parse_webhook(raw)
     except WebhookError as error:
         raise ClientException(f"not a WhatsApp webhook: {error}") from None
-    signers = [channel for channel in channels if channel.id in signed_by]
-    by_number = {channel.phone_number_id: channel for channel in channels}
+    signers, signed_by = known.signers, {channel.id for channel in known.signers}
     for number in batch.phone_number_ids:
-        channel = by_number.get(number)
+        channel = known.by_number.get(number)
         if channel is None or channel.id not in signed_by:
             raise NotAuthorizedException(
                 f"no channel with phone_number_id {number} is signed by this secret"
             )
-    # End the read (on SQLite every transaction holds the write lock, and the group's needs it).
-    await db_session.commit()
-    named = {number: by_number[number] for number in batch.phone_number_ids}
-
-    async def store(session: AsyncSession) -> IngestResult:
-        # Into the group's own session, as they were just read (no second query).
-        channels = {n: await session.merge(c, load=False) for n, c in named.items()}
-        signed = [await session.merge(c, load=False) for c in signers]
-        stored = await ingest_batch(session, channels, batch)
-        await keep_rejects(session, PROVIDER, batch.rejected, channels,
-                           signed[0] if len(signed) == 1 else None)  # fmt: skip
-        if batch.template_changes:
-            await apply_template_changes(session, signed, batch.template_changes)
-        return stored
-
-    # Shared with the webhooks arriving meanwhile: one transaction, one commit (db.group_commit).
-    result = await group_commit_of(context_of(request)).run(store)
+    named = {number: known.by_number[number] for number in batch.phone_number_ids}
+    # Stored with the webhooks arriving meanwhile: one set-based write, one commit (group_commit).
+    result: IngestResult = await group_commit_of(context_of(request)).run_combined(
+        _store_together, _Signed(named, signers, batch)
+    )
     INBOUND_MESSAGES.inc(len(result.stored))
     _count_unreadable(batch)
     # Customer messages are worth a line; a batch of delivery receipts alone is routine.

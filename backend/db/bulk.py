@@ -1,0 +1,62 @@
+"""Many ORM rows in one statement, with the session left as if the ORM had written them.
+
+SQLAlchemy's flush sends one INSERT per row on SQLite when it needs the new ids back (it cannot
+trust the order of a multi-row RETURNING there), and one UPDATE per row whenever the changed
+columns differ. For a set of rows written together (a commit group's webhooks) that is a round
+trip to the database thread per row. Here: one multi-row INSERT whose RETURNING carries a unique
+key to match each id to its object, and one executemany UPDATE by primary key; the objects end up
+persistent, in the identity map, with the written values as their committed state — so later ORM
+work in the same transaction sees them exactly as a flush would have left them.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from typing import Any
+
+from sqlalchemy import bindparam, insert, update
+from sqlalchemy.ext.asyncio import AsyncSession
+from sqlalchemy.orm import make_transient_to_detached
+from sqlalchemy.orm.attributes import set_committed_value
+from sqlmodel import SQLModel
+
+
+async def insert_all(
+    session: AsyncSession, objects: Sequence[SQLModel], key: tuple[str, ...]
+) -> None:
+    """Inserts new objects (no id yet) in one statement; `key` names columns unique among them."""
+    if not objects:
+        return
+    table: Any = type(objects[0]).__table__  # type: ignore[attr-defined]
+    columns = [c.name for c in table.columns if not c.primary_key]
+    rows = [{name: getattr(o, name) for name in columns} for o in objects]
+    statement = insert(table).values(rows).returning(table.c.id, *(table.c[k] for k in key))
+    ids = {tuple(row[1:]): row[0] for row in (await session.execute(statement)).all()}
+    for obj in objects:
+        obj.id = ids[tuple(getattr(obj, k) for k in key)]
+        make_transient_to_detached(obj)
+        session.add(obj)  # persistent with these values: no second INSERT
+
+
+async def update_all(
+    session: AsyncSession, objects: Sequence[SQLModel], values: Sequence[dict[str, Any]]
+) -> None:
+    """One executemany UPDATE by id: `values[i]` for `objects[i]` (same keys for all)."""
+    if not objects:
+        return
+    table: Any = type(objects[0]).__table__  # type: ignore[attr-defined]
+    names = list(values[0])
+    statement = (
+        update(table)
+        .where(table.c.id == bindparam("_id"))
+        .values({name: bindparam(f"_v_{name}") for name in names})
+    )
+    params = [
+        {"_id": o.id, **{f"_v_{n}": v[n] for n in names}}  # type: ignore[attr-defined]
+        for o, v in zip(objects, values, strict=True)
+    ]
+    await session.connection()  # the same connection and transaction as the session's
+    await session.execute(statement, params, execution_options={"synchronize_session": False})
+    for obj, new in zip(objects, values, strict=True):
+        for name, value in new.items():
+            set_committed_value(obj, name, value)
