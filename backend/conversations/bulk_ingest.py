@@ -369,13 +369,13 @@ async def _insert_messages(
 ) -> list[int]:
     """One multi-row insert-or-ignore; the ids come back in the order of `plain`."""
     rows = [_message_values(e, conversations[contacts[_person(e)].id or 0], now) for e in plain]
+    table: Any = Message.__table__  # type: ignore[attr-defined]
     statement = (
-        insert_for(session, Message)
-        .values(rows)
+        insert_for(session, table)
         .on_conflict_do_nothing(index_elements=["channel_id", "provider_message_id"])
-        .returning(col(Message.id), col(Message.channel_id), col(Message.provider_message_id))
-    )
-    got = {(ch, pmid): mid for mid, ch, pmid in (await session.execute(statement)).all()}
+        .returning(table.c.id, table.c.channel_id, table.c.provider_message_id)
+    )  # executemany with RETURNING: one multi-row statement, compiled once (db.bulk)
+    got = {(ch, pmid): mid for mid, ch, pmid in (await session.execute(statement, rows)).all()}
     ids = [got.get((e.channel_id, e.inbound.provider_message_id)) for e in plain]
     if any(i is None for i in ids):
         raise Raced("a message of this set was stored meanwhile by another process")

@@ -30,8 +30,10 @@ async def insert_all(
     table: Any = type(objects[0]).__table__  # type: ignore[attr-defined]
     columns = [c.name for c in table.columns if not c.primary_key]
     rows = [{name: getattr(o, name) for name in columns} for o in objects]
-    statement = insert(table).values(rows).returning(table.c.id, *(table.c[k] for k in key))
-    ids = {tuple(row[1:]): row[0] for row in (await session.execute(statement)).all()}
+    # executemany with RETURNING: SQLAlchemy sends it as one multi-row INSERT ("insertmanyvalues"),
+    # compiled once and cached, unlike a .values(rows) of every set's own length.
+    statement = insert(table).returning(table.c.id, *(table.c[k] for k in key))
+    ids = {tuple(row[1:]): row[0] for row in (await session.execute(statement, rows)).all()}
     for obj in objects:
         obj.id = ids[tuple(getattr(obj, k) for k in key)]
         make_transient_to_detached(obj)

@@ -15,10 +15,9 @@ from typing import Any
 from redis.asyncio import Redis
 from sqlalchemy import insert
 from sqlalchemy.ext.asyncio import AsyncSession
-from sqlmodel import col
 
 from backend.core.logging import get_logger
-from backend.db.engine import dialect_name, serialize_writes
+from backend.db.engine import serialize_writes
 from backend.realtime.models import Event
 
 log = get_logger(__name__)
@@ -63,21 +62,23 @@ async def record_events(session: AsyncSession, events: list[Event]) -> None:
     """Adds events made by the caller (not yet in the session) in one statement, in this order:
     a webhook batch's events are written together, not one flush each."""
     await serialize_writes(session)
-    if len(events) > 1 and dialect_name(session) == "sqlite":
+    if len(events) > 1:
         await _insert_together(session, events)
-    else:  # PostgreSQL's flush already sends many rows as one statement
+    else:
         session.add_all(events)
         await session.flush()
     session.info.setdefault(_PENDING, []).extend(events)
 
 
 async def _insert_together(session: AsyncSession, events: list[Event]) -> None:
-    """One multi-row INSERT on SQLite, whose ORM flush would send one per row. The rows are
-    numbered in the order of the VALUES list (AUTOINCREMENT, and this transaction is the only
-    writer), so the returned numbers, sorted, are the events' in order."""
+    """One multi-row INSERT (the ORM's flush would send one per row on SQLite). The rows are
+    numbered in the order of the VALUES list (one statement, numbers from one sequence, taken
+    under the writers' lock), so the returned numbers, sorted, are the events' in order. The
+    events stay outside the session: they are written once, never changed."""
     await session.flush()  # rows this transaction changed before come first
     rows = [{c: getattr(e, c) for c in _COLUMNS} for e in events]
-    returned = await session.execute(insert(Event).values(rows).returning(col(Event.seq)))
+    table = Event.__table__  # type: ignore[attr-defined]
+    returned = await session.execute(insert(table).returning(table.c.seq), rows)
     seqs = sorted(seq for seq in returned.scalars() if seq is not None)
     for event, seq in zip(events, seqs, strict=True):
         event.seq = seq
