@@ -20,7 +20,7 @@ from backend.agents.models import Team
 from backend.conversations.errors import RoutingError
 from backend.conversations.labels import contact_labels, set_contact_labels
 from backend.conversations.models import Contact, Conversation, ConversationStatus
-from backend.conversations.views import conversation_json, iso
+from backend.conversations.views import contact_brief, conversation_json, iso
 from backend.conversations.visibility import visible_clause
 from backend.db.types import utcnow
 from backend.realtime.events import record_event
@@ -109,12 +109,7 @@ async def contact_json(
         (await session.execute(select(col(Team.id), col(Team.name)).where(col(Team.id).in_(team_ids)))).tuples().all()
     )  # fmt: skip
     return {
-        "id": contact.id,
-        "wa_id": contact.wa_id,
-        "user_id": contact.user_id,
-        "username": contact.username,
-        "name": contact.name,
-        "language": contact.language,
+        **contact_brief(contact),
         "time_zone": contact.time_zone,
         "opted_out": contact.opted_out,
         "attributes": contact.attributes or {},

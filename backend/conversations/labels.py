@@ -84,18 +84,6 @@ async def set_contact_labels(session: AsyncSession, contact_id: int, names: list
     return [label.name for label in labels]
 
 
-async def conversation_labels(session: AsyncSession, conversation_id: int | None) -> list[str]:
-    if conversation_id is None:
-        return []
-    rows = await session.execute(
-        select(col(Label.name))
-        .join(ConversationLabel, col(ConversationLabel.label_id) == col(Label.id))
-        .where(col(ConversationLabel.conversation_id) == conversation_id)
-        .order_by(col(Label.name))
-    )
-    return list(rows.scalars())
-
-
 async def contact_labels(session: AsyncSession, contact_id: int) -> list[str]:
     rows = await session.execute(
         select(col(Label.name))

@@ -3,17 +3,20 @@
 from __future__ import annotations
 
 from datetime import datetime, timedelta
-from typing import Any
+from typing import Any, TypeVar
 
+from sqlalchemy import inspect
 from sqlalchemy.ext.asyncio import AsyncSession
+from sqlalchemy.orm.util import identity_key
+from sqlmodel import col, select
 
 from backend.agents.models import Agent, Team
-from backend.conversations.labels import conversation_labels, labels_of
+from backend.conversations.labels import labels_of
 from backend.conversations.models import Contact, Conversation, Message
 from backend.integrations.models import ApiKey
-from backend.media.views import media_json
-from backend.sla.summary import sla_summary
-from backend.templates.services import template_of_message
+from backend.media.views import has_media, media_rows, media_view
+from backend.sla.summary import sla_summaries
+from backend.templates.services import templates_of_messages
 
 SERVICE_WINDOW = timedelta(hours=24)
 
@@ -64,65 +67,108 @@ def message_view(
 
 
 async def message_json(session: AsyncSession, message: Message) -> dict[str, Any]:
-    name = None
-    if message.sender_agent_id is not None:
-        agent = await session.get(Agent, message.sender_agent_id)
-        name = agent.name if agent else None
-    key_name = None
-    if message.sender_api_key_id is not None:
-        key = await session.get(ApiKey, message.sender_api_key_id)
-        key_name = key.name if key else None
-    media = await media_json(session, message.id, message.type, message.payload)
-    view = message_view(message, name, key_name, media)
-    if message.type == "template" and message.id is not None:
-        view["template"] = await template_of_message(session, message.id)
-    return view
+    return (await messages_json(session, [message]))[0]
+
+
+async def messages_json(session: AsyncSession, messages: list[Message]) -> list[dict[str, Any]]:
+    """A page of messages in at most four queries (their agents, API keys, files, templates),
+    whatever its length; each is skipped when no message needs it."""
+    agents = await _by_id(session, Agent, {m.sender_agent_id for m in messages})
+    keys = await _by_id(session, ApiKey, {m.sender_api_key_id for m in messages})
+    media = await media_rows(
+        session, [m.id for m in messages if m.id is not None and has_media(m.type)]
+    )
+    templates = await templates_of_messages(
+        session, [m.id for m in messages if m.id is not None and m.type == "template"]
+    )
+    views = []
+    for message in messages:
+        file = (
+            media_view(message.id, message.type, message.payload, media.get(message.id))
+            if message.id is not None and has_media(message.type)
+            else None
+        )
+        agent = agents.get(message.sender_agent_id) if message.sender_agent_id else None
+        key = keys.get(message.sender_api_key_id) if message.sender_api_key_id else None
+        view = message_view(message, agent.name if agent else None, key.name if key else None, file)
+        if message.type == "template" and message.id is not None:
+            view["template"] = templates.get(message.id)
+        views.append(view)
+    return views
+
+
+_Row = TypeVar("_Row", Contact, Team, Agent, Message, ApiKey)
+
+
+async def _by_id(session: AsyncSession, model: type[_Row], ids: set[int | None]) -> dict[int, _Row]:
+    """Rows by id: those the session holds already cost nothing (as `session.get`), the rest
+    one query."""
+    found: dict[int, _Row] = {}
+    for id_ in ids:
+        if id_ is not None:
+            held = session.identity_map.get(identity_key(model, id_))
+            if isinstance(held, model) and not inspect(held).expired_attributes:
+                found[id_] = held
+    wanted = {i for i in ids if i is not None and i not in found}
+    if wanted:
+        rows = await session.execute(select(model).where(col(model.id).in_(wanted)))
+        found.update({row.id: row for row in rows.scalars() if row.id is not None})
+    return found
+
+
+def contact_brief(contact: Contact) -> dict[str, Any]:
+    """Who the customer is, as a conversation shows them (the contact's own JSON adds the rest)."""
+    return {
+        "id": contact.id, "wa_id": contact.wa_id, "user_id": contact.user_id,
+        "username": contact.username, "name": contact.name, "language": contact.language,
+    }  # fmt: skip
 
 
 def window_expires_at(contact: Contact) -> datetime | None:
     return contact.last_inbound_at + SERVICE_WINDOW if contact.last_inbound_at else None
 
 
-LABELS_CACHE = "switchboard.conversation_labels"
-
-
-async def _labels(session: AsyncSession, conversation_id: int | None) -> list[str]:
-    """From the list's preload when there is one (`preload_labels`), else one query."""
-    cached: dict[int, list[str]] | None = session.info.get(LABELS_CACHE)
-    if cached is not None and conversation_id in cached:
-        return cached[conversation_id]
-    return await conversation_labels(session, conversation_id)
-
-
-async def preload_labels(session: AsyncSession, conversation_ids: list[int]) -> None:
-    """One query for a whole list's labels; valid until the session's next write."""
-    session.info[LABELS_CACHE] = await labels_of(session, conversation_ids)
-
-
 async def conversation_json(
     session: AsyncSession, conversation: Conversation, *, new: bool = False
 ) -> dict[str, Any]:
-    """One conversation with its contact, team, assignee and last message (identity-map cached).
+    """One conversation with its contact, team, assignee, last message, labels and SLA.
 
     `new`: opened in this very transaction, so no SLA clock can exist yet (they are started by
-    reactions after the commit) and the query for them is skipped."""
-    contact = await session.get(Contact, conversation.contact_id)
-    assert contact is not None
-    team = await session.get(Team, conversation.team_id) if conversation.team_id else None
-    assignee = (
-        await session.get(Agent, conversation.assignee_id) if conversation.assignee_id else None
-    )
-    last = (
-        await session.get(Message, conversation.last_message_id)
-        if conversation.last_message_id
-        else None
-    )
-    return conversation_view(
-        conversation, contact, team, assignee,
-        last_message=await message_json(session, last) if last else None,
-        labels=[] if new else await _labels(session, conversation.id),
-        sla=None if new else await sla_summary(session, conversation.id),
+    reactions after the commit) and the queries for them and for labels are skipped."""
+    return (await conversations_json(session, [conversation], new=new))[0]
+
+
+async def conversations_json(
+    session: AsyncSession, conversations: list[Conversation], *, new: bool = False
+) -> list[dict[str, Any]]:
+    """A list of conversations in a fixed number of queries, whatever its length: one each for
+    contacts, teams, agents (assignees and the last messages' senders), last messages, their
+    API keys, files and templates, labels and SLA clocks (a query nobody needs is skipped)."""
+    contacts = await _by_id(session, Contact, {c.contact_id for c in conversations})
+    teams = await _by_id(session, Team, {c.team_id for c in conversations})
+    lasts = await _by_id(session, Message, {c.last_message_id for c in conversations})
+    agents = await _by_id(
+        session, Agent,
+        {c.assignee_id for c in conversations} | {m.sender_agent_id for m in lasts.values()},
     )  # fmt: skip
+    ids = [c.id for c in conversations if c.id is not None]
+    labels = {} if new else await labels_of(session, ids)
+    slas = {} if new else await sla_summaries(session, ids)
+    last_views = dict(zip(lasts, await messages_json(session, list(lasts.values())), strict=True))
+    return [
+        conversation_view(
+            conversation, contacts[conversation.contact_id],
+            teams.get(conversation.team_id) if conversation.team_id else None,
+            agents.get(conversation.assignee_id) if conversation.assignee_id else None,
+            last_message=(
+                last_views.get(conversation.last_message_id)
+                if conversation.last_message_id else None
+            ),
+            labels=labels.get(conversation.id, []) if conversation.id is not None else [],
+            sla=slas.get(conversation.id) if conversation.id is not None else None,
+        )
+        for conversation in conversations
+    ]  # fmt: skip
 
 
 def conversation_view(
@@ -142,14 +188,7 @@ def conversation_view(
         "team": team.name if team else None,
         "team_id": conversation.team_id,
         "assignee": {"id": assignee.id, "name": assignee.name} if assignee else None,
-        "contact": {
-            "id": contact.id,
-            "wa_id": contact.wa_id,
-            "user_id": contact.user_id,
-            "username": contact.username,
-            "name": contact.name,
-            "language": contact.language,
-        },
+        "contact": contact_brief(contact),
         "channel_id": conversation.channel_id,
         "source": conversation.source,  # "ad" for a click-to-WhatsApp ad; its `referral` kept
         "referral": conversation.referral,

@@ -40,19 +40,11 @@ def has_media(message_type: str) -> bool:
     return message_type in MEDIA_KINDS
 
 
-async def media_json(
-    session: AsyncSession, message_id: int | None, message_type: str, payload: dict[str, Any]
-) -> dict[str, Any] | None:
-    """None for a message without a file; the row comes from the identity map when preloaded."""
-    if message_id is None or not has_media(message_type):
-        return None
-    row = await session.get(MessageMedia, message_id)
-    return media_view(message_id, message_type, payload, row)
-
-
-async def preload_media(session: AsyncSession, message_ids: list[int]) -> None:
-    """One query for a page of messages, so serializing them costs no query per file."""
-    if message_ids:
-        await session.execute(
-            select(MessageMedia).where(col(MessageMedia.message_id).in_(message_ids))
-        )
+async def media_rows(session: AsyncSession, message_ids: list[int]) -> dict[int, MessageMedia]:
+    """One query for a page of messages' files; a message missing here has no row yet."""
+    if not message_ids:
+        return {}
+    rows = await session.execute(
+        select(MessageMedia).where(col(MessageMedia.message_id).in_(message_ids))
+    )
+    return {row.message_id: row for row in rows.scalars()}

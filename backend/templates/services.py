@@ -366,12 +366,26 @@ async def record_template_send(
 
 
 async def template_of_message(session: AsyncSession, message_id: int) -> dict[str, Any] | None:
-    send = await session.get(TemplateSend, message_id)
-    if send is None:
-        return None
-    template = await session.get(Template, send.template_id)
-    return {"id": send.template_id, "name": template.name if template else None,
-            "version": send.version, "language": send.language}  # fmt: skip
+    return (await templates_of_messages(session, [message_id])).get(message_id)
+
+
+async def templates_of_messages(
+    session: AsyncSession, message_ids: list[int]
+) -> dict[int, dict[str, Any]]:
+    """Which template each of these messages used, in one query; messages sent without one are
+    missing from the answer."""
+    if not message_ids:
+        return {}
+    rows = await session.execute(
+        select(TemplateSend, col(Template.name))
+        .outerjoin(Template, col(Template.id) == col(TemplateSend.template_id))
+        .where(col(TemplateSend.message_id).in_(message_ids))
+    )
+    return {
+        send.message_id: {"id": send.template_id, "name": name, "version": send.version,
+                          "language": send.language}
+        for send, name in rows.tuples()
+    }  # fmt: skip
 
 
 async def channels_with_libraries(session: AsyncSession) -> list[Channel]:
