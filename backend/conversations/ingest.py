@@ -25,6 +25,14 @@ from backend.channels.base import (
 from backend.channels.models import Channel
 from backend.conversations.bulk_ingest import Claimants, Entry, channel_has_bot, store_plain
 from backend.conversations.bulk_ingest import IngestResult as IngestResult
+from backend.conversations.bulk_statuses import (
+    FAILED_FROM,
+    STATUS_RANK,
+    StatusEntry,
+    apply_statuses,
+    changes_of,
+    moves_forward,
+)
 from backend.conversations.limits import within_limits
 from backend.conversations.models import (
     Contact,
@@ -41,18 +49,6 @@ from backend.conversations.views import conversation_json, message_json
 from backend.db.engine import dialect_name, insert_for, serialize_writes
 from backend.db.types import utcnow
 from backend.realtime.events import record_event, record_events
-
-# Delivery states only move forward; `failed` can follow `sent` but never undoes a delivery.
-STATUS_RANK = {
-    MessageStatus.queued.value: 0,
-    MessageStatus.sending.value: 1,
-    MessageStatus.sent.value: 2,
-    MessageStatus.delivered.value: 3,
-    MessageStatus.read.value: 4,
-    MessageStatus.played.value: 5,
-}
-_FAILED_FROM = (MessageStatus.queued.value, MessageStatus.sending.value, MessageStatus.sent.value)
-
 
 # A reply router may claim a customer message for an existing (even resolved) conversation before
 # ingest opens a new one: a survey's answer belongs to the surveyed conversation and must not
@@ -453,19 +449,10 @@ async def apply_status(
         message = await _claim_by_callback(session, channel_id, update_)
     if message is None:
         return None
-    status = update_.status
-    if status == MessageStatus.failed.value:
-        allowed = list(_FAILED_FROM)
-    elif status in STATUS_RANK:
-        allowed = [s for s, rank in STATUS_RANK.items() if rank < STATUS_RANK[status]]
-    else:
+    allowed = [s for s in (*STATUS_RANK, *FAILED_FROM) if moves_forward(s, update_.status)]
+    if not allowed:
         return False
-    values: dict[str, Any] = {"status": status, "updated_at": utcnow()}
-    if isinstance(update_, StatusUpdate) and update_.pricing_category:
-        values |= {"pricing_category": update_.pricing_category,
-                   "pricing_model": update_.pricing_model, "billable": update_.billable}  # fmt: skip
-    if status == MessageStatus.failed.value:
-        values |= {"error_code": update_.error_code, "error_title": update_.error_title}
+    values = changes_of(update_)
     moved = await session.execute(
         update(Message)
         .where(col(Message.id) == message.id, col(Message.status).in_(allowed))
@@ -551,10 +538,16 @@ async def ingest_batches(
     for (channels, batch), result in zip(batches, results, strict=True):
         for echo in sorted(batch.echoes, key=lambda e: (e.timestamp, e.action != "send")):
             await store_echo(session, channels[echo.phone_number_id], within_limits(echo), result)
-        for status in sorted(
-            batch.statuses, key=lambda s: (s.timestamp, STATUS_RANK.get(s.status, 9))
-        ):
-            await store_status(session, channels[status.phone_number_id], status, result)
+    statuses = [
+        StatusEntry(channels[s.phone_number_id], s, result)
+        for (channels, batch), result in zip(batches, results, strict=True)
+        for s in sorted(batch.statuses, key=lambda s: (s.timestamp, STATUS_RANK.get(s.status, 9)))
+    ]
+    left, status_events = await apply_statuses(session, statuses)
+    await record_events(session, status_events)
+    for unknown in left:
+        await store_status(session, unknown.channel, unknown.update, unknown.result)
+    for (channels, batch), result in zip(batches, results, strict=True):
         for sync in sorted(batch.contact_syncs, key=lambda c: c.timestamp):
             await store_contact_sync(session, channels[sync.phone_number_id], sync, result)
     await session.flush()
