@@ -11,7 +11,10 @@ Modes:
            the scheduled instant (no coordinated omission: a late send shows up as latency).
 
 Spec keys: port (or ports: connections spread round-robin), mode, concurrency, duration, rate, batch, customers (pool size), customer_offset,
-max_requests, record (keep each wamid's send instant, for the fan-out bench), secret, seed.
+max_requests, record (keep each wamid's send instant, for the fan-out bench), secret, seed;
+statuses: [[wamid, recipient], ...] sends delivery statuses instead of customer messages — each
+message's `sent`, then every `delivered`, then every `read`, `batch` statuses per webhook, as a
+template sent to many customers comes back (bench/statuses.py).
 """
 
 from __future__ import annotations
@@ -26,7 +29,7 @@ from typing import Any
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
-from backend.channels.sandbox.webhooks import new_wamid, text_message_webhook
+from backend.channels.sandbox.webhooks import new_wamid, status_webhook, text_message_webhook
 from backend.channels.whatsapp.signature import sign
 
 TEXTS = [
@@ -64,6 +67,26 @@ def build_body(spec: dict[str, Any], rng: random.Random) -> tuple[bytes, list[st
     value["contacts"], value["messages"] = contacts, messages
     raw = json.dumps(single, separators=(",", ":")).encode()
     return raw, [m["id"] for m in messages]
+
+
+def status_bodies(spec: dict[str, Any]) -> list[tuple[bytes, list[str]]]:
+    """The whole storm, built up front: (body, the status ids it carries) per webhook."""
+    number = spec.get("phone_number_id", "sandbox")
+    batch = int(spec.get("batch", 1))
+    now = int(time.time())
+    items: list[tuple[dict[str, Any], str]] = []
+    for offset, kind in enumerate(("sent", "delivered", "read")):
+        for wamid, recipient in spec["statuses"]:
+            one = status_webhook(number, wamid, kind, recipient, timestamp=now + offset)
+            items.append((one["entry"][0]["changes"][0]["value"]["statuses"][0], f"{wamid}:{kind}"))
+    bodies = []
+    for start in range(0, len(items), batch):
+        part = items[start : start + batch]
+        envelope = status_webhook(number, "x", "sent", None, timestamp=now)
+        envelope["entry"][0]["changes"][0]["value"]["statuses"] = [item for item, _ in part]
+        raw = json.dumps(envelope, separators=(",", ":")).encode()
+        bodies.append((raw, [key for _, key in part]))
+    return bodies
 
 
 class Connection:
@@ -112,7 +135,12 @@ class Run:
         self.path = spec.get("path", "/webhooks/whatsapp")
         self.secret = spec.get("secret", "sandbox-secret")
         rng = random.Random(spec.get("seed"))
-        self.bodies = [build_body(spec, rng) for _ in range(int(spec["max_requests"]))]
+        self.counts = "statuses" if "statuses" in spec else "messages"
+        self.bodies = (
+            status_bodies(spec)
+            if self.counts == "statuses"
+            else [build_body(spec, rng) for _ in range(int(spec["max_requests"]))]
+        )
         self.heads = [self._head(raw) for raw, _ in self.bodies]
         self.next = 0
         self.latencies: list[float] = []
@@ -152,7 +180,7 @@ class Run:
             self.messages_ok += len(wamids)
             try:
                 answer = json.loads(payload)
-                self.accepted += int(answer.get("messages", 0))
+                self.accepted += int(answer.get(self.counts, 0))
                 self.duplicates += int(answer.get("duplicates", 0))
             except ValueError:
                 pass
