@@ -3,7 +3,7 @@ as 30,000 statuses (sent, delivered, read), and each used to cost about eight st
 
 For the statuses of a commit group's webhooks: one read of their messages (row-locked on
 PostgreSQL, so a send recording its own status cannot interleave), one of their conversations,
-one each for what the messages' JSON shows besides (media, template, sending agent); then each
+one each for what the messages' JSON shows besides (`views.messages_json`); then each
 status is applied in order in memory — forward only, as `ingest.apply_status` does — with one
 `message.status` event per status applied, and every message's final state written in one
 executemany UPDATE. A status whose message is not found (a send whose answer was never read, or
@@ -19,17 +19,14 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from sqlalchemy.orm.attributes import set_committed_value
 from sqlmodel import col, select
 
-from backend.agents.models import Agent
 from backend.channels.base import StatusUpdate
 from backend.channels.models import Channel
 from backend.conversations.bulk_ingest import IngestResult
 from backend.conversations.models import Conversation, Message, MessageStatus
-from backend.conversations.views import message_json
+from backend.conversations.views import messages_json
 from backend.db.bulk import update_all
 from backend.db.engine import dialect_name
 from backend.db.types import utcnow
-from backend.media.views import has_media, preload_media
-from backend.templates.models import TemplateSend
 
 if TYPE_CHECKING:
     from backend.realtime.models import Event
@@ -103,8 +100,10 @@ async def apply_statuses(
     messages = list(found.values())
     if not messages:
         return left, []
-    await _preload(session, messages)
-    events: list[Event] = []
+    await session.execute(
+        select(Conversation).where(col(Conversation.id).in_({m.conversation_id for m in messages}))
+    )  # into the identity map: each event's routing costs no query
+    applied: list[tuple[Message, dict[str, Any]]] = []
     changed: dict[int, Message] = {}
     for entry in entries:
         message = found.get((entry.channel_id, entry.update.provider_message_id))
@@ -114,10 +113,15 @@ async def apply_statuses(
             set_committed_value(message, name, value)  # written below, once per message
         changed[id(message)] = message
         entry.result.statuses_applied += 1
+        applied.append((message, _state(message)))
+    rows = list(changed.values())
+    views = {id(m): v for m, v in zip(rows, await messages_json(session, rows), strict=True)}
+    events: list[Event] = []
+    for message, state in applied:
         conversation = await session.get(Conversation, message.conversation_id)
         assert conversation is not None
         events.append(Event(
-            type="message.status", data={"message": await message_json(session, message)},
+            type="message.status", data={"message": {**views[id(message)], **state}},
             conversation_id=conversation.id, team_id=conversation.team_id,
             assignee_id=conversation.assignee_id,
         ))  # fmt: skip
@@ -126,16 +130,8 @@ async def apply_statuses(
     return left, events
 
 
-async def _preload(session: AsyncSession, messages: list[Message]) -> None:
-    """Into the identity map, so each message's JSON costs no query of its own."""
-    conversation_ids = {m.conversation_id for m in messages}
-    await session.execute(select(Conversation).where(col(Conversation.id).in_(conversation_ids)))
-    await preload_media(session, [m.id for m in messages if m.id and has_media(m.type)])
-    templated = [m.id for m in messages if m.type == "template" and m.id is not None]
-    if templated:
-        await session.execute(
-            select(TemplateSend).where(col(TemplateSend.message_id).in_(templated))
-        )
-    agents = {m.sender_agent_id for m in messages if m.sender_agent_id is not None}
-    if agents:
-        await session.execute(select(Agent).where(col(Agent.id).in_(agents)))
+def _state(message: Message) -> dict[str, Any]:
+    """What a status changes in the message's JSON: each event shows the state it moved to."""
+    failed = message.error_code is not None or message.error_title
+    error = {"code": message.error_code, "title": message.error_title} if failed else None
+    return {"status": message.status, "error": error}
