@@ -36,7 +36,6 @@ from backend.config import Settings, get_settings
 from backend.conversations.contact_routes import ContactController, LabelController
 from backend.conversations.governance_routes import GOVERNANCE_HANDLERS
 from backend.conversations.routes import ConversationController, MessageController
-from backend.conversations.routing import RoutingError
 from backend.core.allowlists import allowlist_guard
 from backend.core.api_docs import LocalSwaggerUI
 from backend.core.context import AppContext
@@ -55,7 +54,7 @@ from backend.integrations.key_routes import ApiKeyController
 from backend.integrations.message_routes import ApiMessageController
 from backend.integrations.webhook_routes import WebhookEndpointController
 from backend.media.routes import MEDIA_HANDLERS
-from backend.metrics.web import WebhookMetricsMiddleware
+from backend.metrics.web import WebhookMetricsMiddleware, metrics
 from backend.notifications.routes import NotificationController
 from backend.quick_replies.routes import QuickReplyController
 from backend.realtime.hub import ListenerWatchdog, build_channels
@@ -103,17 +102,13 @@ def _storage_down(request: Request[Any, Any, Any], error: Exception) -> Response
     )  # fmt: skip
 
 
-def _routing_error(_: Request[Any, Any, Any], error: RoutingError) -> Response[dict[str, Any]]:
-    return Response({"status_code": error.status, "detail": error.detail}, status_code=error.status)
-
-
 def route_handlers(settings: Settings) -> list[Any]:
     handlers: list[Any] = [
         health, ready, AuthController, AgentsController, change_my_password, change_my_profile, password_link, set_password_from_link, *TEAM_HANDLERS, list_warnings, ConversationController,
         MessageController, verify_subscription, receive_webhook, events_socket, list_events,
         ChannelController, receive_ultramsg, i_am_viewing, who_is_viewing,
         QuickReplyController, NotificationController, ContactController, LabelController, search_route, ApiKeyController, ApiMessageController, WebhookEndpointController,
-        *ACCOUNT_HANDLERS, *AUDIT_HANDLERS, *GOVERNANCE_HANDLERS, *BOT_HANDLERS, *SURVEY_HANDLERS, *SLA_HANDLERS, *TEMPLATE_HANDLERS, *MEDIA_HANDLERS,
+        *ACCOUNT_HANDLERS, *AUDIT_HANDLERS, *GOVERNANCE_HANDLERS, *BOT_HANDLERS, *SURVEY_HANDLERS, *SLA_HANDLERS, *TEMPLATE_HANDLERS, *MEDIA_HANDLERS, metrics,
     ]  # fmt: skip
     if settings.sandbox_is_enabled:
         from backend.channels.sandbox.routes import sandbox_router
@@ -171,7 +166,6 @@ def create_app(settings: Settings | None = None, context: AppContext | None = No
         exception_handlers={
             DBAPIError: _storage_down,
             OSError: _storage_down,
-            RoutingError: _routing_error,
             **ERROR_HANDLERS,
             **TEMPLATE_EXCEPTION_HANDLERS,
         },

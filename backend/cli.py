@@ -168,12 +168,12 @@ def cmd_seed_demo(_: argparse.Namespace) -> None:
 
 def cmd_bot_load(args: argparse.Namespace) -> None:
     from backend.bots.loading import load_flow_file
-    from backend.conversations.routing import RoutingError
+    from backend.core.errors import ServiceError
 
     settings = _settings()
     try:
         flow = asyncio.run(load_flow_file(settings, args.file, args.channel))
-    except (OSError, RoutingError) as error:
+    except (OSError, ServiceError) as error:
         _fail(f"{args.file}: {getattr(error, 'detail', None) or error}")
         return
     print(f"bot flow version {flow.version} is active on channel {flow.channel_id}")

@@ -23,12 +23,13 @@ from pydantic import BaseModel, Field
 from sqlalchemy.ext.asyncio import AsyncSession
 from sqlmodel import col, select, update
 
-from backend.agents.auth import CurrentAgent, context_of
+from backend.agents.auth import CurrentAgent
 from backend.agents.models import Agent
 from backend.agents.passwords import verify_password
 from backend.agents.security_models import AgentSession, RecoveryCode, TwoFactor
 from backend.agents.services import end_sessions, revoke_token
 from backend.audit import services as audit
+from backend.core.context import context_of
 from backend.db.types import utcnow
 from backend.realtime.events import commit_and_publish
 

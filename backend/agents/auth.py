@@ -24,7 +24,7 @@ from litestar.types import Receive, Scope, Send
 from backend.agents.models import Agent, Role
 from backend.agents.services import is_revoked, team_ids
 from backend.config import Settings
-from backend.core.context import AppContext
+from backend.core.context import AppContext, context_of
 
 SESSION_COOKIE = "sb_session"
 CSRF_COOKIE = "sb_csrf"
@@ -42,11 +42,6 @@ class CurrentAgent:
     @property
     def is_lead(self) -> bool:
         return self.role in (Role.lead.value, Role.admin.value)
-
-
-def context_of(connection: ASGIConnection[Any, Any, Any, Any]) -> AppContext:
-    context: AppContext = connection.app.state.context
-    return context
 
 
 def token_epoch(token: Token) -> int:

@@ -20,10 +20,11 @@ from pydantic import BaseModel, Field
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from backend.agents import account, links, services
-from backend.agents.auth import CurrentAgent, context_of, new_token_id, require_role
+from backend.agents.auth import CurrentAgent, new_token_id, require_role
 from backend.agents.models import Agent, Presence, Role
 from backend.audit import services as audit
 from backend.core.allowlists import admin_allowed
+from backend.core.context import context_of
 from backend.db.types import utcnow
 from backend.realtime.events import commit_and_publish
 

@@ -16,18 +16,18 @@ from zxcvbn import zxcvbn
 
 from backend.agents.models import Agent, AgentTeam, Presence, RevokedToken, Role, Team
 from backend.agents.passwords import hash_password, verify_password
+from backend.core.errors import ServiceError
 from backend.db.types import utcnow
 from backend.realtime.events import record_event
 
 
-class AgentError(Exception):
+class AgentError(ServiceError):
     """A request about agents that cannot be carried out; the message says why, `field` which
     input it is about (the admin console shows it beside that field), `status` the HTTP answer."""
 
     def __init__(self, message: str, field: str | None = None, status: int = 422) -> None:
-        super().__init__(message)
+        super().__init__(status, message)
         self.field = field
-        self.status = status
 
 
 class TooManyAttempts(Exception):

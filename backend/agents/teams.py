@@ -14,11 +14,12 @@ from sqlalchemy import delete, func
 from sqlalchemy.ext.asyncio import AsyncSession
 from sqlmodel import col, select
 
-from backend.agents.auth import CurrentAgent, context_of, require_role
+from backend.agents.auth import CurrentAgent, require_role
 from backend.agents.models import Agent, AgentTeam, Presence, Role, Team
 from backend.agents.services import AgentError
 from backend.audit.changes import config_changed
 from backend.conversations.models import Conversation, ConversationStatus
+from backend.core.context import context_of
 from backend.db.types import utcnow
 from backend.realtime.events import commit_and_publish
 

@@ -12,7 +12,7 @@ from backend.bots.models import BotFlow
 from backend.bots.services import save_flow
 from backend.channels.models import Channel
 from backend.config import Settings
-from backend.conversations.routing import RoutingError
+from backend.core.errors import ServiceError
 
 DEMO_FLOW = Path(__file__).parent / "flows" / "demo.yaml"
 
@@ -22,7 +22,7 @@ async def default_channel_id(session: AsyncSession) -> int:
         await session.execute(select(Channel).where(col(Channel.is_default).is_(True)))
     ).scalar_one_or_none()
     if channel is None or channel.id is None:
-        raise RoutingError(
+        raise ServiceError(
             404, "there is no default channel yet: start the server once, or pass --channel"
         )
     return channel.id

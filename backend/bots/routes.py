@@ -10,15 +10,16 @@ from pydantic import BaseModel, Field
 from sqlalchemy.ext.asyncio import AsyncSession
 from sqlmodel import col, select
 
-from backend.agents.auth import CurrentAgent, context_of, require_role
+from backend.agents.auth import CurrentAgent, require_role
 from backend.agents.hours import ScheduleError
 from backend.agents.models import Role
 from backend.bots import services
 from backend.bots.flow import FlowError, flow_graph
 from backend.bots.models import BotFlow, TeamSchedule
 from backend.conversations.models import Contact
-from backend.conversations.routing import RoutingError
 from backend.conversations.visibility import get_visible_contact
+from backend.core.context import context_of
+from backend.core.errors import ServiceError
 from backend.realtime.events import commit_and_publish
 
 AgentRequest = Request[CurrentAgent, Any, Any]
@@ -60,11 +61,11 @@ class BotController(Controller):
     ) -> dict[str, Any]:
         raw = await request.body()
         if len(raw) > MAX_FLOW_BYTES:
-            raise RoutingError(422, f"line 1: the flow is larger than {MAX_FLOW_BYTES // 1024} KB")
+            raise ServiceError(422, f"line 1: the flow is larger than {MAX_FLOW_BYTES // 1024} KB")
         try:
             source = raw.decode()
         except UnicodeDecodeError:
-            raise RoutingError(422, "line 1: the flow is not UTF-8 text") from None
+            raise ServiceError(422, "line 1: the flow is not UTF-8 text") from None
         flow = await services.save_flow(db_session, channel_id, source, by=request.user)
         await commit_and_publish(db_session, context_of(request).redis)
         return services.flow_view(flow)

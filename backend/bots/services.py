@@ -39,8 +39,8 @@ from backend.conversations.models import (
 )
 from backend.conversations.notes import write_note
 from backend.conversations.outbound import Draft, window_open, write_message
-from backend.conversations.routing import RoutingError
 from backend.conversations.views import conversation_json
+from backend.core.errors import ServiceError
 from backend.core.logging import get_logger
 from backend.db.types import utcnow
 from backend.realtime.events import record_event
@@ -78,12 +78,12 @@ async def save_flow(
     Audited and announced as `bot_flow.saved`, or `bot_flow.rolled_back` when it is an older
     version's source saved again (`restored_from`). `by` None: the CLI or the seed."""
     if await session.get(Channel, channel_id) is None:
-        raise RoutingError(404, "no such channel")
+        raise ServiceError(404, "no such channel")
     previous = await active_flow(session, channel_id)
     try:
         parsed = await check_flow(session, source)
     except FlowError as error:
-        raise RoutingError(422, str(error)) from None
+        raise ServiceError(422, str(error)) from None
     latest = (
         await session.execute(
             select(func.max(col(BotFlow.version))).where(col(BotFlow.channel_id) == channel_id)
@@ -101,7 +101,7 @@ async def save_flow(
     try:
         await session.flush()
     except IntegrityError:
-        raise RoutingError(409, "another version was saved at the same moment: try again") from None
+        raise ServiceError(409, "another version was saved at the same moment: try again") from None
     action = "bot_flow.rolled_back" if restored_from is not None else "bot_flow.saved"
     await config_changed(
         session, action, by=by, target_id=channel_id,
@@ -189,7 +189,7 @@ async def set_team_hours(
     route) and stores a team's schedule, normalised (ranges sorted); audited and announced as
     `team.hours_updated` (to whoever sees the team's events)."""
     if await session.get(Team, team_id) is None:
-        raise RoutingError(404, "no such team")
+        raise ServiceError(404, "no such team")
     hours = BusinessHours.from_json({"timezone": timezone, "weekly": weekly, "holidays": holidays})
     normal = hours.to_json()
     found = await session.get(TeamSchedule, team_id)

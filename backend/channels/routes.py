@@ -15,7 +15,7 @@ from sqlalchemy.exc import IntegrityError
 from sqlalchemy.ext.asyncio import AsyncSession
 from sqlmodel import col, select
 
-from backend.agents.auth import context_of, require_role
+from backend.agents.auth import require_role
 from backend.agents.models import Role, Team
 from backend.audit.changes import config_changed
 from backend.channels.base import WebhookError
@@ -29,6 +29,7 @@ from backend.channels.services import rotate_app_secret as rotate
 from backend.channels.ultramsg.webhook import parse_webhook as parse_ultramsg
 from backend.channels.whatsapp.routes import MAX_WEBHOOK_BYTES
 from backend.conversations.ingest import ingest_batch
+from backend.core.context import context_of
 from backend.db.types import utcnow
 from backend.realtime.events import commit_and_publish
 

@@ -9,10 +9,11 @@ from litestar.status_codes import HTTP_200_OK
 from pydantic import BaseModel, Field
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from backend.agents.auth import CurrentAgent, context_of, require_role
+from backend.agents.auth import CurrentAgent, require_role
 from backend.agents.models import Role
 from backend.conversations import contacts, labels
 from backend.conversations.visibility import get_visible_contact
+from backend.core.context import context_of
 from backend.integrations.key_auth import API_SCOPE, reader_of
 from backend.integrations.models import Scope
 from backend.realtime.events import commit_and_publish

@@ -17,11 +17,11 @@ from sqlmodel import col, select
 
 from backend.agents.auth import CurrentAgent
 from backend.agents.models import Team
-from backend.conversations.errors import RoutingError
 from backend.conversations.labels import contact_labels, set_contact_labels
 from backend.conversations.models import Contact, Conversation, ConversationStatus
 from backend.conversations.views import contact_brief, conversation_json, iso
 from backend.conversations.visibility import visible_clause
+from backend.core.errors import ServiceError
 from backend.db.types import utcnow
 from backend.realtime.events import record_event
 from backend.surveys.models import Survey
@@ -39,17 +39,17 @@ def clean_attributes(current: dict[str, Any], changes: dict[str, Any]) -> dict[s
     for key, value in changes.items():
         name = str(key).strip()
         if not name or len(name) > MAX_KEY:
-            raise RoutingError(422, f"an attribute name is 1 to {MAX_KEY} characters")
+            raise ServiceError(422, f"an attribute name is 1 to {MAX_KEY} characters")
         if value is None:
             merged.pop(name, None)
             continue
         if not isinstance(value, Scalar):
-            raise RoutingError(422, f"attribute {name}: a value is text, a number or true/false")
+            raise ServiceError(422, f"attribute {name}: a value is text, a number or true/false")
         if isinstance(value, str) and len(value) > MAX_VALUE:
-            raise RoutingError(422, f"attribute {name}: at most {MAX_VALUE} characters")
+            raise ServiceError(422, f"attribute {name}: at most {MAX_VALUE} characters")
         merged[name] = value
     if len(merged) > MAX_ATTRIBUTES:
-        raise RoutingError(422, f"at most {MAX_ATTRIBUTES} attributes")
+        raise ServiceError(422, f"at most {MAX_ATTRIBUTES} attributes")
     return merged
 
 
@@ -134,16 +134,16 @@ async def update_contact(session: AsyncSession, contact: Contact, data: dict[str
     """PATCH: `name`, `attributes` (merged; null removes), `labels`, `time_zone`, `language`."""
     unknown = set(data) - {"name", "attributes", "labels", "time_zone", "language"}
     if unknown:
-        raise RoutingError(422, f"cannot change {', '.join(sorted(unknown))}")
+        raise ServiceError(422, f"cannot change {', '.join(sorted(unknown))}")
     assert contact.id is not None
     if "name" in data:
         name = data["name"]
         if name is not None and (not isinstance(name, str) or len(name.strip()) > 255):
-            raise RoutingError(422, "name is text of at most 255 characters")
+            raise ServiceError(422, "name is text of at most 255 characters")
         contact.name = name.strip() or None if isinstance(name, str) else None
     if "attributes" in data:
         if not isinstance(data["attributes"], dict):
-            raise RoutingError(422, "attributes is an object of name → value")
+            raise ServiceError(422, "attributes is an object of name → value")
         contact.attributes = clean_attributes(contact.attributes or {}, data["attributes"])
     if "time_zone" in data:
         zone = data["time_zone"]
@@ -151,18 +151,18 @@ async def update_contact(session: AsyncSession, contact: Contact, data: dict[str
             try:
                 ZoneInfo(str(zone))
             except (ZoneInfoNotFoundError, ValueError):
-                raise RoutingError(
+                raise ServiceError(
                     422, f"unknown time zone {zone!r} (e.g. Europe/Berlin)"
                 ) from None
         contact.time_zone = zone
     if "language" in data:
         language = data["language"]
         if language is not None and (not isinstance(language, str) or not LANGUAGE.match(language)):
-            raise RoutingError(422, "language is a code like de or pt-BR")
+            raise ServiceError(422, "language is a code like de or pt-BR")
         contact.language = language
     if "labels" in data:
         if not isinstance(data["labels"], list):
-            raise RoutingError(422, "labels is a list of names")
+            raise ServiceError(422, "labels is a list of names")
         await set_contact_labels(session, contact.id, data["labels"])
     contact.updated_at = utcnow()
     await session.flush()

@@ -9,7 +9,7 @@ from litestar.exceptions import NotFoundException
 from litestar.status_codes import HTTP_200_OK
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from backend.agents.auth import CurrentAgent, context_of, require_role
+from backend.agents.auth import CurrentAgent, require_role
 from backend.agents.models import Role
 from backend.audit import services as audit
 from backend.conversations.governance import (
@@ -19,6 +19,7 @@ from backend.conversations.governance import (
     export_filename,
 )
 from backend.conversations.models import Contact
+from backend.core.context import context_of
 from backend.media.jobs import storage_of
 
 AdminRequest = Request[CurrentAgent, Any, Any]

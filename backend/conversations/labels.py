@@ -15,8 +15,8 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from sqlmodel import col, select
 
 from backend.audit.changes import config_changed
-from backend.conversations.errors import RoutingError
 from backend.conversations.models import ContactLabel, Conversation, ConversationLabel, Label
+from backend.core.errors import ServiceError
 
 MAX_LABELS = 20
 MAX_NAME = 50
@@ -29,12 +29,12 @@ def clean_names(names: list[str]) -> list[str]:
     for raw in names:
         name = " ".join(str(raw).split())
         if not name:
-            raise RoutingError(422, "a label needs a name")
+            raise ServiceError(422, "a label needs a name")
         if len(name) > MAX_NAME:
-            raise RoutingError(422, f"a label is at most {MAX_NAME} characters: {name[:20]}…")
+            raise ServiceError(422, f"a label is at most {MAX_NAME} characters: {name[:20]}…")
         seen.setdefault(name.lower(), name)
     if len(seen) > MAX_LABELS:
-        raise RoutingError(422, f"at most {MAX_LABELS} labels")
+        raise ServiceError(422, f"at most {MAX_LABELS} labels")
     return list(seen.values())
 
 
@@ -119,11 +119,11 @@ async def update_label(
     """An admin's change to a label (audited, and `label.updated` to every agent)."""
     label = await session.get(Label, label_id)
     if label is None:
-        raise RoutingError(404, "no such label")
+        raise ServiceError(404, "no such label")
     before = label_json(label)
     if colour is not None:
         if not COLOUR.match(colour):
-            raise RoutingError(422, "colour is a hex colour like #1a73e8")
+            raise ServiceError(422, "colour is a hex colour like #1a73e8")
         label.colour = colour.lower()
     if description is not None:
         label.description = description.strip()[:255] or None
@@ -131,7 +131,7 @@ async def update_label(
         (clean,) = clean_names([name])
         other = await _by_name(session, clean)
         if other is not None and other.id != label.id:
-            raise RoutingError(409, f"a label named {other.name} exists already")
+            raise ServiceError(409, f"a label named {other.name} exists already")
         label.name = clean
     await session.flush()
     await config_changed(session, "label.updated", by=by, target_id=label_id, before=before,

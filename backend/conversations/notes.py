@@ -17,10 +17,10 @@ from sqlmodel import col, select
 
 from backend.agents.auth import CurrentAgent
 from backend.agents.models import Agent
-from backend.conversations.errors import RoutingError
 from backend.conversations.models import Conversation, Direction, Message, MessageStatus, Sender
 from backend.conversations.views import message_json
 from backend.conversations.visibility import get_visible, grant
+from backend.core.errors import ServiceError
 from backend.db.types import utcnow
 from backend.realtime.events import record_event
 
@@ -64,12 +64,12 @@ async def write_agent_note(
     conversation = await get_visible(session, agent, conversation_id)
     text = text.strip()
     if not text:
-        raise RoutingError(422, "a note needs some text")
+        raise ServiceError(422, "a note needs some text")
     if len(text) > MAX_NOTE_CHARS:
-        raise RoutingError(422, f"a note is at most {MAX_NOTE_CHARS} characters")
+        raise ServiceError(422, f"a note is at most {MAX_NOTE_CHARS} characters")
     wanted = list(dict.fromkeys(mentions))
     if len(wanted) > MAX_MENTIONS:
-        raise RoutingError(422, f"mention at most {MAX_MENTIONS} agents")
+        raise ServiceError(422, f"mention at most {MAX_MENTIONS} agents")
     found = {
         a.id: a
         for a in (
@@ -80,7 +80,7 @@ async def write_agent_note(
     }
     unknown = [i for i in wanted if i not in found]
     if unknown:
-        raise RoutingError(422, f"no active agent with id {', '.join(map(str, unknown))}")
+        raise ServiceError(422, f"no active agent with id {', '.join(map(str, unknown))}")
     assert conversation.id is not None
     now = utcnow()
     note = Message(

@@ -19,7 +19,6 @@ from sqlmodel import col, select
 
 from backend.agents.auth import CurrentAgent
 from backend.channels.sandbox.validation import interactive_problem
-from backend.conversations.errors import RoutingError
 from backend.conversations.models import (
     Contact,
     Conversation,
@@ -32,6 +31,7 @@ from backend.conversations.models import (
 from backend.conversations.views import SERVICE_WINDOW, message_json
 from backend.conversations.visibility import get_visible
 from backend.core.context import SEND_QUEUE
+from backend.core.errors import ServiceError
 from backend.core.logging import get_logger
 from backend.db.types import utcnow
 from backend.media.kinds import MEDIA_KINDS
@@ -61,17 +61,17 @@ class Draft:
     def from_request(cls, data: dict[str, Any]) -> Draft:
         present = [key for key in ("text", "interactive", "template") if data.get(key) is not None]
         if len(present) != 1:
-            raise RoutingError(422, "give exactly one of text, interactive or template")
+            raise ServiceError(422, "give exactly one of text, interactive or template")
         kind = present[0]
         value = data[kind]
         if kind == "text":
             if not isinstance(value, str) or not value.strip():
-                raise RoutingError(422, "text must be a non-empty string")
+                raise ServiceError(422, "text must be a non-empty string")
             if len(value) > 4096:
-                raise RoutingError(422, "text is longer than WhatsApp's 4096 characters")
+                raise ServiceError(422, "text is longer than WhatsApp's 4096 characters")
             return cls("text", {"body": value, "preview_url": False}, value)
         if not isinstance(value, dict):
-            raise RoutingError(422, f"{kind} must be an object")
+            raise ServiceError(422, f"{kind} must be an object")
         if kind == "interactive":
             if value.get("type") not in (
                 "button",
@@ -81,18 +81,18 @@ class Draft:
                 "product_list",
                 "flow",
             ):
-                raise RoutingError(
+                raise ServiceError(
                     422,
                     "interactive.type must be button, list, cta_url, product, product_list or flow",
                 )
             problem = interactive_problem(value)
             if problem is not None:
-                raise RoutingError(422, f"interactive: {problem}")
+                raise ServiceError(422, f"interactive: {problem}")
             body = value.get("body")
             body_text = body.get("text") if isinstance(body, dict) else None
             return cls("interactive", value, body_text if isinstance(body_text, str) else None)
         if not value.get("name") or not isinstance(value.get("language"), dict | str):
-            raise RoutingError(422, "template needs a name and a language")
+            raise ServiceError(422, "template needs a name and a language")
         language = value["language"]
         template = {
             **value,
@@ -109,7 +109,7 @@ async def _checked_template(
     try:
         return await validate_template_send(session, channel_id, body)
     except TemplateError as error:
-        raise RoutingError(error.status, error.detail) from None
+        raise ServiceError(error.status, error.detail) from None
 
 
 def window_open(contact: Contact) -> bool:
@@ -141,7 +141,7 @@ async def write_message(
     contact = await session.get(Contact, conversation.contact_id)
     assert contact is not None
     if draft.kind != "template" and not window_open(contact):
-        raise RoutingError(
+        raise ServiceError(
             422, "the 24-hour customer-service window is closed: only a template can be sent"
         )
     checked = None
@@ -190,12 +190,12 @@ async def agent_reply(
         conversation.status != ConversationStatus.assigned.value
         or conversation.assignee_id != agent.id
     ):
-        raise RoutingError(
+        raise ServiceError(
             409, "only the agent who holds the conversation may reply: claim it first"
         )
     if data.get("media") is not None:  # an uploaded file (POST /api/v1/uploads)
         if any(data.get(key) is not None for key in ("text", "interactive", "template")):
-            raise RoutingError(422, "give exactly one of text, interactive, template or media")
+            raise ServiceError(422, "give exactly one of text, interactive, template or media")
         draft = Draft(*await draft_media(session, data["media"]))
     else:
         draft = Draft.from_request(data)
@@ -220,7 +220,7 @@ def _replayed(found: Message, agent: CurrentAgent) -> Message:
     """A key is the sender's own: replaying it returns their message; a colleague's key (or the
     bot's) is a 409 and shows nothing of the message it names."""
     if found.sender != Sender.agent.value or found.sender_agent_id != agent.id:
-        raise RoutingError(
+        raise ServiceError(
             409, "this Idempotency-Key was used by another sender in this conversation"
         )
     return found
@@ -263,12 +263,12 @@ async def enqueue_send(
 async def retry_message(session: AsyncSession, agent: CurrentAgent, message_id: int) -> Message:
     message = await session.get(Message, message_id)
     if message is None or message.direction != Direction.outbound.value:
-        raise RoutingError(404, "no such outbound message")
+        raise ServiceError(404, "no such outbound message")
     conversation = await get_visible(session, agent, message.conversation_id)
     if not agent.is_lead and conversation.assignee_id != agent.id:
-        raise RoutingError(403, "only the assignee or a lead may retry this message")
+        raise ServiceError(403, "only the assignee or a lead may retry this message")
     if message.status not in (MessageStatus.failed.value, MessageStatus.dead.value):
-        raise RoutingError(
+        raise ServiceError(
             409, f"only a failed or dead message can be retried (this one is {message.status})"
         )
     message.status = MessageStatus.queued.value
@@ -296,7 +296,7 @@ async def mark_conversation_read(
     Only the holder (or a lead) may: the customer sees blue ticks, which must mean that the
     agent answering them has read it, not that a colleague glanced at the queue."""
     if not (agent.is_lead or conversation.assignee_id == agent.id):
-        raise RoutingError(
+        raise ServiceError(
             403, "only the agent who holds the conversation, or a lead, may mark it read"
         )
     newest: int | None = (

@@ -14,7 +14,7 @@ from sqlalchemy import or_
 from sqlalchemy.ext.asyncio import AsyncSession
 from sqlmodel import col, select
 
-from backend.agents.auth import CurrentAgent, context_of
+from backend.agents.auth import CurrentAgent
 from backend.agents.models import Team
 from backend.conversations import notes, outbound, routing
 from backend.conversations.labelling import label_conversation
@@ -27,7 +27,8 @@ from backend.conversations.views import (
     message_json,
     messages_json,
 )
-from backend.conversations.visibility import visible_clause
+from backend.conversations.visibility import get_visible, visible_clause
+from backend.core.context import context_of
 from backend.integrations.key_auth import API_SCOPE, reader_of
 from backend.integrations.keys import ApiKeyPrincipal
 from backend.integrations.models import Scope
@@ -112,9 +113,7 @@ class ConversationController(Controller):
     async def get_conversation(
         self, request: ReaderRequest, db_session: AsyncSession, conversation_id: int
     ) -> dict[str, Any]:
-        conversation = await routing.get_visible(
-            db_session, reader_of(request.user), conversation_id
-        )
+        conversation = await get_visible(db_session, reader_of(request.user), conversation_id)
         return await conversation_json(db_session, conversation)
 
     @get("/{conversation_id:int}/messages", opt=_KEYS_READ)
@@ -122,7 +121,7 @@ class ConversationController(Controller):
         self, request: ReaderRequest, db_session: AsyncSession, conversation_id: int,
         after: int | None = None, limit: int = Parameter(default=500, ge=1, le=2000),
     ) -> dict[str, list[dict[str, Any]]]:  # fmt: skip
-        await routing.get_visible(db_session, reader_of(request.user), conversation_id)
+        await get_visible(db_session, reader_of(request.user), conversation_id)
         query = select(Message).where(col(Message.conversation_id) == conversation_id)
         if after is not None:
             query = query.where(col(Message.id) > after)
@@ -252,7 +251,7 @@ class ConversationController(Controller):
     async def mark_read(
         self, request: AgentRequest, db_session: AsyncSession, conversation_id: int
     ) -> dict[str, Any]:
-        conversation = await routing.get_visible(db_session, request.user, conversation_id)
+        conversation = await get_visible(db_session, request.user, conversation_id)
         newest = await outbound.mark_conversation_read(db_session, request.user, conversation)
         await db_session.commit()
         if newest is not None:

@@ -17,16 +17,14 @@ from sqlmodel import col, select
 
 from backend.agents.auth import CurrentAgent
 from backend.agents.models import Agent, Presence, Team
-from backend.conversations.errors import RoutingError
 from backend.conversations.models import Conversation, ConversationStatus
 from backend.conversations.notes import write_note
 from backend.conversations.views import conversation_json
 from backend.conversations.visibility import get_visible
+from backend.core.errors import ServiceError
 from backend.db.engine import dialect_name
 from backend.db.types import utcnow
 from backend.realtime.events import record_event
-
-__all__ = ["RoutingError", "get_visible"]  # re-exported: callers import them from here too
 
 OPEN = (
     ConversationStatus.bot.value,
@@ -46,8 +44,8 @@ def require_holder(agent: CurrentAgent, conversation: Conversation, action: str)
     if agent.is_lead or conversation.assignee_id == agent.id:
         return
     if conversation.assignee_id is None:
-        raise RoutingError(409, f"claim the conversation before you {action} it")
-    raise RoutingError(403, f"only the assignee or a lead may {action} this conversation")
+        raise ServiceError(409, f"claim the conversation before you {action} it")
+    raise ServiceError(403, f"only the assignee or a lead may {action} this conversation")
 
 
 async def open_count(session: AsyncSession, agent_id: int) -> int:
@@ -87,10 +85,10 @@ async def claim(session: AsyncSession, agent: CurrentAgent, conversation_id: int
     ):
         return Outcome(conversation, changed=False)
     if conversation.status == ConversationStatus.resolved.value:
-        raise RoutingError(409, "the conversation is resolved: reopen it first")
+        raise ServiceError(409, "the conversation is resolved: reopen it first")
     me = await _lock_agent(session, agent.id)
     if await open_count(session, agent.id) >= me.capacity:
-        raise RoutingError(409, f"you are at your capacity of {me.capacity} open conversations")
+        raise ServiceError(409, f"you are at your capacity of {me.capacity} open conversations")
     now = utcnow()
     won = await session.execute(
         update(Conversation)
@@ -109,7 +107,7 @@ async def claim(session: AsyncSession, agent: CurrentAgent, conversation_id: int
         if holder is not None and holder.assignee_id is not None:
             other = await session.get(Agent, holder.assignee_id)
             name = other.name if other else None
-        raise RoutingError(409, f"already claimed by {name}" if name else "already claimed")
+        raise ServiceError(409, f"already claimed by {name}" if name else "already claimed")
     await session.refresh(conversation)
     await _emit(
         session, "conversation.claimed", conversation, by={"id": agent.id, "name": agent.name}
@@ -120,7 +118,7 @@ async def claim(session: AsyncSession, agent: CurrentAgent, conversation_id: int
 async def release(session: AsyncSession, agent: CurrentAgent, conversation_id: int) -> Outcome:
     conversation = await get_visible(session, agent, conversation_id)
     if conversation.status != ConversationStatus.assigned.value:
-        raise RoutingError(409, "the conversation is not assigned")
+        raise ServiceError(409, "the conversation is not assigned")
     require_holder(agent, conversation, "release")
     conversation.assignee_id = None
     conversation.status = ConversationStatus.queued.value
@@ -138,20 +136,20 @@ async def transfer(
 ) -> Outcome:  # fmt: skip
     conversation = await get_visible(session, agent, conversation_id)
     if conversation.status == ConversationStatus.resolved.value:
-        raise RoutingError(409, "the conversation is resolved")
+        raise ServiceError(409, "the conversation is resolved")
     if conversation.assignee_id is not None:
         require_holder(agent, conversation, "transfer")
     elif not agent.is_lead and conversation.team_id not in agent.team_ids:
-        raise RoutingError(403, "only a lead may transfer another team's conversation")
+        raise ServiceError(403, "only a lead may transfer another team's conversation")
     now = utcnow()
     if (team is None) == (agent_id is None):
-        raise RoutingError(422, "give either a team or an agent_id")
+        raise ServiceError(422, "give either a team or an agent_id")
     if team is not None:
         target = (
             await session.execute(select(Team).where(col(Team.name) == team))
         ).scalar_one_or_none()
         if target is None:
-            raise RoutingError(422, f"no team named {team}")
+            raise ServiceError(422, f"no team named {team}")
         conversation.team_id = target.id
         conversation.assignee_id = None
         conversation.status = ConversationStatus.queued.value
@@ -160,9 +158,9 @@ async def transfer(
         assert agent_id is not None
         target_agent = await session.get(Agent, agent_id)
         if target_agent is None or not target_agent.active:
-            raise RoutingError(422, "no such agent")
+            raise ServiceError(422, "no such agent")
         if await open_count(session, agent_id) >= target_agent.capacity:
-            raise RoutingError(409, f"{target_agent.name} is at capacity")
+            raise ServiceError(409, f"{target_agent.name} is at capacity")
         conversation.assignee_id = agent_id
         conversation.status = ConversationStatus.assigned.value
     conversation.snoozed_until = conversation.snoozed_by_id = None
@@ -202,7 +200,7 @@ async def reopen(session: AsyncSession, agent: CurrentAgent, conversation_id: in
         )
     ).first()
     if newer is not None:
-        raise RoutingError(409, "the customer has a newer open conversation")
+        raise ServiceError(409, "the customer has a newer open conversation")
     conversation.status = ConversationStatus.queued.value
     conversation.assignee_id = None
     conversation.resolved_at = None
@@ -230,16 +228,16 @@ async def snooze(
         conversation.status not in SNOOZABLE
         and conversation.status != ConversationStatus.snoozed.value
     ):
-        raise RoutingError(409, f"a {conversation.status} conversation cannot be snoozed")
+        raise ServiceError(409, f"a {conversation.status} conversation cannot be snoozed")
     if conversation.assignee_id is not None or not agent.is_lead:
         require_holder(agent, conversation, "snooze")
     if until.tzinfo is None:
-        raise RoutingError(422, "until needs a time zone (e.g. 2026-12-02T09:00:00+01:00)")
+        raise ServiceError(422, "until needs a time zone (e.g. 2026-12-02T09:00:00+01:00)")
     now = utcnow()
     if until <= now:
-        raise RoutingError(422, "until must be in the future")
+        raise ServiceError(422, "until must be in the future")
     if until - now > MAX_SNOOZE:
-        raise RoutingError(422, "a conversation can be snoozed for at most a year")
+        raise ServiceError(422, "a conversation can be snoozed for at most a year")
     conversation.status = ConversationStatus.snoozed.value
     conversation.snoozed_until = until
     conversation.snoozed_by_id = conversation.assignee_id

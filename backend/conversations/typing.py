@@ -18,10 +18,10 @@ from sqlmodel import col, select
 
 from backend.agents.auth import CurrentAgent
 from backend.channels.models import Channel
-from backend.conversations.errors import RoutingError
 from backend.conversations.models import Contact, ConversationStatus, Direction, Message
 from backend.conversations.visibility import get_visible
 from backend.core.context import SEND_QUEUE
+from backend.core.errors import ServiceError
 from backend.db.types import utcnow
 
 TYPING_EVERY_SECONDS = 20
@@ -38,7 +38,7 @@ async def request_typing(
         conversation.status != ConversationStatus.assigned.value
         or conversation.assignee_id != agent.id
     ):
-        raise RoutingError(409, "only the agent who holds the conversation types to the customer")
+        raise ServiceError(409, "only the agent who holds the conversation types to the customer")
     channel = await session.get(Channel, conversation.channel_id)
     contact = await session.get(Contact, conversation.contact_id)
     if channel is None or not channel.typing_indicator or contact is None:

@@ -22,8 +22,8 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from sqlmodel import col, select
 
 from backend.agents.auth import CurrentAgent
-from backend.conversations.errors import RoutingError
 from backend.conversations.models import Contact, Conversation, ConversationAccess
+from backend.core.errors import ServiceError
 
 
 def may_see(
@@ -88,7 +88,7 @@ async def get_visible(
     """The conversation, or a 404 when it does not exist or the caller may not see it."""
     conversation = await session.get(Conversation, conversation_id)
     if conversation is None or not await can_see(session, agent, conversation):
-        raise RoutingError(404, "no such conversation")
+        raise ServiceError(404, "no such conversation")
     return conversation
 
 
@@ -99,7 +99,7 @@ async def get_visible_contact(
     conversation they may see. A 404 otherwise, like `get_visible`."""
     contact = await session.get(Contact, contact_id)
     if contact is None:
-        raise RoutingError(404, "no such contact")
+        raise ServiceError(404, "no such contact")
     if agent.is_lead:
         return contact
     seen = await session.execute(
@@ -108,7 +108,7 @@ async def get_visible_contact(
         .limit(1)
     )
     if seen.scalar_one_or_none() is None:
-        raise RoutingError(404, "no such contact")
+        raise ServiceError(404, "no such contact")
     return contact
 
 

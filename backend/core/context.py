@@ -10,6 +10,7 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from arq.connections import ArqRedis, RedisSettings
+from litestar.connection import ASGIConnection
 from redis.asyncio import Redis
 from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession, async_sessionmaker
 
@@ -47,6 +48,13 @@ class AppContext:
     async def session(self) -> AsyncIterator[AsyncSession]:
         async with self.sessions() as session:
             yield session
+
+
+def context_of(connection: ASGIConnection[Any, Any, Any, Any]) -> AppContext:
+    """The process's context, as app assembly put it on the application's state: every route and
+    guard reaches settings, database and Redis through it (core, so no domain imports agents for it)."""
+    context: AppContext = connection.app.state.context
+    return context
 
 
 QUEUE_NAME = "switchboard:queue"  # background work: bot steps, surveys, SLA, auto-assign

@@ -1,5 +1,12 @@
-"""The last word on errors: an exception no domain handled is logged with its request id and
-traceback, and answered in the contract's shape without internals.
+"""Errors: the one family services raise (`ServiceError`), and the last word on everything else.
+
+A service refuses an action by raising `ServiceError` (or a subclass that carries more: templates'
+Meta code, agents' field); the route lets it through and the handler here answers it in the
+contract's shape. It lives in core because every domain raises it — bots and SLA used to import
+conversations' `RoutingError` for it.
+
+An exception no domain handled is logged with its request id and traceback, and answered in the
+contract's shape without internals.
 
 Litestar answers unhandled exceptions with a bare 500 and, with our logging config, no line at
 all; this handler makes every 500 visible in the logs (the request id is bound by
@@ -18,6 +25,19 @@ from backend.core.input_checks import INT64_MAX
 from backend.core.logging import get_logger
 
 log = get_logger(__name__)
+
+
+class ServiceError(Exception):
+    """The action is refused; `status` is the HTTP answer (403, 404, 409, 413, 422), `detail` why."""
+
+    def __init__(self, status: int, detail: str) -> None:
+        super().__init__(detail)
+        self.status = status
+        self.detail = detail
+
+
+def service_error(_: Request[Any, Any, Any], error: ServiceError) -> Response[dict[str, Any]]:
+    return Response({"status_code": error.status, "detail": error.detail}, status_code=error.status)
 
 
 def unhandled_error(request: Request[Any, Any, Any], error: Exception) -> Response[dict[str, Any]]:
@@ -40,7 +60,9 @@ def number_overflow(
     )  # fmt: skip
 
 
-ERROR_HANDLERS: dict[Any, Any] = {OverflowError: number_overflow, 500: unhandled_error}
+ERROR_HANDLERS: dict[Any, Any] = {
+    ServiceError: service_error, OverflowError: number_overflow, 500: unhandled_error,
+}  # fmt: skip
 
 
 @dataclass

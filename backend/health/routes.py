@@ -8,7 +8,7 @@ from typing import Any
 from litestar import Request, Response, get
 from sqlalchemy import text
 
-from backend.agents.auth import context_of
+from backend.core.context import context_of
 
 CHECK_TIMEOUT = 2.0
 

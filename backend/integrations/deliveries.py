@@ -6,7 +6,7 @@ from arq.connections import ArqRedis
 from sqlalchemy.ext.asyncio import AsyncSession
 from sqlmodel import col, select
 
-from backend.conversations.routing import RoutingError
+from backend.core.errors import ServiceError
 from backend.db.types import utcnow
 from backend.integrations.jobs import enqueue_delivery
 from backend.integrations.models import DeliveryState, WebhookAttempt, WebhookDelivery
@@ -77,7 +77,7 @@ async def _by_public_id(session: AsyncSession, endpoint_id: int, public_id: str)
         )
     ).scalar_one_or_none()
     if delivery is None:
-        raise RoutingError(404, "no such delivery for this endpoint")
+        raise ServiceError(404, "no such delivery for this endpoint")
     return delivery
 
 

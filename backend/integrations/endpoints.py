@@ -17,7 +17,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from sqlmodel import col, select
 
 from backend.audit.changes import config_changed
-from backend.conversations.routing import RoutingError
+from backend.core.errors import ServiceError
 from backend.core.logging import get_logger
 from backend.db.engine import serialize_writes
 from backend.db.types import utcnow
@@ -60,12 +60,12 @@ def new_secret() -> str:
 
 def checked_events(events: list[str]) -> list[str]:
     if not events:
-        raise RoutingError(422, 'events must list event types, or be ["*"] for all of them')
+        raise ServiceError(422, 'events must list event types, or be ["*"] for all of them')
     if "*" in events:
         return ["*"]
     bad = [e for e in events if not _TYPE.fullmatch(e) or e.startswith(PRIVATE_PREFIXES)]
     if bad:
-        raise RoutingError(422, f"not a deliverable event type: {', '.join(bad)}")
+        raise ServiceError(422, f"not a deliverable event type: {', '.join(bad)}")
     return sorted(set(events))
 
 
@@ -79,7 +79,7 @@ async def checked_url(url: str, allow_private: bool) -> str:
     try:
         await resolve_target(url, allow_private)
     except UnsafeTarget as error:
-        raise RoutingError(422, str(error)) from None
+        raise ServiceError(422, str(error)) from None
     return url
 
 
@@ -124,7 +124,7 @@ def _described(endpoint: WebhookEndpoint) -> dict[str, Any]:
 async def get_endpoint(session: AsyncSession, endpoint_id: int) -> WebhookEndpoint:
     endpoint = await session.get(WebhookEndpoint, endpoint_id)
     if endpoint is None:
-        raise RoutingError(404, "no such webhook endpoint")
+        raise ServiceError(404, "no such webhook endpoint")
     return endpoint
 
 
@@ -146,7 +146,7 @@ async def update_endpoint(
         endpoint.description = description
     if state is not None:
         if state not in (EndpointState.active.value, EndpointState.disabled.value):
-            raise RoutingError(422, "state must be active or disabled")
+            raise ServiceError(422, "state must be active or disabled")
         if state == EndpointState.active.value and endpoint.state != state:
             endpoint.failing_since = None  # a fresh start: 72 more hours before it is disabled
             endpoint.disabled_reason = None

@@ -21,9 +21,10 @@ from litestar.handlers.base import BaseRouteHandler
 from litestar.middleware import AuthenticationResult
 from litestar.security.jwt import JWTCookieAuthenticationMiddleware
 
-from backend.agents.auth import CurrentAgent, context_of
+from backend.agents.auth import CurrentAgent
 from backend.agents.models import Role
 from backend.channels.ratelimit import TokenBuckets
+from backend.core.context import context_of
 from backend.integrations.keys import KEY_PREFIX, ApiKeyPrincipal, authenticate_key
 
 API_SCOPE = "api_scope"

@@ -8,8 +8,9 @@ from litestar import Controller, Request, delete, get, post
 from litestar.status_codes import HTTP_201_CREATED
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from backend.agents.auth import CurrentAgent, context_of, require_role
+from backend.agents.auth import CurrentAgent, require_role
 from backend.agents.models import Role
+from backend.core.context import context_of
 from backend.integrations import keys
 from backend.integrations.models import ApiKey
 from backend.integrations.schemas import (

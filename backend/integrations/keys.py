@@ -17,7 +17,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from sqlmodel import col, select
 
 from backend.audit.changes import config_changed
-from backend.conversations.routing import RoutingError
+from backend.core.errors import ServiceError
 from backend.db.types import utcnow
 from backend.integrations.models import ApiKey, Scope
 
@@ -46,10 +46,10 @@ def hash_key(raw: str) -> str:
 
 def _checked_scopes(scopes: list[str]) -> list[str]:
     if not scopes:
-        raise RoutingError(422, f"give at least one scope of {', '.join(SCOPES)}")
+        raise ServiceError(422, f"give at least one scope of {', '.join(SCOPES)}")
     unknown = sorted(set(scopes) - set(SCOPES))
     if unknown:
-        raise RoutingError(
+        raise ServiceError(
             422, f"unknown scope {', '.join(unknown)}: the scopes are {', '.join(SCOPES)}"
         )
     return [scope for scope in SCOPES if scope in scopes]
@@ -62,7 +62,7 @@ async def create_key(
     """The stored key and the raw key, which the caller shows once and never again; audited and
     announced (`api_key.created`, to admins)."""
     if not name.strip():
-        raise RoutingError(422, "a key needs a name")
+        raise ServiceError(422, "a key needs a name")
     raw = KEY_PREFIX + secrets.token_urlsafe(32)
     key = ApiKey(
         name=name.strip(), prefix=raw[: len(KEY_PREFIX) + 6], key_hash=hash_key(raw),
@@ -94,7 +94,7 @@ async def list_keys(session: AsyncSession, *, include_revoked: bool = False) -> 
 async def revoke_key(session: AsyncSession, key_id: int, *, by: Any = None) -> ApiKey:
     key = await session.get(ApiKey, key_id)
     if key is None:
-        raise RoutingError(404, "no such API key")
+        raise ServiceError(404, "no such API key")
     if key.revoked_at is None:
         key.revoked_at = utcnow()
         await session.flush()

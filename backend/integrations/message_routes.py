@@ -11,12 +11,13 @@ from litestar.status_codes import HTTP_202_ACCEPTED
 from pydantic import ValidationError
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from backend.agents.auth import CurrentAgent, context_of
-from backend.conversations.errors import RoutingError
+from backend.agents.auth import CurrentAgent
 from backend.conversations.models import Message, Sender
 from backend.conversations.outbound import enqueue_send
 from backend.conversations.views import message_json
 from backend.conversations.visibility import get_visible
+from backend.core.context import context_of
+from backend.core.errors import ServiceError
 from backend.integrations.key_auth import API_SCOPE, key_only
 from backend.integrations.keys import ApiKeyPrincipal
 from backend.integrations.models import Scope
@@ -92,7 +93,7 @@ class ApiMessageController(Controller):
             except ValidationError as error:
                 results.append(BatchResult(status=422, detail=_first_error(error)))
                 continue
-            except RoutingError as error:
+            except ServiceError as error:
                 results.append(BatchResult(status=error.status, detail=error.detail))
                 continue
             if outcome.created:
@@ -116,11 +117,11 @@ class ApiMessageController(Controller):
         see its conversation."""
         message = await db_session.get(Message, message_id)
         if message is None:
-            raise RoutingError(404, "no such message")
+            raise ServiceError(404, "no such message")
         user = request.user
         if isinstance(user, ApiKeyPrincipal):
             if message.sender != Sender.api.value or message.sender_api_key_id != user.id:
-                raise RoutingError(404, "no such message sent with this key")
+                raise ServiceError(404, "no such message sent with this key")
         elif isinstance(user, CurrentAgent):
             await get_visible(db_session, user, message.conversation_id)
         else:

@@ -25,8 +25,8 @@ from backend.channels.models import Channel
 from backend.conversations.ingest import open_conversation, start_conversation
 from backend.conversations.models import Contact, Conversation, ConversationStatus, Message, Sender
 from backend.conversations.outbound import Draft, window_open, write_message
-from backend.conversations.routing import RoutingError
 from backend.conversations.views import conversation_json, iso
+from backend.core.errors import ServiceError
 from backend.db.engine import dialect_name, serialize_writes
 from backend.db.types import utcnow
 from backend.integrations.keys import ApiKeyPrincipal
@@ -60,14 +60,14 @@ def recipient_of(to: str) -> Recipient:
         return Recipient(wa_id=digits, user_id=None)
     if _BSUID.fullmatch(to.strip()):
         return Recipient(wa_id=None, user_id=to.strip())
-    raise RoutingError(
+    raise ServiceError(
         422, "`to` must be a phone number in international form (6 to 15 digits) or a BSUID"
     )
 
 
 def draft_of(request: MessageRequest) -> Draft:
     if (request.text is None) == (request.template is None):
-        raise RoutingError(422, "give exactly one of text or template")
+        raise ServiceError(422, "give exactly one of text or template")
     if request.template is not None:
         return Draft.from_request({"template": check_template(request.template)})
     return Draft.from_request({"text": request.text})
@@ -77,16 +77,16 @@ def check_template(template: dict[str, object]) -> dict[str, object]:
     """The template object's shape as the Cloud API takes it; the approved library is consulted by
     the provider (the sandbox answers with Meta's error codes) until the desk keeps its own."""
     if not isinstance(template.get("name"), str) or not str(template["name"]).strip():
-        raise RoutingError(422, "template.name must be the approved template's name")
+        raise ServiceError(422, "template.name must be the approved template's name")
     language = template.get("language")
     code = language.get("code") if isinstance(language, dict) else language
     if not isinstance(code, str) or not code:
-        raise RoutingError(422, 'template.language must be a code like en_US or {"code": …}')
+        raise ServiceError(422, 'template.language must be a code like en_US or {"code": …}')
     components = template.get("components", [])
     if not isinstance(components, list) or not all(
         isinstance(c, dict) and isinstance(c.get("type"), str) for c in components
     ):
-        raise RoutingError(422, "template.components must be a list of objects with a type")
+        raise ServiceError(422, "template.components must be a list of objects with a type")
     return template
 
 
@@ -99,7 +99,7 @@ async def _channel(session: AsyncSession, channel_id: int | None) -> Channel:
     )
     channel = (await session.execute(query)).scalar_one_or_none()
     if channel is None:
-        raise RoutingError(422, "no such channel" if channel_id else "no default channel")
+        raise ServiceError(422, "no such channel" if channel_id else "no default channel")
     return channel
 
 
@@ -146,7 +146,7 @@ async def _opt_out_reason(session: AsyncSession, contact: Contact) -> str:
 async def _team(session: AsyncSession, name: str) -> Team:
     team = (await session.execute(select(Team).where(col(Team.name) == name))).scalar_one_or_none()
     if team is None:
-        raise RoutingError(422, f"no team named {name!r}")
+        raise ServiceError(422, f"no team named {name!r}")
     return team
 
 
@@ -197,9 +197,9 @@ async def _write(
     assert channel.id is not None
     contact = await _contact(session, channel.id, to, request.name)
     if contact.opted_out:
-        raise RoutingError(409, await _opt_out_reason(session, contact))
+        raise ServiceError(409, await _opt_out_reason(session, contact))
     if draft.kind != "template" and not window_open(contact):
-        raise RoutingError(
+        raise ServiceError(
             422,
             "the customer has not written in the last 24 hours: only a template can be sent",
         )
@@ -232,7 +232,7 @@ async def send_one(
     try:
         async with session.begin_nested():
             return await _write(session, key, request, idempotency_key)
-    except RoutingError:
+    except ServiceError:
         drop_pending_since(session, mark)
         raise
     except IntegrityError:

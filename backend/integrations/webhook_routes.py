@@ -9,7 +9,7 @@ from litestar.params import Parameter
 from litestar.status_codes import HTTP_200_OK, HTTP_201_CREATED, HTTP_202_ACCEPTED
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from backend.agents.auth import context_of
+from backend.core.context import context_of
 from backend.integrations import deliveries, endpoints
 from backend.integrations.jobs import redeliver
 from backend.integrations.key_auth import API_SCOPE, admin_or_key

@@ -15,11 +15,12 @@ from litestar.status_codes import HTTP_201_CREATED, HTTP_202_ACCEPTED
 from obstore.exceptions import NotFoundError
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from backend.agents.auth import CurrentAgent, context_of
-from backend.conversations.errors import RoutingError
+from backend.agents.auth import CurrentAgent
 from backend.conversations.models import Message
 from backend.conversations.views import message_json
 from backend.conversations.visibility import get_visible
+from backend.core.context import context_of
+from backend.core.errors import ServiceError
 from backend.media.jobs import enqueue_download, retry_cause, retry_download, storage_of
 from backend.media.kinds import LARGEST, default_filename
 from backend.media.models import MediaState, MessageMedia
@@ -36,11 +37,11 @@ async def _visible_media(
     """404 alike for a message that does not exist and one the agent may not see."""
     message = await session.get(Message, message_id)
     if message is None:
-        raise RoutingError(404, "no such message")
+        raise ServiceError(404, "no such message")
     try:
         await get_visible(session, agent, message.conversation_id)
-    except RoutingError:
-        raise RoutingError(404, "no such message") from None
+    except ServiceError:
+        raise ServiceError(404, "no such message") from None
     return message, await session.get(MessageMedia, message_id)
 
 
@@ -51,7 +52,7 @@ async def message_media(
     """The file's bytes (or the requested range of them) with the stored type."""
     _, row = await _visible_media(db_session, request.user, message_id)
     if row is None or row.state != MediaState.stored.value or not row.sha256 or row.size is None:
-        raise RoutingError(404, "the file is not stored (yet)")
+        raise ServiceError(404, "the file is not stored (yet)")
     mime = row.mime_type or "application/octet-stream"
     filename = row.filename or default_filename(row.kind, mime, message_id)
     headers = safe_headers(filename, mime, row.sha256)
@@ -68,7 +69,7 @@ async def message_media(
     try:
         first = await anext(chunks, b"")
     except (NotFoundError, FileNotFoundError):
-        raise RoutingError(404, "the file is missing from storage") from None
+        raise ServiceError(404, "the file is missing from storage") from None
     if wanted is not None:
         headers["Content-Range"] = wanted.content_range(size)
     headers["Content-Length"] = str(end - start)
@@ -97,7 +98,7 @@ async def retry_inbound_media(
     """Also what `POST /api/v1/messages/{id}/retry` does for a customer's message."""
     message, _ = await _visible_media(db_session, request.user, message_id)
     if not await retry_download(db_session, message_id):
-        raise RoutingError(409, "only a file whose download failed can be retried")
+        raise ServiceError(409, "only a file whose download failed can be retried")
     await commit_and_publish(db_session, context_of(request).redis)
     await enqueue_download(context_of(request).queue, message_id, retry_cause())
     return await message_json(db_session, message)

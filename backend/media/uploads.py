@@ -9,7 +9,7 @@ from litestar.datastructures import UploadFile
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from backend.conversations.models import Message
-from backend.conversations.routing import RoutingError
+from backend.core.errors import ServiceError
 from backend.db.types import utcnow
 from backend.media.kinds import LARGEST, Refused, check_size, recognise
 from backend.media.models import MediaState, MessageMedia, Upload
@@ -22,7 +22,7 @@ async def store_upload(
     session: AsyncSession, storage: MediaStorage, agent_id: int, part: UploadFile
 ) -> Upload:
     """Spools the part while hashing it, recognises its type from the bytes, checks WhatsApp's
-    limit for that kind, and keeps it. RoutingError 413/422 says which rule it broke."""
+    limit for that kind, and keeps it. ServiceError 413/422 says which rule it broke."""
     filename = (part.filename or "file").replace("/", "_").replace("\\", "_")[:255] or "file"
     spool = storage.spool(LARGEST)
     try:
@@ -30,7 +30,7 @@ async def store_upload(
             spool.write(chunk)
     except ValueError:
         spool.abort()
-        raise RoutingError(413, f"files may be at most {LARGEST // 2**20} MB (WhatsApp's limit for documents)") from None  # fmt: skip
+        raise ServiceError(413, f"files may be at most {LARGEST // 2**20} MB (WhatsApp's limit for documents)") from None  # fmt: skip
     spooled = spool.close()
     try:
         if spooled.size == 0:
@@ -39,11 +39,11 @@ async def store_upload(
         check_size(recognised.kind, spooled.size)
     except Refused as refused:
         spooled.discard()
-        raise RoutingError(refused.status, refused.detail) from None
+        raise ServiceError(refused.status, refused.detail) from None
     try:
         await storage.keep(spooled)
     except StorageError as error:
-        raise RoutingError(503, f"media storage is unavailable: {error}") from None
+        raise ServiceError(503, f"media storage is unavailable: {error}") from None
     upload = Upload(
         agent_id=agent_id, kind=recognised.kind, filename=filename,
         mime_type=recognised.mime_type, size=spooled.size, sha256=spooled.sha256,
@@ -62,19 +62,19 @@ async def draft_media(session: AsyncSession, value: Any) -> tuple[str, dict[str,
     """`{"upload_id", "caption"?}` → the Cloud API type, its object (without the media id, which
     the worker adds after uploading to Meta), and the caption as the message text."""
     if not isinstance(value, dict) or not isinstance(value.get("upload_id"), int | str):
-        raise RoutingError(422, "media needs an upload_id from POST /api/v1/uploads")
+        raise ServiceError(422, "media needs an upload_id from POST /api/v1/uploads")
     try:
         upload_id = int(value["upload_id"])
     except ValueError:
-        raise RoutingError(422, "upload_id must be the id POST /api/v1/uploads returned") from None
+        raise ServiceError(422, "upload_id must be the id POST /api/v1/uploads returned") from None
     upload = await session.get(Upload, upload_id)
     if upload is None:
-        raise RoutingError(422, f"no upload with id {upload_id}")
+        raise ServiceError(422, f"no upload with id {upload_id}")
     caption = value.get("caption")
     if caption is not None and (not isinstance(caption, str) or len(caption) > 1024):
-        raise RoutingError(422, "caption must be a string of at most 1024 characters")
+        raise ServiceError(422, "caption must be a string of at most 1024 characters")
     if caption and upload.kind in ("audio", "sticker"):
-        raise RoutingError(422, f"WhatsApp shows no caption on {upload.kind} messages")
+        raise ServiceError(422, f"WhatsApp shows no caption on {upload.kind} messages")
     body: dict[str, Any] = {"upload_id": upload.id}
     if caption:
         body["caption"] = caption

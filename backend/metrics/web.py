@@ -1,4 +1,5 @@
-"""The web process's own metrics, the scrape-time figures from the database, and `/metrics`.
+"""The scrape: the web process's counters (`counters.py`), the figures read from the database,
+and the `/metrics` handler that app assembly registers (backend/app.py).
 
 Webhooks and websockets are counted in memory by the process that serves them (each web process
 is its own Prometheus target). Queue depth, oldest wait, agents and stored messages are read from
@@ -18,7 +19,7 @@ from litestar import Request, Response, get
 from litestar.enums import ScopeType
 from litestar.exceptions import NotAuthorizedException
 from litestar.types import ASGIApp, Message, Receive, Scope, Send
-from prometheus_client import CONTENT_TYPE_LATEST, CollectorRegistry, Counter, Gauge, Histogram
+from prometheus_client import CONTENT_TYPE_LATEST, CollectorRegistry
 from prometheus_client.core import GaugeMetricFamily, Metric
 from prometheus_client.exposition import generate_latest
 from prometheus_client.registry import Collector
@@ -27,45 +28,16 @@ from sqlalchemy import func
 from sqlalchemy.ext.asyncio import AsyncSession
 from sqlmodel import col, select
 
-from backend.agents.auth import context_of
 from backend.agents.models import Agent, AgentTeam, Presence, Team
 from backend.conversations.models import Conversation, ConversationStatus
 from backend.conversations.models import Message as ChatMessage
+from backend.core.context import context_of
 from backend.db.types import utcnow
-from backend.metrics.shared import LATENCY_BUCKETS, shared_families
+from backend.metrics.counters import REGISTRY, WEBHOOK_SECONDS, WEBHOOKS
+from backend.metrics.shared import shared_families
 from backend.sla.models import ClockState, SlaClock
 
 HEARTBEAT_KEY = "switchboard:worker:heartbeat"  # renewed by worker.main.heartbeat
-
-REGISTRY = CollectorRegistry(auto_describe=True)
-
-WEBHOOKS = Counter(
-    "switchboard_webhooks_received", "Webhook requests by provider and HTTP status",
-    ["provider", "status"], registry=REGISTRY,
-)  # fmt: skip
-WEBHOOK_SECONDS = Histogram(
-    "switchboard_webhook_duration_seconds", "Webhook handling time, until the answer is sent",
-    ["provider"], buckets=LATENCY_BUCKETS, registry=REGISTRY,
-)  # fmt: skip
-INBOUND_MESSAGES = Counter(
-    "switchboard_inbound_messages", "Customer messages stored from webhooks (duplicates excluded)",
-    registry=REGISTRY,
-)  # fmt: skip
-UNREADABLE_ITEMS = Counter(
-    "switchboard_webhook_unreadable_items",
-    "Webhook items kept without being read: messages stored as unsupported (kind=message) and "
-    "parts naming no customer or message, kept in webhook_rejects (kind=entry|change|status|...)",
-    ["provider", "kind"], registry=REGISTRY,
-)  # fmt: skip
-GROUP_ITEMS = Counter(
-    "switchboard_webhook_group_items",
-    "WhatsApp group events, group messages and group statuses: answered 200, counted, not stored",
-    ["provider", "kind"], registry=REGISTRY,
-)  # fmt: skip
-WEBSOCKETS = Gauge(
-    "switchboard_websocket_connections", "Open inbox websockets on this web process",
-    registry=REGISTRY,
-)  # fmt: skip
 
 
 class WebhookMetricsMiddleware:

@@ -13,8 +13,9 @@ from sqlalchemy.exc import IntegrityError
 from sqlalchemy.ext.asyncio import AsyncSession
 from sqlmodel import col, select
 
-from backend.agents.auth import CurrentAgent, context_of, require_role
+from backend.agents.auth import CurrentAgent, require_role
 from backend.agents.models import Role
+from backend.core.context import context_of
 from backend.quick_replies import services
 from backend.quick_replies.models import QuickReply
 from backend.realtime.events import commit_and_publish

@@ -8,7 +8,7 @@ from typing import Any
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from backend.audit.changes import config_changed
-from backend.conversations.errors import RoutingError
+from backend.core.errors import ServiceError
 from backend.db.types import utcnow
 from backend.quick_replies.models import QuickReply
 
@@ -20,7 +20,7 @@ def view(reply: QuickReply) -> dict[str, Any]:
 async def _found(session: AsyncSession, reply_id: int) -> QuickReply:
     reply = await session.get(QuickReply, reply_id)
     if reply is None:
-        raise RoutingError(404, "no such quick reply")
+        raise ServiceError(404, "no such quick reply")
     return reply
 
 

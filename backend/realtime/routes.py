@@ -25,7 +25,6 @@ from sqlmodel import col, select
 from backend.agents.auth import (
     SESSION_COOKIE,
     CurrentAgent,
-    context_of,
     load_current_agent,
     token_epoch,
 )
@@ -33,8 +32,9 @@ from backend.agents.models import Role
 from backend.agents.services import is_revoked
 from backend.conversations.visibility import granted, may_see
 from backend.core.allowlists import admin_allowed, client_address
+from backend.core.context import context_of
 from backend.core.logging import get_logger
-from backend.metrics.web import WEBSOCKETS
+from backend.metrics.counters import WEBSOCKETS
 from backend.realtime.audience import may_receive
 from backend.realtime.events import EVENTS_CHANNEL, envelope
 from backend.realtime.hub import BoundedSubscriber

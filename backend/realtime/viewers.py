@@ -13,8 +13,9 @@ from litestar import Request, get, post
 from redis.asyncio import Redis
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from backend.agents.auth import CurrentAgent, context_of
+from backend.agents.auth import CurrentAgent
 from backend.conversations.visibility import get_visible
+from backend.core.context import context_of
 
 VIEW_TTL_SECONDS = 30
 

@@ -25,7 +25,7 @@ from sqlmodel import col, select
 
 from backend.agents.models import Agent, Team
 from backend.conversations.models import Contact, Conversation, Direction, Message, Sender
-from backend.conversations.routing import RoutingError
+from backend.core.errors import ServiceError
 from backend.core.spreadsheets import safe_row
 from backend.sla.billing import billing
 from backend.sla.models import ClockState, SlaClock
@@ -64,15 +64,15 @@ class Period:
         cls, start: datetime, end: datetime, tz: str = "UTC", team_id: int | None = None
     ) -> Period:
         if start.tzinfo is None or end.tzinfo is None:
-            raise RoutingError(422, "start and end need a time zone (e.g. 2026-11-01T00:00:00Z)")
+            raise ServiceError(422, "start and end need a time zone (e.g. 2026-11-01T00:00:00Z)")
         if end <= start:
-            raise RoutingError(422, "end must be after start")
+            raise ServiceError(422, "end must be after start")
         if end - start > MAX_PERIOD:
-            raise RoutingError(422, f"the period may be at most {MAX_PERIOD.days} days")
+            raise ServiceError(422, f"the period may be at most {MAX_PERIOD.days} days")
         try:
             zone = ZoneInfo(tz)
         except (ZoneInfoNotFoundError, ValueError):
-            raise RoutingError(422, f"unknown time zone {tz!r}") from None
+            raise ServiceError(422, f"unknown time zone {tz!r}") from None
         return cls(start, end, zone, team_id)
 
 
@@ -380,7 +380,7 @@ async def build(session: AsyncSession, period: Period) -> Report:
 async def drilldown(session: AsyncSession, period: Period, chart: str, key: str) -> list[dict[str, Any]]:  # fmt: skip
     """The conversations behind one bar of one chart."""
     if chart not in CHARTS:
-        raise RoutingError(422, f"chart must be one of {', '.join(CHARTS)}")
+        raise ServiceError(422, f"chart must be one of {', '.join(CHARTS)}")
     report = await build(session, period)
     ids = report.members.get(chart, {}).get(key, [])
     return [report.rows[cid].json() for cid in ids]

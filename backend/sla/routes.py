@@ -10,10 +10,10 @@ from litestar.params import Parameter
 from litestar.status_codes import HTTP_201_CREATED, HTTP_204_NO_CONTENT
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from backend.agents.auth import CurrentAgent, context_of, require_role
+from backend.agents.auth import CurrentAgent, require_role
 from backend.agents.models import Role
+from backend.core.context import context_of
 from backend.db.types import utcnow
-from backend.metrics.web import metrics
 from backend.realtime.events import commit_and_publish
 from backend.sla import reports, services
 from backend.sla.services import PolicyBody, PolicyPatch
@@ -107,4 +107,4 @@ class ReportController(Controller):
         )  # fmt: skip
 
 
-SLA_HANDLERS: list[Any] = [PolicyController, queue_stats, ReportController, metrics]
+SLA_HANDLERS: list[Any] = [PolicyController, queue_stats, ReportController]

@@ -15,7 +15,7 @@ from backend.agents.models import Agent, AgentTeam, Presence, Team
 from backend.agents.teams import queue_figures
 from backend.audit.changes import config_changed
 from backend.conversations.models import Conversation, ConversationStatus
-from backend.conversations.routing import RoutingError
+from backend.core.errors import ServiceError
 from backend.db.types import utcnow
 from backend.sla.models import ClockState, SlaClock, SlaPolicy
 
@@ -83,7 +83,7 @@ async def list_policies(session: AsyncSession) -> list[dict[str, Any]]:
 async def _check_teams(session: AsyncSession, *team_ids: int | None) -> None:
     for team_id in team_ids:
         if team_id is not None and await session.get(Team, team_id) is None:
-            raise RoutingError(422, f"no team with id {team_id}")
+            raise ServiceError(422, f"no team with id {team_id}")
 
 
 def _apply_escalation(policy: SlaPolicy, escalation: Escalation) -> None:
@@ -105,7 +105,7 @@ async def create_policy(
         await session.flush()
     except IntegrityError:
         await session.rollback()
-        raise RoutingError(409, "this team already has a policy for that priority") from None
+        raise ServiceError(409, "this team already has a policy for that priority") from None
     view = policy_json(policy, await team_names(session))
     await config_changed(session, "sla_policy.created", by=by, target_id=policy.id, after=view)
     return view
@@ -116,7 +116,7 @@ async def update_policy(
 ) -> dict[str, Any]:
     policy = await session.get(SlaPolicy, policy_id)
     if policy is None:
-        raise RoutingError(404, "no such policy")
+        raise ServiceError(404, "no such policy")
     teams = await team_names(session)
     before = policy_json(policy, teams)
     values = patch.model_dump(exclude_unset=True, exclude={"escalation"})
@@ -138,7 +138,7 @@ async def update_policy(
 async def delete_policy(session: AsyncSession, policy_id: int, *, by: Any = None) -> None:
     policy = await session.get(SlaPolicy, policy_id)
     if policy is None:
-        raise RoutingError(404, "no such policy")
+        raise ServiceError(404, "no such policy")
     before = policy_json(policy, await team_names(session))
     await session.delete(policy)
     await session.flush()

@@ -10,10 +10,11 @@ from pydantic import BaseModel, Field
 from sqlalchemy.ext.asyncio import AsyncSession
 from sqlmodel import col, select
 
-from backend.agents.auth import CurrentAgent, context_of, require_role
+from backend.agents.auth import CurrentAgent, require_role
 from backend.agents.models import Role
 from backend.channels.models import Channel
 from backend.conversations.visibility import get_visible
+from backend.core.context import context_of
 from backend.realtime.events import commit_and_publish
 from backend.surveys.models import Survey
 from backend.surveys.services import config_for, set_config, survey_view

@@ -10,8 +10,9 @@ from litestar.params import Parameter
 from litestar.status_codes import HTTP_200_OK, HTTP_201_CREATED
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from backend.agents.auth import CurrentAgent, context_of, require_role
+from backend.agents.auth import CurrentAgent, require_role
 from backend.agents.models import Role
+from backend.core.context import context_of
 from backend.realtime.events import commit_and_publish
 from backend.templates import authoring, services, stats, testing
 from backend.templates.authoring import TemplateCreate, TemplateEdit

@@ -16,6 +16,7 @@ from sqlmodel import col, select
 
 from backend.channels.models import Channel, ProviderKind
 from backend.config import Settings
+from backend.core.errors import ServiceError
 from backend.core.logging import get_logger
 from backend.db.engine import serialize_writes
 from backend.db.types import utcnow
@@ -37,15 +38,13 @@ NOT_OFFERED_REASON = {
 }  # fmt: skip
 
 
-class TemplateError(Exception):
+class TemplateError(ServiceError):
     """A template request we refuse (`status` 4xx), or one Meta refused (`code`, `message`)."""
 
     def __init__(
         self, status: int, detail: str, *, code: int | None = None, message: str | None = None
     ) -> None:
-        super().__init__(detail)
-        self.status = status
-        self.detail = detail
+        super().__init__(status, detail)
         self.code = code
         self.message = message
 

@@ -17,16 +17,16 @@ from litestar.status_codes import HTTP_200_OK
 from sqlalchemy.ext.asyncio import AsyncSession
 from sqlmodel import col, select
 
-from backend.agents.auth import context_of
 from backend.channels.base import WebhookBatch, WebhookError
 from backend.channels.models import Channel, ProviderKind
 from backend.channels.services import keep_rejects
 from backend.channels.whatsapp.known_channels import known_channels_of
 from backend.channels.whatsapp.webhook import parse_webhook
 from backend.conversations.ingest import IngestResult, ingest_batches
+from backend.core.context import context_of
 from backend.core.logging import get_logger
 from backend.db.group_commit import group_commit_of
-from backend.metrics.web import GROUP_ITEMS, INBOUND_MESSAGES, UNREADABLE_ITEMS
+from backend.metrics.counters import GROUP_ITEMS, INBOUND_MESSAGES, UNREADABLE_ITEMS
 from backend.templates.webhooks import apply_template_changes
 
 log = get_logger(__name__)
