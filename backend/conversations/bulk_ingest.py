@@ -44,7 +44,7 @@ from backend.conversations.models import (
     Sender,
 )
 from backend.conversations.views import conversation_view, message_view
-from backend.db.bulk import insert_all, update_all
+from backend.db.bulk import insert_all, row_object, update_all
 from backend.db.engine import dialect_name, insert_for
 from backend.db.types import utcnow
 from backend.media.views import media_view
@@ -198,9 +198,11 @@ async def store_plain(
                 last_message=view, labels=[], sla=None,
             )}  # fmt: skip
             events.append(
-                Event(type="conversation.created", data=whole, conversation_id=cid, team_id=tid)
+                row_object(
+                    Event, type="conversation.created", data=whole, conversation_id=cid, team_id=tid
+                )
             )
-        events.append(Event(
+        events.append(row_object(Event,
             type="message.created", data={"message": view}, conversation_id=cid, team_id=tid,
             assignee_id=conversation.assignee_id,
         ))  # fmt: skip
@@ -211,7 +213,9 @@ async def store_plain(
         result = results[entry.index]
         if is_new and conversation.status == ConversationStatus.queued.value:
             events.append(
-                Event(type="conversation.queued", data=whole, conversation_id=cid, team_id=tid)
+                row_object(
+                    Event, type="conversation.queued", data=whole, conversation_id=cid, team_id=tid
+                )
             )
             if conversation.team_id is not None:
                 result.queued_team_ids.add(conversation.team_id)
@@ -271,8 +275,8 @@ async def _contacts_of(
         elif phone is not None:
             contacts[person] = phone
         elif person not in contacts:
-            contacts[person] = Contact(
-                channel_id=entry.channel_id, wa_id=inbound.wa_id, user_id=inbound.user_id,
+            contacts[person] = row_object(
+                Contact, channel_id=entry.channel_id, wa_id=inbound.wa_id, user_id=inbound.user_id,
                 name=inbound.contact_name, created_at=utcnow(), updated_at=utcnow(),
             )  # fmt: skip
     rest, exact = _spread(plain, [*exact, *moving])
@@ -328,8 +332,8 @@ async def channel_has_bot(session: AsyncSession, channel: Channel) -> bool:
 async def _opening(session: AsyncSession, entry: Entry, contact: Contact, now: Any) -> Conversation:
     assert contact.id is not None
     has_bot = await channel_has_bot(session, entry.channel)
-    conversation = Conversation(
-        channel_id=entry.channel_id, contact_id=contact.id,
+    conversation = row_object(
+        Conversation, channel_id=entry.channel_id, contact_id=contact.id,
         status=(ConversationStatus.bot if has_bot else ConversationStatus.queued).value,
         team_id=entry.channel.default_team_id, queued_at=None if has_bot else now,
         created_at=now, updated_at=now, last_activity_at=now,
@@ -357,7 +361,7 @@ def _message_values(entry: Entry, conversation: Conversation, now: Any) -> dict[
 
 def _message_row(entry: Entry, conversation: Conversation, message_id: int, now: Any) -> Message:
     """The stored row as a detached object, for its JSON (never added to the session)."""
-    return Message(id=message_id, **_message_values(entry, conversation, now))
+    return row_object(Message, id=message_id, **_message_values(entry, conversation, now))
 
 
 async def _insert_messages(

@@ -24,7 +24,7 @@ from backend.channels.models import Channel
 from backend.conversations.bulk_ingest import IngestResult
 from backend.conversations.models import Conversation, Message, MessageStatus
 from backend.conversations.views import messages_json
-from backend.db.bulk import update_all
+from backend.db.bulk import row_object, update_all
 from backend.db.engine import dialect_name
 from backend.db.types import utcnow
 
@@ -120,7 +120,7 @@ async def apply_statuses(
     for message, state in applied:
         conversation = await session.get(Conversation, message.conversation_id)
         assert conversation is not None
-        events.append(Event(
+        events.append(row_object(Event,
             type="message.status", data={"message": {**views[id(message)], **state}},
             conversation_id=conversation.id, team_id=conversation.team_id,
             assignee_id=conversation.assignee_id,
