@@ -57,6 +57,7 @@ from backend.media.routes import MEDIA_HANDLERS
 from backend.metrics.web import WebhookMetricsMiddleware, metrics
 from backend.notifications.routes import NotificationController
 from backend.quick_replies.routes import QuickReplyController
+from backend.realtime.fanout import LiveFeed
 from backend.realtime.hub import ListenerWatchdog, build_channels
 from backend.realtime.routes import events_socket, list_events
 from backend.realtime.viewers import i_am_viewing, who_is_viewing
@@ -125,6 +126,7 @@ def create_app(settings: Settings | None = None, context: AppContext | None = No
     ctx = context or AppContext.build(settings)
     channels = build_channels(ctx.redis)
     watchdog = ListenerWatchdog(channels)
+    feed = LiveFeed(channels, ctx.sessions)
 
     @asynccontextmanager
     async def lifespan(app: Litestar) -> AsyncIterator[None]:
@@ -140,6 +142,7 @@ def create_app(settings: Settings | None = None, context: AppContext | None = No
         try:
             yield
         finally:
+            await feed.stop()
             await watchdog.stop()
             if own_context:
                 await ctx.close()
@@ -179,5 +182,6 @@ def create_app(settings: Settings | None = None, context: AppContext | None = No
     document_errors(app)
     app.state.context = ctx
     app.state.readiness_watchdogs = {"events": watchdog.problem}
+    app.state.live_feed = feed
     app.state.settings = settings
     return app

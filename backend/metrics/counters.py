@@ -36,6 +36,12 @@ GROUP_ITEMS = Counter(
     "WhatsApp group events, group messages and group statuses: answered 200, counted, not stored",
     ["provider", "kind"], registry=REGISTRY,
 )  # fmt: skip
+LIVE_GAP_READS = Counter(
+    "switchboard_live_gap_reads",
+    "Times this process's live feed read the events table for numbers that had not arrived "
+    "within the reorder window (once for all of its sockets)",
+    registry=REGISTRY,
+)  # fmt: skip
 WEBSOCKETS = Gauge(
     "switchboard_websocket_connections", "Open inbox websockets on this web process",
     registry=REGISTRY,

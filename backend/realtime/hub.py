@@ -38,6 +38,16 @@ class BoundedSubscriber(Subscriber):
             self.overflowed = True
             return False
 
+    def ready(self) -> bool:
+        """An event is waiting (`next_event` returns at once)."""
+        return not self._queue.empty()
+
+    async def next_event(self) -> bytes | None:
+        """The next event (None when the subscriber is stopped); safe to wrap in a timeout."""
+        item = await self._queue.get()
+        self._queue.task_done()
+        return item
+
 
 def build_channels(redis: Redis) -> ChannelsPlugin:
     return ChannelsPlugin(

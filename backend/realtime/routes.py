@@ -1,21 +1,19 @@
 """The websocket: replay from the events table after `seq`, then live events, with no gap.
 
-The socket subscribes to live events first and buffers them, then replays what the database has
-after `after`, then drains the buffer skipping what it already sent. A jump in the live sequence
-(a slow publish from another process, or events dropped while Redis reconnected) is filled from
-the database before going on, so every agent sees every event it may see, in order, once.
+The socket joins the process's live feed first (`realtime.fanout`: one subscriber per process,
+events decoded, ordered and their gaps filled there once), then replays what the database has
+after `after`, then drains its inbox skipping what it already sent, so every agent sees every
+event it may see, in order, once. What it may see is decided here by `Audience`, which applies
+`conversations.visibility.may_see` (the one rule) and `realtime.audience.may_receive`.
 """
 
 from __future__ import annotations
 
 import asyncio
 import json
-from collections import OrderedDict
-from dataclasses import dataclass
 from typing import Any
 
 from litestar import Request, WebSocket, get, websocket
-from litestar.channels import ChannelsPlugin
 from litestar.exceptions import WebSocketDisconnect, WebSocketException
 from litestar.params import Parameter
 from sqlalchemy import func
@@ -36,8 +34,17 @@ from backend.core.context import context_of
 from backend.core.logging import get_logger
 from backend.metrics.counters import WEBSOCKETS
 from backend.realtime.audience import may_receive
-from backend.realtime.events import EVENTS_CHANNEL, envelope
-from backend.realtime.hub import BoundedSubscriber
+from backend.realtime.events import envelope
+from backend.realtime.fanout import (
+    REPLAY_BATCH,
+    EndedSessions,
+    Inbox,
+    LiveEvent,
+    LiveFeed,
+    Routing,
+    ended_session,
+    events_between,
+)
 from backend.realtime.models import Event
 from backend.realtime.presence import connected, disconnected
 from backend.realtime.retention import pruned_through
@@ -48,7 +55,6 @@ CLOSE_UNAUTHORIZED = 4401
 CLOSE_FORBIDDEN_ORIGIN = 4403  # also: an admin outside ADMIN_ALLOWED_CIDRS (the reason says which)
 CLOSE_TOO_SLOW = 4408
 CLOSE_PRUNED = 4409
-REPLAY_BATCH = 500
 
 
 async def _authenticate(
@@ -94,16 +100,9 @@ def _address_allowed(socket: WebSocket[Any, Any, Any], agent: CurrentAgent) -> b
     return admin_allowed(context_of(socket).settings, client_address(socket))
 
 
-async def _events_after(
-    socket: WebSocket[Any, Any, Any], after: int, upto: int | None = None
-) -> list[Event]:
-    query = select(Event).where(col(Event.seq) > after)
-    if upto is not None:
-        query = query.where(col(Event.seq) < upto)
-    async with context_of(socket).sessions() as session:
-        return list(
-            (await session.execute(query.order_by(col(Event.seq)).limit(REPLAY_BATCH))).scalars()
-        )
+def _feed(socket: WebSocket[Any, Any, Any]) -> LiveFeed:
+    feed: LiveFeed = socket.app.state.live_feed
+    return feed
 
 
 class Audience:
@@ -161,121 +160,29 @@ class _Stream:
         if event.seq <= self.last:
             return
         self.last = event.seq
-        self.check_session(_ended_session(event.type, event.data))
+        self.check_session(ended_session(event.type, event.data))
         if self.audience.sees(event.type, Routing.of(event)):
             await self.socket.send_text(json.dumps(envelope(event)))
 
-    async def catch_up(self, upto: int | None = None) -> None:
+    async def catch_up(self) -> None:
+        """The replay from the events table after `last`, in batches, to its current end."""
+        sessions = context_of(self.socket).sessions
         while True:
-            rows = await _events_after(self.socket, self.last, upto)
+            rows = await events_between(sessions, self.last)
             for row in rows:
                 await self.send_row(row)
             if len(rows) < REPLAY_BATCH:
                 return
 
-    async def send_live(self, raw: bytes) -> None:
-        live = decode_live(raw)
-        if live.seq <= self.last:
-            return
-        if live.seq > self.last + 1:
-            await self.catch_up(upto=live.seq)  # fill a gap from the record before going on
+    async def send_live(self, live: LiveEvent) -> None:
+        """The feed's stream has no holes (it fills them once for the process): what this socket
+        has not sent yet is sent, if the agent may see it."""
         if live.seq <= self.last:
             return
         self.last = live.seq
         self.check_session(live.ended)
         if self.audience.sees(live.type, live.routing):
             await self.socket.send_text(live.text)
-
-
-@dataclass(frozen=True)
-class EndedSessions:
-    """`agent.sessions_ended`: whose sessions, the epoch they are valid from, the one kept."""
-
-    agent_id: int
-    epoch: int
-    keep: str | None = None
-
-
-def _ended_session(type_: str, data: Any) -> EndedSessions | None:
-    if type_ != "agent.sessions_ended" or not isinstance(data, dict):
-        return None
-    agent, epoch, keep = data.get("agent") or {}, data.get("epoch"), data.get("keep")
-    agent_id = agent.get("id") if isinstance(agent, dict) else None
-    if not isinstance(agent_id, int) or not isinstance(epoch, int):
-        return None
-    return EndedSessions(agent_id, epoch, keep if isinstance(keep, str) else None)
-
-
-@dataclass(frozen=True)
-class Routing:
-    """What the visibility rule needs to know about an event: travels with it on Redis."""
-
-    conversation_id: int | None
-    team_id: int | None
-    assignee_id: int | None
-    recipient_id: int | None
-
-    @classmethod
-    def of(cls, event: Event) -> Routing:
-        return cls(event.conversation_id, event.team_id, event.assignee_id, event.recipient_id)
-
-
-@dataclass(frozen=True)
-class LiveEvent:
-    seq: int
-    type: str
-    routing: Routing
-    text: str  # the frame as sent to browsers, without the routing fields
-    ended: EndedSessions | None = None
-
-
-class _LiveCache:
-    """Decoded frames by their bytes, bounded by total size, not by count: 2,048 entries of a few
-    megabytes each (media captions, long texts before ingest capped them) kept a web process at
-    1.3 GB. Frames larger than `largest` are decoded each time and never kept."""
-
-    def __init__(self, budget: int = 16 * 1024 * 1024, largest: int = 256 * 1024) -> None:
-        self.budget, self.largest, self.used = budget, largest, 0
-        self.entries: OrderedDict[bytes, LiveEvent] = OrderedDict()
-
-    def get(self, raw: bytes) -> LiveEvent | None:
-        found = self.entries.get(raw)
-        if found is not None:
-            self.entries.move_to_end(raw)
-        return found
-
-    def put(self, raw: bytes, event: LiveEvent) -> None:
-        size = len(raw) + len(event.text)
-        if size > self.largest or raw in self.entries:
-            return
-        self.entries[raw] = event
-        self.used += size
-        while self.used > self.budget:
-            old_raw, old = self.entries.popitem(last=False)
-            self.used -= len(old_raw) + len(old.text)
-
-
-_LIVE = _LiveCache()
-
-
-def decode_live(raw: bytes) -> LiveEvent:
-    """Once per event per process, not once per socket: every socket here gets the same bytes."""
-    cached = _LIVE.get(raw)
-    if cached is not None:
-        return cached
-    event = _decode_live(raw)
-    _LIVE.put(raw, event)
-    return event
-
-
-def _decode_live(raw: bytes) -> LiveEvent:
-    frame = json.loads(raw)
-    routing = Routing(
-        frame.get("conversation_id"), frame.pop("_team_id", None), frame.pop("_assignee_id", None),
-        frame.pop("_recipient_id", None),
-    )  # fmt: skip
-    ended = _ended_session(str(frame.get("type")), frame.get("data"))
-    return LiveEvent(int(frame["seq"]), str(frame["type"]), routing, json.dumps(frame), ended)
 
 
 async def _latest_seq(socket: WebSocket[Any, Any, Any]) -> int:
@@ -287,7 +194,7 @@ async def _latest_seq(socket: WebSocket[Any, Any, Any]) -> int:
 
 
 @websocket("/api/v1/ws", exclude_from_auth=True)
-async def events_socket(socket: WebSocket[Any, Any, Any], channels: ChannelsPlugin) -> None:
+async def events_socket(socket: WebSocket[Any, Any, Any]) -> None:
     # Everything that fixes the socket's position happens before the handshake completes, so an
     # event committed after the client sees the socket open is always delivered.
     signed_in = await _authenticate(socket)
@@ -319,17 +226,18 @@ async def events_socket(socket: WebSocket[Any, Any, Any], channels: ChannelsPlug
             return
     else:
         start = await _latest_seq(socket)  # read before subscribing; catch_up covers the interval
-    subscriber = await channels.subscribe([EVENTS_CHANNEL])
-    assert isinstance(subscriber, BoundedSubscriber)
+    feed = _feed(socket)
+    await feed.start()
+    inbox = feed.join()  # before the replay reads the table: see backend/realtime/fanout.py
     try:
         await socket.accept()
     except Exception:
-        await channels.unsubscribe(subscriber)
+        feed.leave(inbox)
         raise
     await connected(context_of(socket), agent.id)
     WEBSOCKETS.inc()
     try:
-        forward = asyncio.create_task(_forward(socket, agent, start, subscriber, epoch, session_id))
+        forward = asyncio.create_task(_forward(socket, agent, start, inbox, epoch, session_id))
         listen = asyncio.create_task(_until_closed(socket))
         done, pending = await asyncio.wait({forward, listen}, return_when=asyncio.FIRST_COMPLETED)
         for task in pending:
@@ -341,23 +249,25 @@ async def events_socket(socket: WebSocket[Any, Any, Any], channels: ChannelsPlug
                 if not isinstance(error, WebSocketDisconnect | WebSocketException):
                     log.warning("websocket ended by an error", error=type(error).__name__)
     finally:
-        await channels.unsubscribe(subscriber)
+        feed.leave(inbox)
         WEBSOCKETS.dec()
         await disconnected(context_of(socket), agent.id)
 
 
 async def _forward(
     socket: WebSocket[Any, Any, Any], agent: CurrentAgent, start: int,
-    subscriber: BoundedSubscriber, epoch: int = 0, session_id: str | None = None,
+    inbox: Inbox, epoch: int = 0, session_id: str | None = None,
 ) -> None:  # fmt: skip
     async with context_of(socket).sessions() as session:
         let_in = await granted(session, agent.id)
     stream = _Stream(socket, Audience(agent, let_in), start, epoch, session_id)
     try:
         await stream.catch_up()
-        async for raw in subscriber.iter_events():
-            await stream.send_live(raw)
-            if subscriber.overflowed:
+        while True:
+            live = await inbox.queue.get()
+            if live is not None:
+                await stream.send_live(live)
+            if live is None or inbox.overflowed:  # the client resumes from the last it got
                 await socket.close(code=CLOSE_TOO_SLOW, reason="too slow: resume with ?after=seq")
                 return
     except SessionEnded:

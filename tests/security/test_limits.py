@@ -1,4 +1,5 @@
-"""Limits: text and names capped at WhatsApp's own at ingest, a bounded frame cache, /metrics
+"""Limits: text and names capped at WhatsApp's own at ingest (no live frame is kept: each process
+decodes an event once, as it arrives, see backend/realtime/fanout.py), /metrics
 behind METRICS_TOKEN, and CSV exports that a spreadsheet cannot run."""
 
 from __future__ import annotations
@@ -16,7 +17,6 @@ from backend.channels.sandbox.webhooks import text_message_webhook
 from backend.config import Settings
 from backend.conversations.limits import NAME_LIMIT, TEXT_LIMIT
 from backend.core.spreadsheets import safe_cell
-from backend.realtime.routes import LiveEvent, _LiveCache
 from tests.conftest import login
 from tests.support.servers import LiveServer, start_server
 from tests.support.whatsapp import customer_says, find_conversation, new_wa_id, post_webhook
@@ -38,18 +38,6 @@ async def test_text_and_names_are_capped_at_ingest(
     assert len(stored["text"]) == TEXT_LIMIT and stored["text"].endswith("…")
     assert len(stored["payload"]["body"]) <= TEXT_LIMIT, list(stored["payload"])
     assert len(messages.content) < 40_000  # nothing of the 100,000 characters is carried along
-
-
-def test_the_live_frame_cache_is_bounded_by_bytes() -> None:
-    cache = _LiveCache(budget=100_000, largest=20_000)
-    for n in range(200):
-        raw = f"{n:05d}".encode() * 1000  # 5 kB each
-        cache.put(raw, LiveEvent(n, "message.created", None, "t" * 5000))  # type: ignore[arg-type]
-        assert cache.used <= 100_000
-    assert len(cache.entries) == 10
-    big = b"x" * 50_000
-    cache.put(big, LiveEvent(1, "message.created", None, ""))  # type: ignore[arg-type]
-    assert cache.get(big) is None
 
 
 @pytest.fixture(scope="module")
