@@ -203,10 +203,7 @@ class LiveFeed:
                 return
             except Exception as error:
                 log.error("live feed failed; sockets told to resume", error=type(error).__name__)
-                for inbox in self.inboxes:
-                    inbox.resume()
-                self.ahead.clear()
-                self.last = None
+                self._resume_all(None)
 
     async def _consume(self, subscriber: BoundedSubscriber) -> None:
         loop = asyncio.get_running_loop()
@@ -248,6 +245,14 @@ class LiveFeed:
         self._hand_on(event)
         self._release()
 
+    def _resume_all(self, last: int | None) -> None:
+        """Every socket here closes before its next event and its client resumes from its own
+        seq (the replay has what the feed could not give); the feed goes on after `last`."""
+        for inbox in self.inboxes:
+            inbox.resume()
+        self.ahead.clear()
+        self.last = last
+
     def _hand_on(self, event: LiveEvent) -> None:
         self.last = event.seq
         for inbox in self.inboxes:
@@ -272,10 +277,7 @@ class LiveFeed:
                 # Storage down: nobody can be given the range, so every socket here is closed
                 # before its next event and its client resumes from its own seq.
                 log.warning("gap read failed; sockets told to resume", error=type(error).__name__)
-                for inbox in self.inboxes:
-                    inbox.resume()
-                self.ahead.clear()
-                self.last = upto
+                self._resume_all(upto)
                 return
             for row in rows:
                 assert row.seq is not None
