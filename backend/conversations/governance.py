@@ -23,7 +23,7 @@ from sqlmodel import col, select
 
 from backend.bots.models import BotState, ConsentChange
 from backend.conversations.models import Contact, Conversation, Message
-from backend.conversations.views import message_json
+from backend.conversations.views import messages_json
 from backend.db.types import utcnow
 from backend.integrations.models import WebhookDelivery
 from backend.media.models import MessageMedia
@@ -51,11 +51,11 @@ async def export_contact(session: AsyncSession, contact: Contact, storage: Media
     for conversation_id in await _conversation_ids(session, contact.id):
         conversation = await session.get(Conversation, conversation_id)
         assert conversation is not None
-        messages = (await session.execute(
+        messages = list((await session.execute(
             select(Message).where(col(Message.conversation_id) == conversation_id)
             .order_by(col(Message.id))
-        )).scalars()  # fmt: skip
-        items = [await message_json(session, m) for m in messages]
+        )).scalars())  # fmt: skip
+        items = await messages_json(session, messages)
         conversations.append({
             "id": conversation.id, "status": conversation.status,
             "created_at": conversation.created_at.isoformat(), "messages": items,

@@ -364,10 +364,6 @@ async def record_template_send(
     await session.flush()
 
 
-async def template_of_message(session: AsyncSession, message_id: int) -> dict[str, Any] | None:
-    return (await templates_of_messages(session, [message_id])).get(message_id)
-
-
 async def templates_of_messages(
     session: AsyncSession, message_ids: list[int]
 ) -> dict[int, dict[str, Any]]:
