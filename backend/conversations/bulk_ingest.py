@@ -260,7 +260,9 @@ async def _contacts_of(
     keys += [col(Contact.user_id).in_(user_ids)] if user_ids else []
     query = select(Contact).where(col(Contact.channel_id).in_(channel_ids), or_(*keys))
     if dialect_name(session) == "postgresql":
-        query = query.with_for_update()  # one writer per contact: no second open conversation
+        # One writer per contact (no second open conversation), locked in one order everywhere
+        # so that two processes' sets cannot deadlock on each other's customers.
+        query = query.order_by(col(Contact.id)).with_for_update()
     found = list((await session.execute(query)).scalars())
     by_phone = {(c.channel_id, c.wa_id): c for c in found if c.wa_id}
     by_bsuid = {(c.channel_id, c.user_id): c for c in found if c.user_id}

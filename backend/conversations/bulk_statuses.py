@@ -92,7 +92,7 @@ async def apply_statuses(
         col(Message.provider_message_id).in_({e.update.provider_message_id for e in entries}),
     )
     if dialect_name(session) == "postgresql":
-        query = query.with_for_update()
+        query = query.order_by(col(Message.id)).with_for_update()  # in one order: no deadlock
     found = {
         (m.channel_id, m.provider_message_id): m for m in (await session.execute(query)).scalars()
     }
