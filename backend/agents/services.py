@@ -19,6 +19,7 @@ from backend.agents.passwords import hash_password, verify_password
 from backend.core.errors import ServiceError
 from backend.db.types import utcnow
 from backend.realtime.events import record_event
+from backend.realtime.types import EventType
 
 
 class AgentError(ServiceError):
@@ -106,7 +107,7 @@ async def create_agent(
         assert team.id is not None
         session.add(AgentTeam(agent_id=agent.id, team_id=team.id))
     await session.flush()
-    await _emit(session, "agent.created", agent)
+    await _emit(session, EventType.agent_created, agent)
     return agent
 
 
@@ -184,7 +185,7 @@ async def end_sessions(session: AsyncSession, agent: Agent, keep: str | None = N
     data: dict[str, Any] = {"agent": {"id": agent.id}, "epoch": agent.session_epoch}
     if keep:
         data["keep"] = keep
-    await record_event(session, "agent.sessions_ended", data)
+    await record_event(session, EventType.agent_sessions_ended, data)
 
 
 # ------------------------------------------------------------------ editing agents
@@ -224,7 +225,7 @@ async def _teams_named(session: AsyncSession, names: list[str], *, create: bool)
     return found
 
 
-async def _emit(session: AsyncSession, type_: str, agent: Agent) -> None:
+async def _emit(session: AsyncSession, type_: EventType, agent: Agent) -> None:
     """Agent changes are events, so every open admin console shows them live."""
     await record_event(session, type_, {"agent": (await view(session, agent)).as_dict()})
 
@@ -277,9 +278,9 @@ async def update_agent(
     await session.flush()
     if deactivated:
         await end_sessions(session, agent)
-        await _emit(session, "agent.deactivated", agent)
+        await _emit(session, EventType.agent_deactivated, agent)
     else:
-        await _emit(session, "agent.updated", agent)
+        await _emit(session, EventType.agent_updated, agent)
     return agent
 
 
@@ -404,7 +405,7 @@ async def set_presence(
     await session.flush()
     await record_event(
         session,
-        "agent.presence",
+        EventType.agent_presence,
         {"agent": {"id": agent.id, "name": agent.name, "presence": value}},
     )
     return agent

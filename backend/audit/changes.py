@@ -23,6 +23,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from backend.audit import services as audit
 from backend.realtime.events import record_event
+from backend.realtime.types import EventType
 
 SYSTEM = ("system", None, None)  # the CLI and the demo seed: nobody signed in, not a stranger
 
@@ -57,4 +58,6 @@ async def config_changed(
     )  # fmt: skip
     if live:
         payload = data if data is not None else {kind: after if after is not None else before}
-        await record_event(session, event or action, audit.redact(payload) or {}, team_id=team_id)
+        # EventType(...) refuses a name the catalogue does not list: every live change is in it.
+        type_ = EventType(event or action)
+        await record_event(session, type_, audit.redact(payload) or {}, team_id=team_id)

@@ -28,7 +28,9 @@ from backend.bots.locale import pick_language
 from backend.bots.models import BotFlow, BotState, ConsentChange, TeamSchedule
 from backend.channels.models import Channel
 from backend.config import Settings
+from backend.conversations import lifecycle
 from backend.conversations.contacts import remember
+from backend.conversations.lifecycle import Move
 from backend.conversations.models import (
     Contact,
     Conversation,
@@ -39,11 +41,10 @@ from backend.conversations.models import (
 )
 from backend.conversations.notes import write_note
 from backend.conversations.outbound import Draft, window_open, write_message
-from backend.conversations.views import conversation_json
 from backend.core.errors import ServiceError
 from backend.core.logging import get_logger
 from backend.db.types import utcnow
-from backend.realtime.events import record_event
+from backend.realtime.types import By
 
 WAIT_NOTICE_EVERY = timedelta(minutes=5)
 DEFAULT_HANDLING = timedelta(minutes=10)  # a team with no history yet
@@ -51,6 +52,8 @@ HISTORY = timedelta(days=14)
 MAX_INPUTS = 20
 
 log = get_logger(__name__)
+
+BOT: By = {"bot": True}  # who made a conversation move: the channel's bot
 
 
 # ---------------------------------------------------------------------------- flows
@@ -408,12 +411,11 @@ class _Step:
                 else None
             )
         now = utcnow()
-        conversation.status = ConversationStatus.queued.value
-        conversation.team_id = team.id if team else conversation.team_id
-        conversation.priority = handoff.priority
-        conversation.queued_at = conversation.updated_at = now
         row.node, row.handed_off_at, row.wait_notice_at = None, now, now
-        await session.flush()
+        await lifecycle.queue(
+            session, conversation, by=BOT, team_id=team.id if team else None,
+            priority=handoff.priority, announced=False,
+        )  # fmt: skip
         team_name = team.name if team else "support"
         language = row.language
 
@@ -450,11 +452,7 @@ class _Step:
             "team": team_name, "topic": handoff.topic or row.topic, "fields": dict(row.fields),
             "said": list(row.inputs), "reason": handoff.reason, "priority": handoff.priority,
         })  # fmt: skip
-        await record_event(
-            session, "conversation.queued",
-            {"conversation": await conversation_json(session, conversation), "by": {"bot": True}},
-            conversation_id=conversation.id, team_id=conversation.team_id,
-        )  # fmt: skip
+        await lifecycle.announce(session, Move.queue, conversation, by=BOT)
 
     async def wait_notice(self, row: BotState) -> None:
         """A queued customer who writes again hears their place, at most every five minutes."""
@@ -481,15 +479,9 @@ class _Step:
 
     async def end(self) -> None:
         conversation = self.conversation
-        conversation.status = ConversationStatus.resolved.value
-        conversation.resolved_at = conversation.updated_at = utcnow()
-        await self.session.flush()
+        await lifecycle.resolve(self.session, conversation, by=BOT, announced=False)
         await write_note(self.session, conversation, "The bot ended the conversation.", "bot_end")
-        await record_event(
-            self.session, "conversation.resolved",
-            {"conversation": await conversation_json(self.session, conversation), "by": {"bot": True}},
-            conversation_id=conversation.id, team_id=conversation.team_id,
-        )  # fmt: skip
+        await lifecycle.announce(self.session, Move.resolve, conversation, by=BOT)
 
 
 async def _new_state(

@@ -3,24 +3,24 @@
 Event-driven, not swept: whatever can change the balance (a conversation queued, released,
 transferred or resolved, an agent coming online) is an event, and the `drain_on_events` reaction
 (`conversations/hooks.py`) asks the worker to drain the teams concerned, one job per team at a
-time. Each assignment is the same conditional UPDATE as a manual claim, so an
+time. Each assignment is `lifecycle.assign`, the same conditional UPDATE as a manual claim, so an
 agent clicking Claim at the same moment cannot collide with it.
 """
 
 from __future__ import annotations
 
-from sqlalchemy import func, update
+from sqlalchemy import func
 from sqlalchemy.ext.asyncio import AsyncSession
 from sqlmodel import col, select
 
 from backend.agents.models import Agent, AgentTeam, Presence, Team
+from backend.conversations import lifecycle
 from backend.conversations.models import Conversation, ConversationStatus
-from backend.conversations.views import conversation_json
 from backend.core.logging import get_logger
-from backend.db.types import utcnow
-from backend.realtime.events import record_event
 
 log = get_logger(__name__)
+
+QUEUED = (ConversationStatus.queued.value,)  # auto-assign takes from the queue only, never a bot
 
 DRAIN_JOB = "drain_queue"
 DRAIN_AGENT_JOB = "drain_agent"
@@ -77,21 +77,10 @@ async def drain_team(session: AsyncSession, team_id: int, limit: int = 200) -> i
         agent_id = await _next_agent(session, team_id)
         if agent_id is None:
             break
-        won = await session.execute(
-            update(Conversation)
-            .where(col(Conversation.id) == conversation.id, col(Conversation.assignee_id).is_(None),
-                   col(Conversation.status) == ConversationStatus.queued.value)
-            .values(assignee_id=agent_id, status=ConversationStatus.assigned.value, updated_at=utcnow())
-            .execution_options(synchronize_session=False)
-        )  # fmt: skip
-        if won.rowcount == 0:  # type: ignore[attr-defined]
+        if not await lifecycle.assign(
+            session, conversation, agent_id, by={"auto_assign": True}, only_from=QUEUED
+        ):
             continue  # claimed by hand a moment ago: try the next one
-        await session.refresh(conversation)
-        await record_event(
-            session, "conversation.claimed",
-            {"conversation": await conversation_json(session, conversation), "by": {"auto_assign": True}},
-            conversation_id=conversation.id, team_id=conversation.team_id, assignee_id=agent_id,
-        )  # fmt: skip
         assigned += 1
     return assigned
 

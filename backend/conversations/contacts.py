@@ -17,13 +17,14 @@ from sqlmodel import col, select
 
 from backend.agents.auth import CurrentAgent
 from backend.agents.models import Team
+from backend.conversations.emit import emit_conversation
 from backend.conversations.labels import contact_labels, set_contact_labels
 from backend.conversations.models import Contact, Conversation, ConversationStatus
-from backend.conversations.views import contact_brief, conversation_json, iso
+from backend.conversations.views import contact_brief, iso
 from backend.conversations.visibility import visible_clause
 from backend.core.errors import ServiceError
 from backend.db.types import utcnow
-from backend.realtime.events import record_event
+from backend.realtime.types import EventType
 from backend.surveys.models import Survey
 
 MAX_ATTRIBUTES = 100
@@ -180,9 +181,4 @@ async def announce(session: AsyncSession, contact_id: int) -> None:
         )
     ).scalars()
     for conversation in rows:
-        await record_event(
-            session, "conversation.updated",
-            {"conversation": await conversation_json(session, conversation)},
-            conversation_id=conversation.id, team_id=conversation.team_id,
-            assignee_id=conversation.assignee_id,
-        )  # fmt: skip
+        await emit_conversation(session, EventType.conversation_updated, conversation)

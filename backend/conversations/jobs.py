@@ -8,7 +8,8 @@ from datetime import datetime
 from typing import Any
 
 from backend.conversations.assignment import drain_team, teams_of
-from backend.conversations.routing import hand_back_all, overdue_snoozes, wake, wake_when_due
+from backend.conversations.lifecycle import wake
+from backend.conversations.routing import hand_back_all, overdue_snoozes, wake_when_due
 from backend.core.context import AppContext
 from backend.realtime.events import commit_and_publish
 

@@ -17,12 +17,12 @@ from sqlmodel import col, select
 
 from backend.agents.auth import CurrentAgent
 from backend.agents.models import Agent
+from backend.conversations.emit import emit_message
 from backend.conversations.models import Conversation, Direction, Message, MessageStatus, Sender
-from backend.conversations.views import message_json
 from backend.conversations.visibility import get_visible, grant
 from backend.core.errors import ServiceError
 from backend.db.types import utcnow
-from backend.realtime.events import record_event
+from backend.realtime.types import EventType
 
 
 async def write_note(
@@ -40,11 +40,7 @@ async def write_note(
     )  # fmt: skip
     session.add(note)
     await session.flush()
-    await record_event(
-        session, "message.created", {"message": await message_json(session, note)},
-        conversation_id=conversation.id, team_id=conversation.team_id,
-        assignee_id=conversation.assignee_id,
-    )  # fmt: skip
+    await emit_message(session, EventType.message_created, note, conversation)
     return note
 
 
@@ -95,9 +91,5 @@ async def write_agent_note(
         if mentioned != agent.id:
             await grant(session, mentioned, conversation.id, note.id)
     conversation.updated_at = now
-    await record_event(
-        session, "message.created", {"message": await message_json(session, note)},
-        conversation_id=conversation.id, team_id=conversation.team_id,
-        assignee_id=conversation.assignee_id,
-    )  # fmt: skip
+    await emit_message(session, EventType.message_created, note, conversation)
     return note

@@ -19,6 +19,7 @@ from sqlmodel import col, select
 
 from backend.agents.auth import CurrentAgent
 from backend.channels.sandbox.validation import interactive_problem
+from backend.conversations.emit import emit_message
 from backend.conversations.models import (
     Contact,
     Conversation,
@@ -28,7 +29,7 @@ from backend.conversations.models import (
     MessageStatus,
     Sender,
 )
-from backend.conversations.views import SERVICE_WINDOW, message_json
+from backend.conversations.views import SERVICE_WINDOW
 from backend.conversations.visibility import get_visible
 from backend.core.context import SEND_QUEUE
 from backend.core.errors import ServiceError
@@ -36,7 +37,7 @@ from backend.core.logging import get_logger
 from backend.db.types import utcnow
 from backend.media.kinds import MEDIA_KINDS
 from backend.media.uploads import attach_upload, draft_media
-from backend.realtime.events import record_event
+from backend.realtime.types import EventType
 from backend.templates.services import (
     CheckedTemplate,
     TemplateError,
@@ -168,11 +169,7 @@ async def write_message(
     if sender == Sender.agent and conversation.first_response_at is None:
         conversation.first_response_at = now
     await session.flush()
-    await record_event(
-        session, "message.created", {"message": await message_json(session, message)},
-        conversation_id=conversation.id, team_id=conversation.team_id,
-        assignee_id=conversation.assignee_id,
-    )  # fmt: skip
+    await emit_message(session, EventType.message_created, message, conversation)
     return message
 
 
@@ -277,11 +274,7 @@ async def retry_message(session: AsyncSession, agent: CurrentAgent, message_id: 
     message.lease_until = None
     message.updated_at = utcnow()
     await session.flush()
-    await record_event(
-        session, "message.status", {"message": await message_json(session, message)},
-        conversation_id=conversation.id, team_id=conversation.team_id,
-        assignee_id=conversation.assignee_id,
-    )  # fmt: skip
+    await emit_message(session, EventType.message_status, message, conversation)
     return message
 
 

@@ -1,36 +1,32 @@
-"""The conversation's lifecycle, in one place: claim, release, transfer, resolve, reopen, snooze
-and wake — every change of status or holder goes through here.
+"""What agents may do to a conversation: claim, release, transfer, resolve, reopen, snooze.
 
-Claims are a single conditional UPDATE (`WHERE assignee_id IS NULL`) judged by its row count, so
-of any number of agents clicking Claim at once exactly one wins, on SQLite and PostgreSQL alike.
+Each function checks who asks (visibility, holder or lead, capacity, the target team or agent)
+and then makes the move through `lifecycle.py`, which owns the transition table, the writes and
+the events. Claims stay a single conditional UPDATE there, so of any number of agents clicking
+Claim at once exactly one wins.
 """
 
 from __future__ import annotations
 
 from dataclasses import dataclass
 from datetime import datetime, timedelta
-from typing import Any
 
-from sqlalchemy import func, update
+from sqlalchemy import func
 from sqlalchemy.ext.asyncio import AsyncSession
 from sqlmodel import col, select
 
 from backend.agents.auth import CurrentAgent
-from backend.agents.models import Agent, Presence, Team
+from backend.agents.models import Agent, Team
+from backend.conversations import lifecycle
+from backend.conversations.lifecycle import Move
+from backend.conversations.lifecycle import wake as wake  # ingest.py imports it from here
 from backend.conversations.models import Conversation, ConversationStatus
 from backend.conversations.notes import write_note
-from backend.conversations.views import conversation_json
 from backend.conversations.visibility import get_visible
 from backend.core.errors import ServiceError
 from backend.db.engine import dialect_name
 from backend.db.types import utcnow
-from backend.realtime.events import record_event
-
-OPEN = (
-    ConversationStatus.bot.value,
-    ConversationStatus.queued.value,
-    ConversationStatus.assigned.value,
-)
+from backend.realtime.types import By
 
 
 @dataclass(frozen=True)
@@ -60,14 +56,8 @@ async def open_count(session: AsyncSession, agent_id: int) -> int:
     return int((await session.execute(query)).scalar_one())
 
 
-async def _emit(
-    session: AsyncSession, type_: str, conversation: Conversation, **extra: Any
-) -> None:
-    data = {"conversation": await conversation_json(session, conversation), **extra}
-    await record_event(
-        session, type_, data, conversation_id=conversation.id, team_id=conversation.team_id,
-        assignee_id=conversation.assignee_id,
-    )  # fmt: skip
+def _by(agent: CurrentAgent) -> By:
+    return {"id": agent.id, "name": agent.name}
 
 
 async def _lock_agent(session: AsyncSession, agent_id: int) -> Agent:
@@ -89,18 +79,7 @@ async def claim(session: AsyncSession, agent: CurrentAgent, conversation_id: int
     me = await _lock_agent(session, agent.id)
     if await open_count(session, agent.id) >= me.capacity:
         raise ServiceError(409, f"you are at your capacity of {me.capacity} open conversations")
-    now = utcnow()
-    won = await session.execute(
-        update(Conversation)
-        .where(
-            col(Conversation.id) == conversation_id,
-            col(Conversation.assignee_id).is_(None),
-            col(Conversation.status).in_(OPEN),
-        )
-        .values(assignee_id=agent.id, status=ConversationStatus.assigned.value, updated_at=now)
-        .execution_options(synchronize_session=False)
-    )
-    if won.rowcount == 0:  # type: ignore[attr-defined]
+    if not await lifecycle.assign(session, conversation, agent.id, by=_by(agent)):
         await session.rollback()
         holder = await session.get(Conversation, conversation_id)
         name = None
@@ -108,10 +87,6 @@ async def claim(session: AsyncSession, agent: CurrentAgent, conversation_id: int
             other = await session.get(Agent, holder.assignee_id)
             name = other.name if other else None
         raise ServiceError(409, f"already claimed by {name}" if name else "already claimed")
-    await session.refresh(conversation)
-    await _emit(
-        session, "conversation.claimed", conversation, by={"id": agent.id, "name": agent.name}
-    )
     return Outcome(conversation, changed=True)
 
 
@@ -120,13 +95,7 @@ async def release(session: AsyncSession, agent: CurrentAgent, conversation_id: i
     if conversation.status != ConversationStatus.assigned.value:
         raise ServiceError(409, "the conversation is not assigned")
     require_holder(agent, conversation, "release")
-    conversation.assignee_id = None
-    conversation.status = ConversationStatus.queued.value
-    conversation.queued_at = conversation.updated_at = utcnow()
-    await session.flush()
-    await _emit(
-        session, "conversation.released", conversation, by={"id": agent.id, "name": agent.name}
-    )
+    await lifecycle.release(session, conversation, by=_by(agent))
     return Outcome(conversation, changed=True)
 
 
@@ -141,7 +110,6 @@ async def transfer(
         require_holder(agent, conversation, "transfer")
     elif not agent.is_lead and conversation.team_id not in agent.team_ids:
         raise ServiceError(403, "only a lead may transfer another team's conversation")
-    now = utcnow()
     if (team is None) == (agent_id is None):
         raise ServiceError(422, "give either a team or an agent_id")
     if team is not None:
@@ -150,10 +118,7 @@ async def transfer(
         ).scalar_one_or_none()
         if target is None:
             raise ServiceError(422, f"no team named {team}")
-        conversation.team_id = target.id
-        conversation.assignee_id = None
-        conversation.status = ConversationStatus.queued.value
-        conversation.queued_at = now
+        await lifecycle.transfer(session, conversation, by=_by(agent), team_id=target.id)
     else:
         assert agent_id is not None
         target_agent = await session.get(Agent, agent_id)
@@ -161,14 +126,7 @@ async def transfer(
             raise ServiceError(422, "no such agent")
         if await open_count(session, agent_id) >= target_agent.capacity:
             raise ServiceError(409, f"{target_agent.name} is at capacity")
-        conversation.assignee_id = agent_id
-        conversation.status = ConversationStatus.assigned.value
-    conversation.snoozed_until = conversation.snoozed_by_id = None
-    conversation.updated_at = now
-    await session.flush()
-    await _emit(
-        session, "conversation.transferred", conversation, by={"id": agent.id, "name": agent.name}
-    )
+        await lifecycle.transfer(session, conversation, by=_by(agent), agent_id=agent_id)
     return Outcome(conversation, changed=True)
 
 
@@ -177,13 +135,7 @@ async def resolve(session: AsyncSession, agent: CurrentAgent, conversation_id: i
     if conversation.status == ConversationStatus.resolved.value:
         return Outcome(conversation, changed=False)
     require_holder(agent, conversation, "resolve")
-    conversation.status = ConversationStatus.resolved.value
-    conversation.snoozed_until = conversation.snoozed_by_id = None
-    conversation.resolved_at = conversation.updated_at = utcnow()
-    await session.flush()
-    await _emit(
-        session, "conversation.resolved", conversation, by={"id": agent.id, "name": agent.name}
-    )
+    await lifecycle.resolve(session, conversation, by=_by(agent))
     return Outcome(conversation, changed=True)
 
 
@@ -201,33 +153,21 @@ async def reopen(session: AsyncSession, agent: CurrentAgent, conversation_id: in
     ).first()
     if newer is not None:
         raise ServiceError(409, "the customer has a newer open conversation")
-    conversation.status = ConversationStatus.queued.value
-    conversation.assignee_id = None
-    conversation.resolved_at = None
-    conversation.queued_at = conversation.updated_at = utcnow()
-    await session.flush()
-    await _emit(
-        session, "conversation.reopened", conversation, by={"id": agent.id, "name": agent.name}
-    )
+    await lifecycle.reopen(session, conversation, by=_by(agent))
     return Outcome(conversation, changed=True)
 
 
 MAX_SNOOZE = timedelta(days=366)
-SNOOZABLE = (ConversationStatus.queued.value, ConversationStatus.assigned.value)
 
 
 async def snooze(
     session: AsyncSession, agent: CurrentAgent, conversation_id: int, until: datetime
 ) -> Outcome:
-    """Puts the chat aside until `until` (holder or lead). The holder is kept in `snoozed_by_id`
-    and as assignee, so it comes back to them; capacity counts only `assigned` chats, so a
-    snoozed one frees a slot meanwhile. The timer is an arq job deferred to `until`, enqueued by
-    a reaction to `conversation.snoozed` (`hooks.py`), never by this request."""
+    """Puts the chat aside until `until` (holder or lead; see `lifecycle.snooze`). The timer is
+    an arq job deferred to `until`, enqueued by a reaction to `conversation.snoozed`
+    (`hooks.py`), never by this request."""
     conversation = await get_visible(session, agent, conversation_id)
-    if (
-        conversation.status not in SNOOZABLE
-        and conversation.status != ConversationStatus.snoozed.value
-    ):
+    if not lifecycle.allowed(Move.snooze, conversation.status):
         raise ServiceError(409, f"a {conversation.status} conversation cannot be snoozed")
     if conversation.assignee_id is not None or not agent.is_lead:
         require_holder(agent, conversation, "snooze")
@@ -238,43 +178,8 @@ async def snooze(
         raise ServiceError(422, "until must be in the future")
     if until - now > MAX_SNOOZE:
         raise ServiceError(422, "a conversation can be snoozed for at most a year")
-    conversation.status = ConversationStatus.snoozed.value
-    conversation.snoozed_until = until
-    conversation.snoozed_by_id = conversation.assignee_id
-    conversation.updated_at = now
-    await session.flush()
-    await _emit(
-        session, "conversation.snoozed", conversation, by={"id": agent.id, "name": agent.name},
-        until=until.isoformat(),
-    )  # fmt: skip
+    await lifecycle.snooze(session, conversation, until, by=_by(agent))
     return Outcome(conversation, changed=True)
-
-
-async def wake(session: AsyncSession, conversation: Conversation, reason: str) -> bool:
-    """Ends a snooze (`reason`: `timer` or `customer`): back to its holder when they are online,
-    else to its team's queue. False when it was not snoozed (already woken, or re-snoozed)."""
-    if conversation.status != ConversationStatus.snoozed.value:
-        return False
-    holder_id = conversation.snoozed_by_id
-    holder = await session.get(Agent, holder_id) if holder_id is not None else None
-    now = utcnow()
-    back: dict[str, Any] = {"status": ConversationStatus.queued.value, "assignee_id": None,
-                            "queued_at": now}  # fmt: skip
-    if holder is not None and holder.active and holder.presence == Presence.online.value:
-        back = {"status": ConversationStatus.assigned.value, "assignee_id": holder.id}
-    # Conditional, like a claim: the timer and a customer message racing wake it once.
-    won = await session.execute(
-        update(Conversation)
-        .where(col(Conversation.id) == conversation.id,
-               col(Conversation.status) == ConversationStatus.snoozed.value)
-        .values(**back, snoozed_until=None, snoozed_by_id=None, updated_at=now)
-        .execution_options(synchronize_session=False)
-    )  # fmt: skip
-    if won.rowcount == 0:  # type: ignore[attr-defined]
-        return False
-    await session.refresh(conversation)
-    await _emit(session, "conversation.woken", conversation, reason=reason, holder_id=holder_id)
-    return True
 
 
 async def wake_when_due(session: AsyncSession, conversation_id: int, until: datetime) -> bool:
@@ -317,19 +222,14 @@ async def hand_back_all(session: AsyncSession, agent_id: int) -> list[Conversati
         )
     ).scalars()  # fmt: skip
     moved = []
+    by: By = {"id": agent_id, "name": holder.name, "reason": "deactivated"}
     for conversation in list(held):
-        conversation.assignee_id = None
-        conversation.status = ConversationStatus.queued.value
-        conversation.queued_at = conversation.updated_at = utcnow()
-        await session.flush()
+        await lifecycle.release(session, conversation, by=by, announced=False)
         await write_note(
             session, conversation,
             f"Back in the queue: {holder.name} was deactivated while holding this conversation.",
             "agent_deactivated", {"agent": {"id": agent_id, "name": holder.name}},
         )  # fmt: skip
-        await _emit(
-            session, "conversation.released", conversation,
-            by={"id": agent_id, "name": holder.name, "reason": "deactivated"},
-        )  # fmt: skip
+        await lifecycle.announce(session, Move.release, conversation, by=by)
         moved.append(conversation)
     return moved

@@ -22,7 +22,9 @@ from sqlmodel import col, select
 from backend.agents.models import Team
 from backend.bots.models import ConsentChange
 from backend.channels.models import Channel
+from backend.conversations import lifecycle
 from backend.conversations.ingest import open_conversation, start_conversation
+from backend.conversations.lifecycle import Move
 from backend.conversations.models import Contact, Conversation, ConversationStatus, Message, Sender
 from backend.conversations.outbound import Draft, window_open, write_message
 from backend.conversations.views import conversation_json, iso
@@ -32,7 +34,7 @@ from backend.db.types import utcnow
 from backend.integrations.keys import ApiKeyPrincipal
 from backend.integrations.models import ApiIdempotency
 from backend.integrations.schemas import MessageRequest
-from backend.realtime.events import drop_pending_since, pending_mark, record_event
+from backend.realtime.events import drop_pending_since, pending_mark
 
 _PHONE = re.compile(r"\d{6,15}")
 _BSUID = re.compile(r"[A-Z]{2}\.\d{6,40}")
@@ -160,16 +162,12 @@ async def _conversation(
         return existing
     conversation = await start_conversation(session, channel, contact)
     if team is not None:
-        conversation.team_id = team.id
-        conversation.status = ConversationStatus.queued.value
-        conversation.queued_at = utcnow()
+        await lifecycle.queue(session, conversation, team_id=team.id, announced=False)
     await session.flush()
-    view = {"conversation": await conversation_json(session, conversation)}
-    await record_event(session, "conversation.created", view,
-                       conversation_id=conversation.id, team_id=conversation.team_id)  # fmt: skip
+    view = await conversation_json(session, conversation)
+    await lifecycle.announce(session, Move.open, conversation, view=view)
     if conversation.status == ConversationStatus.queued.value:
-        await record_event(session, "conversation.queued", view,
-                           conversation_id=conversation.id, team_id=conversation.team_id)  # fmt: skip
+        await lifecycle.announce(session, Move.queue, conversation, view=view)
     return conversation
 
 

@@ -24,8 +24,8 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from sqlmodel import col, select
 
 from backend.channels.models import Channel, ProviderKind
+from backend.conversations.emit import emit_message
 from backend.conversations.models import Conversation, Direction, Message
-from backend.conversations.views import message_json
 from backend.core.context import MEDIA_QUEUE, AppContext
 from backend.core.logging import get_logger
 from backend.db.engine import dialect_name
@@ -34,7 +34,8 @@ from backend.media.fetching import Fetched, FetchError, fetch_cloud_media, fetch
 from backend.media.kinds import MEDIA_KINDS, default_filename
 from backend.media.models import MediaState, MessageMedia
 from backend.media.storage import MediaStorage, StorageError
-from backend.realtime.events import commit_and_publish, record_event
+from backend.realtime.events import commit_and_publish
+from backend.realtime.types import EventType
 
 log = get_logger(__name__)
 
@@ -112,11 +113,7 @@ async def announce(session: AsyncSession, message_id: int) -> None:
     assert message is not None
     conversation = await session.get(Conversation, message.conversation_id)
     assert conversation is not None
-    await record_event(
-        session, "message.updated", {"message": await message_json(session, message)},
-        conversation_id=conversation.id, team_id=conversation.team_id,
-        assignee_id=conversation.assignee_id,
-    )  # fmt: skip
+    await emit_message(session, EventType.message_updated, message, conversation)
 
 
 def backoff(app: AppContext, attempt: int) -> float:

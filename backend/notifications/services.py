@@ -20,6 +20,7 @@ from backend.db.types import utcnow
 from backend.notifications.models import Notification, NotificationKind
 from backend.realtime.events import record_event
 from backend.realtime.models import Event
+from backend.realtime.types import EventType
 
 NOTIFYING = {
     "message.created", "conversation.claimed", "conversation.transferred", "sla.warning",
@@ -138,7 +139,7 @@ async def notify_from(session: AsyncSession, event: Event) -> list[Notification]
         except IntegrityError:
             continue  # made by an earlier run of this job
         await record_event(
-            session, "notification.created", {"notification": notification_json(notification)},
+            session, EventType.notification_created, {"notification": notification_json(notification)},
             conversation_id=event.conversation_id, recipient_id=due.agent_id,
         )  # fmt: skip
         made.append(notification)

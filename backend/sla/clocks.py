@@ -21,12 +21,14 @@ from backend.agents.hours import BusinessHours
 from backend.agents.models import Team
 from backend.bots.models import TeamSchedule
 from backend.bots.services import stored_hours
+from backend.conversations import lifecycle
+from backend.conversations.emit import emit_conversation
+from backend.conversations.lifecycle import Move
 from backend.conversations.models import Conversation, ConversationStatus
-from backend.conversations.views import conversation_json
 from backend.db.engine import dialect_name
 from backend.db.types import utcnow
-from backend.realtime.events import record_event
 from backend.realtime.models import Event
+from backend.realtime.types import EventType
 from backend.sla.arithmetic import Pause, deadline
 from backend.sla.models import (
     OPEN_STATES,
@@ -381,14 +383,6 @@ async def _agent_replied(
 # ---------------------------------------------------------------- units of work
 
 
-async def _emit(session: AsyncSession, type_: str, conversation: Conversation, **data: Any) -> None:
-    await record_event(
-        session, type_, {"conversation": await conversation_json(session, conversation), **data},
-        conversation_id=conversation.id, team_id=conversation.team_id,
-        assignee_id=conversation.assignee_id,
-    )  # fmt: skip
-
-
 async def apply_pending(session: AsyncSession, conversation_id: int) -> Changes:
     """Applies the conversation's events after its cursor, in order. Caller commits."""
     changes = Changes()
@@ -425,9 +419,11 @@ async def apply_pending(session: AsyncSession, conversation_id: int) -> Changes:
             break
     await session.flush()
     for clock in changes.breached:
-        await _emit(session, "sla.breached", conversation, clock=clock_json(clock), late=True)
+        await emit_conversation(
+            session, EventType.sla_breached, conversation, clock=clock_json(clock), late=True
+        )
     if changes.touched:
-        await _emit(session, "sla.updated", conversation)
+        await emit_conversation(session, EventType.sla_updated, conversation)
     return changes
 
 
@@ -473,7 +469,9 @@ async def fire(
         conversation = await session.get(Conversation, clock.conversation_id)
         assert conversation is not None
         await session.flush()
-        await _emit(session, "sla.warning", conversation, clock=clock_json(clock))
+        await emit_conversation(
+            session, EventType.sla_warning, conversation, clock=clock_json(clock)
+        )
         changes.touch(clock)
         return Fired("warned", changes)
     if clock.state not in (ClockState.running.value, ClockState.warned.value) or not clock.due_at:
@@ -488,24 +486,27 @@ async def fire(
     changes.touch(clock)
     changes.breached.append(clock)
     policy = await session.get(SlaPolicy, clock.policy_id) if clock.policy_id else None
-    escalation, moved_from = await escalate(session, conversation, policy, now, changes)
-    await session.flush()
-    await _emit(
-        session, "sla.breached", conversation, clock=clock_json(clock), escalation=escalation
+    escalation, moved_from = await escalate(
+        session, conversation, policy, now, changes, kind=clock.kind
     )
+    await session.flush()
+    await emit_conversation(
+        session, EventType.sla_breached, conversation, clock=clock_json(clock),
+        escalation=escalation,
+    )  # fmt: skip
     if moved_from is not None:
-        await _emit(
-            session, "conversation.transferred", conversation,
-            by={"sla": clock.kind, "from_team_id": moved_from},
-        )  # fmt: skip
+        await lifecycle.announce(
+            session, Move.transfer, conversation, by={"sla": clock.kind, "from_team_id": moved_from}
+        )
     return Fired("breached", changes, conversation.team_id if moved_from is not None else None)
 
 
 async def escalate(
     session: AsyncSession, conversation: Conversation, policy: SlaPolicy | None, now: datetime,
-    changes: Changes,
+    changes: Changes, *, kind: str,
 ) -> tuple[dict[str, Any], int | None]:  # fmt: skip
-    """The policy's answer to a breach: raise priority, move team, tell the leads."""
+    """The policy's answer to a breach of the `kind` clock: raise priority, move team (a
+    lifecycle transfer, announced by the caller after the breach), tell the leads."""
     done: dict[str, Any] = {"raised_priority": None, "moved_to_team": None, "notify_leads": False}
     if policy is None or conversation.status == ConversationStatus.resolved.value:
         return done, None
@@ -518,10 +519,10 @@ async def escalate(
         team = await session.get(Team, target)
         if team is not None:
             moved_from = conversation.team_id
-            conversation.team_id = target
-            conversation.assignee_id = None
-            conversation.status = ConversationStatus.queued.value
-            conversation.queued_at = now
+            await lifecycle.transfer(
+                session, conversation, by={"sla": kind, "from_team_id": moved_from},
+                team_id=target, announced=False,
+            )  # fmt: skip
             done["moved_to_team"] = team.name
     done["notify_leads"] = policy.escalate_notify_leads
     if done["raised_priority"] is not None or moved_from is not None:

@@ -21,6 +21,7 @@ from backend.core.logging import get_logger
 from backend.db.engine import serialize_writes
 from backend.db.types import utcnow
 from backend.realtime.events import record_event
+from backend.realtime.types import EventType
 from backend.templates.graph import GraphError, TemplatesApi
 from backend.templates.models import Template, TemplateLibrary, TemplateSend, TemplateVersion
 from backend.templates.rules import SendMismatch, check_send, variables
@@ -106,7 +107,9 @@ async def siblings_of(
 
 async def _emit(session: AsyncSession, template: Template) -> None:
     family = (await siblings_of(session, [template])).get((template.channel_id, template.name))
-    await record_event(session, "template.updated", {"template": template_json(template, family)})
+    await record_event(
+        session, EventType.template_updated, {"template": template_json(template, family)}
+    )
 
 
 # --- the library ---------------------------------------------------------------------------
