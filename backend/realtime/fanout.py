@@ -30,6 +30,7 @@ from dataclasses import dataclass
 from typing import Any
 
 from litestar.channels import ChannelsPlugin
+from sqlalchemy import func
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 from sqlmodel import col, select
 
@@ -107,6 +108,13 @@ def live_of(event: Event) -> LiveEvent:
     )  # fmt: skip
 
 
+async def latest_seq(sessions: async_sessionmaker[AsyncSession]) -> int:
+    """The highest seq committed so far (0 for none)."""
+    async with sessions() as session:
+        found = await session.execute(select(func.coalesce(func.max(col(Event.seq)), 0)))
+        return int(found.scalar_one() or 0)
+
+
 async def events_between(
     sessions: async_sessionmaker[AsyncSession], after: int, upto: int | None = None
 ) -> list[Event]:
@@ -159,17 +167,23 @@ class LiveFeed:
         self.sessions = sessions
         self.window = window
         self.inboxes: set[Inbox] = set()
-        self.last: int | None = None  # the highest seq handed on
+        self.last: int | None = None  # the highest seq handed on (set by `start`)
         self.ahead: dict[int, LiveEvent] = {}  # arrived before a missing one
         self._subscriber: BoundedSubscriber | None = None
         self._task: asyncio.Task[None] | None = None
         self._starting = asyncio.Lock()
 
     async def start(self) -> None:
-        """Subscribes once, on the first socket (the channels plugin is up by then)."""
+        """Subscribes once, on the first socket (the channels plugin is up by then).
+
+        The feed starts after the highest committed seq, read before any socket joins: everything
+        up to it is in every socket's replay (which reads the table after joining), and anything
+        committed after it reaches the feed live or as a gap it fills. Starting from the first
+        event that happens to arrive instead would lose an earlier one published later."""
         async with self._starting:
             if self._task is not None:
                 return
+            self.last = await latest_seq(self.sessions)
             subscriber = await self.channels.subscribe([EVENTS_CHANNEL])
             assert isinstance(subscriber, BoundedSubscriber)
             self._subscriber = subscriber
@@ -203,7 +217,7 @@ class LiveFeed:
                 return
             except Exception as error:
                 log.error("live feed failed; sockets told to resume", error=type(error).__name__)
-                self._resume_all(None)
+                self._resume_all(self.last)
 
     async def _consume(self, subscriber: BoundedSubscriber) -> None:
         loop = asyncio.get_running_loop()
@@ -236,7 +250,7 @@ class LiveFeed:
 
     def _arrive(self, event: LiveEvent) -> None:
         if self.last is None:
-            self.last = event.seq - 1  # the first event this process sees: sockets replay the rest
+            self.last = event.seq - 1  # not started through `start` (never in the app)
         if event.seq <= self.last:
             return  # already handed on (read from the table for a gap, or a duplicate)
         if event.seq > self.last + 1:

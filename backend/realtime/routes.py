@@ -44,6 +44,7 @@ from backend.realtime.fanout import (
     Routing,
     ended_session,
     events_between,
+    latest_seq,
 )
 from backend.realtime.models import Event
 from backend.realtime.presence import connected, disconnected
@@ -185,14 +186,6 @@ class _Stream:
             await self.socket.send_text(live.text)
 
 
-async def _latest_seq(socket: WebSocket[Any, Any, Any]) -> int:
-    async with context_of(socket).sessions() as session:
-        return int(
-            (await session.execute(select(func.coalesce(func.max(col(Event.seq)), 0)))).scalar_one()
-            or 0
-        )
-
-
 @websocket("/api/v1/ws", exclude_from_auth=True)
 async def events_socket(socket: WebSocket[Any, Any, Any]) -> None:
     # Everything that fixes the socket's position happens before the handshake completes, so an
@@ -225,7 +218,7 @@ async def events_socket(socket: WebSocket[Any, Any, Any]) -> None:
             )
             return
     else:
-        start = await _latest_seq(socket)  # read before subscribing; catch_up covers the interval
+        start = await latest_seq(context_of(socket).sessions)  # catch_up covers what follows
     feed = _feed(socket)
     await feed.start()
     inbox = feed.join()  # before the replay reads the table: see backend/realtime/fanout.py
