@@ -33,6 +33,7 @@ from backend.conversations.outbound import enqueue_send
 from backend.conversations.views import message_json
 from backend.core.context import AppContext
 from backend.core.logging import get_logger
+from backend.db.engine import serialize_writes
 from backend.db.types import utcnow
 from backend.media.kinds import MEDIA_KINDS
 from backend.media.outbound import outbound_media_body
@@ -123,6 +124,8 @@ async def _settle(
     app: AppContext, message_id: int, values: dict[str, Any], provider_id: str | None = None
 ) -> Message:
     async with app.sessions() as session:
+        if provider_id:  # its statuses may be arriving: either they see the wamid, or it sees them
+            await serialize_writes(session)
         message = await session.get(Message, message_id)
         assert message is not None
         for key, value in values.items():

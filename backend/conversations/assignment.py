@@ -17,6 +17,7 @@ from backend.agents.models import Agent, AgentTeam, Presence, Team
 from backend.conversations import lifecycle
 from backend.conversations.models import Conversation, ConversationStatus
 from backend.core.logging import get_logger
+from backend.db.engine import serialize_writes
 
 log = get_logger(__name__)
 
@@ -65,7 +66,11 @@ async def _oldest_queued(session: AsyncSession, team_id: int) -> Conversation | 
 
 
 async def drain_team(session: AsyncSession, team_id: int, limit: int = 200) -> int:
-    """Assigns queued conversations while someone has room; returns how many. Caller commits."""
+    """Assigns queued conversations while someone has room; returns how many. Caller commits.
+
+    Who has room is read first: drains (and other transactions that read before they decide)
+    take the writers' lock, so two drains never both give an agent their last free place."""
+    await serialize_writes(session)
     team = await session.get(Team, team_id)
     if team is None or not team.auto_assign:
         return 0

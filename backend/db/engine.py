@@ -38,11 +38,9 @@ def create_engine(database_url: str, **kwargs: Any) -> AsyncEngine:
         )
         _configure_sqlite(engine)
         return engine
-    engine = create_async_engine(
+    return create_async_engine(
         database_url, pool_size=10, max_overflow=10, pool_pre_ping=True, **kwargs
     )
-    _configure_postgres(engine)
-    return engine
 
 
 def _configure_sqlite(engine: AsyncEngine) -> None:
@@ -62,44 +60,22 @@ def _configure_sqlite(engine: AsyncEngine) -> None:
         connection.exec_driver_sql("BEGIN IMMEDIATE")
 
 
-# One transaction-scoped advisory lock serializes PostgreSQL's writing transactions. Event numbers
-# then commit in order (a client resuming from `seq` never misses a late commit), and since every
-# writer takes it before its first row lock, no two writers can wait on each other's rows.
+# A transaction-scoped advisory lock for the few transactions whose decisions rest on what they
+# read first (a status and the send that records its wamid; a template sync; a send with an
+# idempotency key): each takes it before that first read, so they run one at a time *among
+# themselves*. Other writers never wait for it, and event numbers do not depend on it: they get
+# their order from the events' own lock, held only for the append and the commit
+# (`backend.realtime.events`).
 WRITERS_LOCK_KEY = 0x5B_0A_2D
 _WRITERS_LOCK_SQL = f"SELECT pg_advisory_xact_lock({WRITERS_LOCK_KEY})"
-_HOLDS = "switchboard.holds_writers_lock"
-
-
-def _is_write(statement: str) -> bool:
-    head = statement.lstrip()[:7].upper()
-    return head.startswith(("INSERT", "UPDATE", "DELETE")) or "FOR UPDATE" in statement.upper()
-
-
-def _configure_postgres(engine: AsyncEngine) -> None:
-    @event.listens_for(engine.sync_engine, "before_cursor_execute")
-    def _take_writers_lock(
-        connection: Any, cursor: Any, statement: str, _params: Any, _context: Any, _many: bool
-    ) -> None:
-        if connection.info.get(_HOLDS) or not _is_write(statement):
-            return
-        connection.info[_HOLDS] = True
-        cursor.execute(_WRITERS_LOCK_SQL)
-
-    @event.listens_for(engine.sync_engine, "commit")
-    @event.listens_for(engine.sync_engine, "rollback")
-    def _released(connection: Any) -> None:
-        connection.info.pop(_HOLDS, None)
-
-    @event.listens_for(engine.sync_engine.pool, "checkin")
-    def _returned(_dbapi_connection: Any, record: Any) -> None:
-        record.info.pop(_HOLDS, None)
 
 
 async def serialize_writes(session: AsyncSession) -> None:
-    """Take the writers' lock now: for a transaction whose decisions rest on what it reads first."""
+    """Take the writers' lock now (held until commit): for a transaction whose decisions rest on
+    what it reads first, against every other transaction that calls this. SQLite's single
+    writer already serializes every writing transaction."""
     if dialect_name(session) == "postgresql":
         await session.execute(text(_WRITERS_LOCK_SQL))
-        (await session.connection()).info[_HOLDS] = True
 
 
 def create_session_factory(engine: AsyncEngine) -> async_sessionmaker[AsyncSession]:

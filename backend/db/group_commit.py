@@ -3,7 +3,7 @@
 Webhooks arrive concurrently, and each used to open its own write transaction. On SQLite the
 transactions then queue inside the database's busy handler, which sleeps with growing back-offs
 (1, 2, 5 … 100 ms) instead of handing the lock on, and on PostgreSQL every transaction pays for
-its own commit and its own turn at the writers' lock. Here a request hands its write to the
+its own commit and its own turn at the events' lock. Here a request hands its write to the
 process's `GroupCommit` and waits: whoever holds the writer's lock takes *every* write waiting at
 that moment, runs each in a savepoint of one transaction, commits once, publishes the events,
 and only then answers each waiting request — so "200 only after commit" holds for each of them.
@@ -32,7 +32,7 @@ from redis.asyncio import Redis
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
 from backend.core.context import AppContext
-from backend.realtime.events import commit_and_publish, drop_pending_since, pending_mark
+from backend.realtime.events import commit_and_publish
 
 T = TypeVar("T")
 Write = Callable[[AsyncSession], Awaitable[T]]
@@ -139,12 +139,10 @@ async def _together(
     """One combined write in one savepoint; False (nothing of it kept) when it fails."""
     combine = part[0].combine
     assert combine is not None
-    mark = pending_mark(session)
-    try:
+    try:  # a savepoint rolled back takes the events it recorded with it (`realtime.events`)
         async with session.begin_nested():
             values = await combine(session, [w.item for w in part])
     except Exception:
-        drop_pending_since(session, mark)
         return False
     done.extend(zip(part, values, strict=True))
     return True
@@ -153,12 +151,10 @@ async def _together(
 async def _alone(
     session: AsyncSession, waiting: _Waiting[Any], done: list[tuple[_Waiting[Any], Any]]
 ) -> None:
-    mark = pending_mark(session)
     try:
         async with session.begin_nested():
             value = await waiting.write(session)
-    except Exception as error:  # this write alone fails; its savepoint is gone
-        drop_pending_since(session, mark)
+    except Exception as error:  # this write alone fails; its savepoint (and events) are gone
         _settle(waiting, error=error)
         return
     done.append((waiting, value))

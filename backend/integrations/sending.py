@@ -34,7 +34,6 @@ from backend.db.types import utcnow
 from backend.integrations.keys import ApiKeyPrincipal
 from backend.integrations.models import ApiIdempotency
 from backend.integrations.schemas import MessageRequest
-from backend.realtime.events import drop_pending_since, pending_mark
 
 _PHONE = re.compile(r"\d{6,15}")
 _BSUID = re.compile(r"[A-Z]{2}\.\d{6,40}")
@@ -226,16 +225,11 @@ async def send_one(
         found = await _recorded(session, key.id, idempotency_key)
         if found is not None:
             return found
-    mark = pending_mark(session)
-    try:
+    try:  # a savepoint rolled back takes the events it recorded with it (`realtime.events`)
         async with session.begin_nested():
             return await _write(session, key, request, idempotency_key)
-    except ServiceError:
-        drop_pending_since(session, mark)
-        raise
     except IntegrityError:
         # Only reachable if the writers' lock was not held (it always is): the key's first use won.
-        drop_pending_since(session, mark)
         if idempotency_key and (found := await _recorded(session, key.id, idempotency_key)):
             return found
         raise
