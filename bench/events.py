@@ -25,7 +25,7 @@ from _common import PYTHON, ROOT, Stack, log, machine, percentile
 
 
 async def _writer(
-    url: str, redis_url: str, tag: str, loops: int, work: float, until: float
+    url: str, redis_url: str, tag: str, loops: int, work: float, seconds: float
 ) -> None:
     from redis.asyncio import Redis
     from sqlalchemy import update
@@ -43,6 +43,9 @@ async def _writer(
         session.add_all(EventCursor(name=name, seq=0) for name in names)
         await session.commit()
     times: list[float] = []
+    print("ready", flush=True)  # imports take seconds: every writer starts on the same signal
+    await asyncio.get_running_loop().run_in_executor(None, sys.stdin.readline)
+    until = time.time() + seconds
 
     async def loop(name: str) -> None:
         n = 0
@@ -66,26 +69,25 @@ async def _writer(
 
 
 def _run(stack: Stack, processes: int, args: argparse.Namespace, round_: int) -> dict[str, Any]:
-    until = time.time() + 3.0 + args.duration  # imports take seconds; all start together
     env = {**stack.env, "PYTHONPATH": args.code}
     command = [PYTHON, __file__, "--writer", stack.db.url, stack.env["REDIS_URL"]]
-    options = [str(args.concurrency), str(args.work_ms / 1000), str(until)]
+    options = [str(args.concurrency), str(args.work_ms / 1000), str(args.duration)]
     children = [
-        subprocess.Popen(
-            [*command, f"{round_}-{p}", *options],
-            env=env,
-            cwd=args.code,
-            stdout=subprocess.PIPE,
-            text=True,
-        )
+        subprocess.Popen([*command, f"{round_}-{p}", *options], env=env, cwd=args.code,
+                         stdin=subprocess.PIPE, stdout=subprocess.PIPE, text=True)
         for p in range(processes)
-    ]
+    ]  # fmt: skip
+    for child in children:
+        assert child.stdout is not None and child.stdout.readline() == "ready\n", "a writer failed"
+    for child in children:
+        assert child.stdin is not None
+        child.stdin.write("go\n")
+        child.stdin.flush()
     times = [t for child in children for t in json.loads(child.communicate()[0])["times"]]
     if any(child.returncode for child in children):
         raise SystemExit("a writer failed")
-    window = args.duration  # transactions that finished after `until` are few and short
     return {
-        "commits": len(times) / window,
+        "commits": len(times) / args.duration,
         "p50": percentile(times, 50) * 1000,
         "p99": percentile(times, 99) * 1000,
     }
@@ -93,9 +95,9 @@ def _run(stack: Stack, processes: int, args: argparse.Namespace, round_: int) ->
 
 def main() -> None:
     if len(sys.argv) > 1 and sys.argv[1] == "--writer":
-        url, redis_url, tag, loops, work, until = sys.argv[2:]
+        url, redis_url, tag, loops, work, seconds = sys.argv[2:]
         sys.path.insert(0, os.getcwd())
-        asyncio.run(_writer(url, redis_url, tag, int(loops), float(work), float(until)))
+        asyncio.run(_writer(url, redis_url, tag, int(loops), float(work), float(seconds)))
         return
     parser = argparse.ArgumentParser(
         description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter
