@@ -48,6 +48,7 @@ from backend.db.bulk import insert_all, row_object, update_all
 from backend.db.engine import dialect_name, insert_for
 from backend.db.types import utcnow
 from backend.media.views import media_view
+from backend.realtime.types import EventType
 
 # Contacts a reply router may claim a message of (it is then stored by the exact path).
 Claimants = Callable[[AsyncSession, list[tuple[int, InboundMessage]]], Awaitable[set[int]]]
@@ -199,11 +200,15 @@ async def store_plain(
             )}  # fmt: skip
             events.append(
                 row_object(
-                    Event, type="conversation.created", data=whole, conversation_id=cid, team_id=tid
+                    Event,
+                    type=EventType.conversation_created,
+                    data=whole,
+                    conversation_id=cid,
+                    team_id=tid,
                 )
             )
         events.append(row_object(Event,
-            type="message.created", data={"message": view}, conversation_id=cid, team_id=tid,
+            type=EventType.message_created, data={"message": view}, conversation_id=cid, team_id=tid,
             assignee_id=conversation.assignee_id,
         ))  # fmt: skip
         if conversation.status == ConversationStatus.snoozed.value and all(
@@ -214,7 +219,11 @@ async def store_plain(
         if is_new and conversation.status == ConversationStatus.queued.value:
             events.append(
                 row_object(
-                    Event, type="conversation.queued", data=whole, conversation_id=cid, team_id=tid
+                    Event,
+                    type=EventType.conversation_queued,
+                    data=whole,
+                    conversation_id=cid,
+                    team_id=tid,
                 )
             )
             if conversation.team_id is not None:

@@ -27,6 +27,7 @@ from backend.conversations.views import messages_json
 from backend.db.bulk import row_object, update_all
 from backend.db.engine import dialect_name
 from backend.db.types import utcnow
+from backend.realtime.types import EventType
 
 if TYPE_CHECKING:
     from backend.realtime.models import Event
@@ -121,7 +122,7 @@ async def apply_statuses(
         conversation = await session.get(Conversation, message.conversation_id)
         assert conversation is not None
         events.append(row_object(Event,
-            type="message.status", data={"message": {**views[id(message)], **state}},
+            type=EventType.message_status, data={"message": {**views[id(message)], **state}},
             conversation_id=conversation.id, team_id=conversation.team_id,
             assignee_id=conversation.assignee_id,
         ))  # fmt: skip

@@ -49,6 +49,7 @@ from backend.conversations.views import conversation_json, message_json
 from backend.db.engine import dialect_name, insert_for, serialize_writes
 from backend.db.types import utcnow
 from backend.realtime.events import record_event, record_events
+from backend.realtime.types import EventType
 
 # A reply router may claim a customer message for an existing (even resolved) conversation before
 # ingest opens a new one: a survey's answer belongs to the surveyed conversation and must not
@@ -267,17 +268,17 @@ async def store_inbound(
         # Built once, from what is in hand, for both events of a new conversation.
         opened = {"conversation": await conversation_json(session, conversation, new=True)}
         await record_event(
-            session, "conversation.created", opened,
+            session, EventType.conversation_created, opened,
             conversation_id=conversation.id, team_id=conversation.team_id,
         )  # fmt: skip
-    await _message_event(session, "message.created", message, conversation)
+    await _message_event(session, EventType.message_created, message, conversation)
     if sender == Sender.customer.value and conversation.status == ConversationStatus.snoozed.value:
         await wake(session, conversation, "customer")  # the customer wrote: the snooze is over
     if opened is not None and conversation.status == ConversationStatus.queued.value:
         if conversation.team_id is not None:
             result.queued_team_ids.add(conversation.team_id)
         await record_event(
-            session, "conversation.queued", opened,
+            session, EventType.conversation_queued, opened,
             conversation_id=conversation.id, team_id=conversation.team_id,
         )  # fmt: skip
     result.stored.append(message_id)
@@ -363,14 +364,14 @@ async def store_echo(
         return
     if opened:
         await record_event(
-            session, "conversation.created", {"conversation": await conversation_json(session, conversation)},
+            session, EventType.conversation_created, {"conversation": await conversation_json(session, conversation)},
             conversation_id=conversation.id, team_id=conversation.team_id,
         )  # fmt: skip
     conversation.last_message_id = message.id
     conversation.first_response_at = conversation.first_response_at or now
     conversation.last_activity_at = conversation.updated_at = now
     await session.flush()
-    await _message_event(session, "message.created", message, conversation)
+    await _message_event(session, EventType.message_created, message, conversation)
     assert message.id is not None
     result.stored.append(message.id)
 
@@ -409,7 +410,7 @@ async def _change_by_echo(
     await session.flush()
     conversation = await session.get(Conversation, message.conversation_id)
     assert conversation is not None
-    await _message_event(session, "message.updated", message, conversation)
+    await _message_event(session, EventType.message_updated, message, conversation)
 
 
 async def _claim_by_callback(
@@ -464,7 +465,7 @@ async def apply_status(
     await session.refresh(message)
     conversation = await session.get(Conversation, message.conversation_id)
     assert conversation is not None
-    await _message_event(session, "message.status", message, conversation)
+    await _message_event(session, EventType.message_status, message, conversation)
     return True
 
 
@@ -519,8 +520,13 @@ async def ingest_batches(
     """Stores several webhooks' batches together (a commit group's), one result for each.
 
     Plain customer messages go set-based (`bulk_ingest`), the rest message by message here;
-    then each batch's echoes, statuses and contact syncs, in the order they happened."""
-    await serialize_writes(session)
+    then each batch's echoes, statuses and contact syncs, in the order they happened.
+
+    No writers' lock for the whole transaction (two web processes ingest side by side): the set
+    locks its contacts and messages in id order, unique keys catch what another process inserts
+    meanwhile (`Raced`: each webhook is then stored alone), and what rests on a read that another
+    writer could change takes the lock itself (`apply_status`, for a status whose message is not
+    stored yet, against a send recording its wamid)."""
     results = [IngestResult() for _ in batches]
     entries = [
         Entry(index, channels[inbound.phone_number_id], within_limits(inbound))

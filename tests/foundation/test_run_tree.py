@@ -54,7 +54,7 @@ def start_tree(tmp_path: Path) -> tuple[subprocess.Popen[bytes], int]:
         stdout=subprocess.DEVNULL,
         stderr=subprocess.DEVNULL,
     )
-    deadline = time.monotonic() + 40
+    deadline = time.monotonic() + 90  # the whole tree starts: slow on a loaded machine
     while time.monotonic() < deadline:
         try:
             if httpx.get(f"http://127.0.0.1:{port}/ready", timeout=1).status_code == 200:
