@@ -355,11 +355,13 @@ async def _opening(session: AsyncSession, entry: Entry, contact: Contact, now: A
     return conversation
 
 
-def _message_values(entry: Entry, conversation: Conversation, now: Any) -> dict[str, Any]:
-    inbound = entry.inbound
+def inbound_values(
+    inbound: InboundMessage, channel_id: int, conversation_id: int | None, sender: str, now: Any
+) -> dict[str, Any]:
+    """The `messages` row of a customer's (or WhatsApp's `system`) message, on either path."""
     return {
-        "conversation_id": conversation.id, "channel_id": entry.channel_id,
-        "direction": Direction.inbound.value, "sender": Sender.customer.value,
+        "conversation_id": conversation_id, "channel_id": channel_id,
+        "direction": Direction.inbound.value, "sender": sender,
         "type": inbound.type, "text": inbound.text, "payload": inbound.payload,
         "status": MessageStatus.received.value,
         "error_code": inbound.error_code, "error_title": inbound.error_title,
@@ -368,6 +370,12 @@ def _message_values(entry: Entry, conversation: Conversation, now: Any) -> dict[
         "provider_timestamp": inbound.timestamp, "attempts": 0,
         "created_at": now, "updated_at": now,
     }  # fmt: skip
+
+
+def _message_values(entry: Entry, conversation: Conversation, now: Any) -> dict[str, Any]:
+    return inbound_values(
+        entry.inbound, entry.channel_id, conversation.id, Sender.customer.value, now
+    )
 
 
 def _message_row(entry: Entry, conversation: Conversation, message_id: int, now: Any) -> Message:

@@ -23,7 +23,13 @@ from backend.channels.base import (
     WebhookBatch,
 )
 from backend.channels.models import Channel
-from backend.conversations.bulk_ingest import Claimants, Entry, channel_has_bot, store_plain
+from backend.conversations.bulk_ingest import (
+    Claimants,
+    Entry,
+    channel_has_bot,
+    inbound_values,
+    store_plain,
+)
 from backend.conversations.bulk_ingest import IngestResult as IngestResult
 from backend.conversations.bulk_statuses import (
     FAILED_FROM,
@@ -229,18 +235,8 @@ async def store_inbound(
     sender = Sender.system.value if inbound.type == "system" else Sender.customer.value
 
     def values(conversation: Conversation) -> dict[str, Any]:
-        now = utcnow()
-        return {
-            "conversation_id": conversation.id, "channel_id": channel.id,
-            "direction": Direction.inbound.value, "sender": sender,
-            "type": inbound.type, "text": inbound.text, "payload": inbound.payload,
-            "status": MessageStatus.received.value,
-            "error_code": inbound.error_code, "error_title": inbound.error_title,
-            "provider_message_id": inbound.provider_message_id,
-            "reply_to_provider_id": inbound.reply_to_provider_id,
-            "provider_timestamp": inbound.timestamp, "attempts": 0,
-            "created_at": now, "updated_at": now,
-        }  # fmt: skip
+        assert channel.id is not None
+        return inbound_values(inbound, channel.id, conversation.id, sender, utcnow())
 
     if existing is not None:
         conversation = existing
