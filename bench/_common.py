@@ -265,6 +265,71 @@ def wait_http(
     raise SystemExit(f"{url} did not answer within {timeout:.0f}s\n{tail()}")
 
 
+_TICK = os.sysconf("SC_CLK_TCK")
+
+
+def cpu_seconds(pid: int) -> float:
+    """User + system CPU a process has used (/proc/PID/stat), 0 once it is gone."""
+    try:
+        stat = Path(f"/proc/{pid}/stat").read_text()
+    except OSError:
+        return 0.0
+    fields = stat.rsplit(")", 1)[1].split()  # after "(comm)": field 3 is fields[0]
+    return (int(fields[11]) + int(fields[12])) / _TICK  # utime, stime: fields 14 and 15
+
+
+def machine_busy_seconds() -> tuple[float, float]:
+    """(busy, total) CPU seconds of the whole machine so far, all cores (/proc/stat)."""
+    values = [int(v) for v in Path("/proc/stat").read_text().split("\n", 1)[0].split()[1:]]
+    idle = values[3] + values[4]  # idle, iowait
+    total = sum(values[:8])  # user … steal (guest time is already in user)
+    return (total - idle) / _TICK, total / _TICK
+
+
+class CpuMeter:
+    """CPU used during one phase: by each named process, by the database's backends (PostgreSQL:
+    those connected to the bench's database), and by the whole machine — so a figure can say
+    whether a process, the database or the machine's cores bound it."""
+
+    def __init__(self, db: Database, processes: dict[str, int]) -> None:
+        self.db, self.processes = db, processes
+
+    def _backends(self) -> dict[int, float]:
+        if self.db.kind != "postgres":
+            return {}
+        pids = str(self.db.scalar(
+            "SELECT string_agg(pid::text, ',') FROM pg_stat_activity "  # noqa: S608
+            f"WHERE datname = '{self.db.name}' AND pid <> pg_backend_pid()"
+        ) or "")  # fmt: skip
+        return {int(p): cpu_seconds(int(p)) for p in pids.split(",") if p}
+
+    def __enter__(self) -> CpuMeter:
+        self.before = {name: cpu_seconds(pid) for name, pid in self.processes.items()}
+        self.backends_before = self._backends()
+        self.machine_before = machine_busy_seconds()
+        self.t0 = time.monotonic()
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self.elapsed = time.monotonic() - self.t0
+        busy, total = machine_busy_seconds()
+        self.machine = (busy - self.machine_before[0]) / self.elapsed
+        self.cores = (total - self.machine_before[1]) / self.elapsed
+        self.used = {n: cpu_seconds(p) - self.before[n] for n, p in self.processes.items()}
+        after = self._backends()
+        # A backend that ended during the phase is not counted; one that started counts whole.
+        self.database = sum(c - self.backends_before.get(p, 0.0) for p, c in after.items())
+
+    def line(self, extra: dict[str, float] | None = None) -> str:
+        """CPU as cores busy over the phase (1.00 = one core all the time)."""
+        parts = {**self.used, **(extra or {})}
+        text = ", ".join(f"{name} {seconds / self.elapsed:.2f}" for name, seconds in parts.items())
+        if self.db.kind == "postgres":
+            text += f", postgres backends {self.database / self.elapsed:.2f}"
+        return (f"CPU cores busy: {text}; machine {self.machine:.2f} of {self.cores:.0f}; "
+                f"load avg {os.getloadavg()[0]:.1f}")  # fmt: skip
+
+
 def rss_mb(pid: int) -> float:
     import psutil
 

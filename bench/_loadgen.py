@@ -10,8 +10,10 @@ Modes:
   rate   — one webhook every 1/`rate` s on a pool of `concurrency` connections; latency counts from
            the scheduled instant (no coordinated omission: a late send shows up as latency).
 
-Spec keys: port (or ports: connections spread round-robin), mode, concurrency, duration, rate, batch, customers (pool size), customer_offset,
-max_requests, record (keep each wamid's send instant, for the fan-out bench), secret, seed;
+Spec keys: port (or ports: several servers, the requests spread over them round-robin — request
+i goes to ports[i % len(ports)], each closed-loop worker holding one keep-alive connection to each,
+each rate-mode pool split evenly among them), mode, concurrency, duration, rate, batch, customers
+(pool size), customer_offset, max_requests, record (keep each wamid's send instant, for the fan-out bench), secret, seed;
 statuses: [[wamid, recipient], ...] sends delivery statuses instead of customer messages — each
 message's `sent`, then every `delivered`, then every `read`, `batch` statuses per webhook, as a
 template sent to many customers comes back (bench/statuses.py).
@@ -22,6 +24,7 @@ from __future__ import annotations
 import asyncio
 import json
 import random
+import resource
 import sys
 import time
 from pathlib import Path
@@ -128,10 +131,8 @@ class Connection:
 class Run:
     def __init__(self, spec: dict[str, Any]) -> None:
         self.spec = spec
-        self.port = int(spec["port"])
-        self.ports = [
-            int(p) for p in spec.get("ports", [self.port])
-        ]  # round-robin over connections
+        self.ports = [int(p) for p in spec.get("ports", [spec.get("port")])]
+        self.port = int(spec.get("port", self.ports[0]))
         self.path = spec.get("path", "/webhooks/whatsapp")
         self.secret = spec.get("secret", "sandbox-secret")
         rng = random.Random(spec.get("seed"))
@@ -187,43 +188,59 @@ class Run:
 
     async def closed(self) -> None:
         concurrency = int(self.spec["concurrency"])
-        conns = [Connection(self.ports[i % len(self.ports)]) for i in range(concurrency)]
-        await asyncio.gather(*(c.open() for c in conns))
+        # Each worker holds one connection to every server and sends request i to ports[i % n]:
+        # round-robin by request, as a balancer in front of the web processes would.
+        workers = [[Connection(port) for port in self.ports] for _ in range(concurrency)]
+        await asyncio.gather(*(c.open() for conns in workers for c in conns))
         end = time.perf_counter() + float(self.spec["duration"])
 
-        async def loop(conn: Connection) -> None:
+        async def loop(conns: list[Connection]) -> None:
             while time.perf_counter() < end and self.next < len(self.bodies):
                 index = self.next
                 self.next += 1
-                await self.one(conn, index, time.perf_counter())
+                await self.one(conns[index % len(conns)], index, time.perf_counter())
 
+        self._cpu_start()
+        await asyncio.gather(*(loop(conns) for conns in workers))
+        self._cpu_stop()
+        for conns in workers:
+            for conn in conns:
+                conn.close()
+
+    def _cpu_start(self) -> None:
+        usage = resource.getrusage(resource.RUSAGE_SELF)
+        self.cpu0 = usage.ru_utime + usage.ru_stime
         self.t0 = time.perf_counter()
-        await asyncio.gather(*(loop(c) for c in conns))
+
+    def _cpu_stop(self) -> None:
         self.elapsed = time.perf_counter() - self.t0
-        for conn in conns:
-            conn.close()
+        usage = resource.getrusage(resource.RUSAGE_SELF)
+        self.cpu_s = usage.ru_utime + usage.ru_stime - self.cpu0
 
     async def rate(self) -> None:
         rate = float(self.spec["rate"])
         total = min(len(self.bodies), int(rate * float(self.spec["duration"])))
-        idle: asyncio.Queue[Connection] = asyncio.Queue()
+        # One pool per server, the connections split evenly; request i waits for an idle
+        # connection of ports[i % n] (round-robin by request).
+        pools: list[asyncio.Queue[Connection]] = [asyncio.Queue() for _ in self.ports]
         conns = [
             Connection(self.ports[i % len(self.ports)])
-            for i in range(int(self.spec["concurrency"]))
+            for i in range(max(int(self.spec["concurrency"]), len(self.ports)))
         ]
         await asyncio.gather(*(c.open() for c in conns))
-        for conn in conns:
-            idle.put_nowait(conn)
+        for i, conn in enumerate(conns):
+            pools[i % len(self.ports)].put_nowait(conn)
         tasks: set[asyncio.Task[None]] = set()
 
         async def fire(index: int, scheduled: float) -> None:
+            idle = pools[index % len(pools)]
             conn = await idle.get()
             try:
                 await self.one(conn, index, scheduled)
             finally:
                 idle.put_nowait(conn)
 
-        self.t0 = time.perf_counter()
+        self._cpu_start()
         for index in range(total):
             scheduled = self.t0 + index / rate
             delay = scheduled - time.perf_counter()
@@ -236,7 +253,7 @@ class Run:
         # scheduled send is reported as abandoned (the server may still store it).
         if tasks:
             await asyncio.wait(tasks, timeout=float(self.spec.get("drain", 20)))
-        self.elapsed = time.perf_counter() - self.t0
+        self._cpu_stop()
         self.abandoned = sum(len(self.bodies[i][1]) for i in range(total)) - self.answered_messages
         for task in list(tasks):
             task.cancel()
@@ -247,7 +264,8 @@ class Run:
         out = {
             "requests": len(self.latencies), "elapsed": self.elapsed, "statuses": self.statuses,
             "messages_ok": self.messages_ok, "accepted": self.accepted,
-            "duplicates": self.duplicates, "errors": self.errors, "abandoned": self.abandoned, "latencies_ms": self.latencies,
+            "duplicates": self.duplicates, "errors": self.errors, "abandoned": self.abandoned,
+            "latencies_ms": self.latencies, "cpu_s": self.cpu_s,
         }  # fmt: skip
         if self.record:
             out["sent_at"] = self.sent_at

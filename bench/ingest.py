@@ -2,14 +2,20 @@
 
     .venv/bin/python bench/ingest.py [--database sqlite|postgres] [--levels 1,8,32,64]
                                      [--batch-levels 4,16] [--duration 4] [--rate 500] [--rate-seconds 10]
+                                     [--web 1]
 
-Starts everything itself: a fresh database (migrated), an embedded Redis, one `switchboard web`
-process, and bench/bare_app.py under uvicorn; the load generator (bench/_loadgen.py) runs in its own
-process, on the same 2 cores. Phases, each measured against both servers in this run:
+Starts everything itself: a fresh database (migrated), an embedded Redis, `--web` `switchboard web`
+processes on that one database, and bench/bare_app.py under uvicorn; the load generator
+(bench/_loadgen.py) runs in its own process, on the same 2 cores. Phases, each measured against
+both servers in this run (with `--web 2` or more: one process, then all of them with the requests
+spread round-robin, and the ratio of the two):
   1. single-message webhooks, closed loop, rising concurrency: messages/s, p50, p99;
   2. webhooks carrying 10 messages each (one entry, one change, ten messages), same;
   3. open loop at a fixed rate (default 500 webhooks/s for 10 s): p50, p99 from the scheduled instant.
 At the end every accepted message must be a row in `messages` (a 200 means durably stored).
+Under each row: the CPU each process used (cores busy over the phase, from /proc/PID/stat), the
+PostgreSQL backends', the load generator's and the whole machine's, and the load average — what
+bounds the figure on a machine shared with the load generator.
 """
 
 from __future__ import annotations
@@ -22,14 +28,16 @@ import time
 from pathlib import Path
 from typing import Any
 
-from _common import PYTHON, Stack, log, machine, percentile
+from _common import PYTHON, CpuMeter, Stack, log, machine, percentile
 
 LOADGEN = str(Path(__file__).resolve().parent / "_loadgen.py")
 CUSTOMERS = 2000
 
 
-def load(port: int, **spec: Any) -> dict[str, Any]:
-    spec = {"port": port, "customers": CUSTOMERS, **spec}
+def load(ports: int | list[int], **spec: Any) -> dict[str, Any]:
+    """One phase from the load generator against one server, or several round-robin."""
+    many = [ports] if isinstance(ports, int) else list(ports)
+    spec = {"port": many[0], "ports": many, "customers": CUSTOMERS, **spec}
     if "max_requests" not in spec:
         per_second = 4000 if spec["mode"] == "closed" else spec["rate"]
         spec["max_requests"] = int(per_second * spec["duration"] / spec.get("batch", 1)) + 100
@@ -46,10 +54,23 @@ def load(port: int, **spec: Any) -> dict[str, Any]:
     result["bad"] = sum(bad.values()) + result["errors"] + result["abandoned"]
     if result["bad"]:
         log(
-            f"  non-200 answers on port {port}: {bad}, transport errors: {result['errors']}, "
+            f"  non-200 answers on ports {many}: {bad}, transport errors: {result['errors']}, "
             f"messages unanswered when the phase ended: {result['abandoned']}"
         )
     return result
+
+
+def measured(stack: Stack, webs: dict[str, int], ports: list[int], **spec: Any) -> dict[str, Any]:
+    """`load`, with the CPU each web process, the database and the load generator used."""
+    with CpuMeter(stack.db, webs) as meter:
+        result = load(ports, **spec)
+    result["cpu"] = meter.line({"loadgen": float(result["cpu_s"])})
+    return result
+
+
+def ratio_line(one: dict[str, Any], many: dict[str, Any], n: int) -> str:
+    ratio = many["msg_per_s"] / one["msg_per_s"] if one["msg_per_s"] else float("nan")
+    return f"{'':>14}   {n} processes / 1: {ratio:.2f}x"
 
 
 def row(label: str, sb: dict[str, Any], bare: dict[str, Any]) -> str:
@@ -74,6 +95,9 @@ def main() -> None:
     parser.add_argument("--rate", type=float, default=500.0, help="fixed-rate phase, webhooks/s")
     parser.add_argument("--rate-seconds", type=float, default=10.0)
     parser.add_argument("--log-level", default="INFO", help="switchboard web's LOG_LEVEL")
+    parser.add_argument(
+        "--web", type=int, default=1, help="switchboard web processes, one database"
+    )
     parser.add_argument("--keep", action="store_true", help="keep the temp dir (logs, SQLite file)")
     args = parser.parse_args()
     levels = [int(x) for x in args.levels.split(",") if x]
@@ -81,57 +105,66 @@ def main() -> None:
 
     started = time.monotonic()
     with Stack(args.database, log_level=args.log_level, keep=args.keep) as stack:
-        sb_port, _ = stack.start_web()
-        bare_port, _ = stack.start_bare()
-        log(f"switchboard web on :{sb_port}, bare app on :{bare_port}, database {args.database}")
+        webs: dict[str, int] = {}
+        ports: list[int] = []
+        for n in range(args.web):
+            port, process = stack.start_web()  # the first on PUBLIC_BASE_URL's port
+            webs[f"web{n + 1}"] = process.pid
+            ports.append(port)
+        bare_port, bare_process = stack.start_bare()
+        log(f"switchboard web on {ports}, bare app on :{bare_port}, database {args.database}")
         accepted = messages_ok = duplicates = abandoned = 0
+        # One process, then (with --web 2 or more) all of them: the same phase, back to back.
+        spreads = [ports[:1], ports] if len(ports) > 1 else [ports]
 
-        def sb(**spec: Any) -> dict[str, Any]:
+        def sb(spread: list[int], **spec: Any) -> dict[str, Any]:
             nonlocal accepted, messages_ok, duplicates, abandoned
-            result = load(sb_port, **spec)
+            result = measured(stack, webs, spread, **spec)
             abandoned += result["abandoned"]
             accepted += result["accepted"]
             messages_ok += result["messages_ok"]
             duplicates += result["duplicates"]
             return result
 
-        sb(
-            mode="closed", concurrency=8, duration=2.0
-        )  # warm-up: imports, pools, first conversations
+        # warm-up: imports, pools, first conversations
+        sb(ports, mode="closed", concurrency=8 * len(ports), duration=2.0)
         load(bare_port, mode="closed", concurrency=8, duration=1.0)
 
         print(f"Switchboard ingest bench — {machine()}, database {args.database}, "
-              f"LOG_LEVEL {args.log_level}, load generator in its own process on the same machine, "
-              f"load avg {os.getloadavg()[0]:.1f} before the run")  # fmt: skip
-        print("\nSingle-message webhooks, closed loop (label = concurrent connections)")
+              f"LOG_LEVEL {args.log_level}, {args.web} web process(es), load generator in its "
+              f"own process on the same machine, load avg {os.getloadavg()[0]:.1f} before the run")  # fmt: skip
+
+        def phase(label: str, **spec: Any) -> None:
+            runs = [sb(spread, **spec) for spread in spreads]
+            bare = measured(stack, {"bare": bare_process.pid}, [bare_port], **spec)
+            for spread, run in zip(spreads, runs, strict=True):
+                name = label if len(spreads) == 1 else f"{label} w{len(spread)}"
+                print(row(name, run, bare), flush=True)
+                print(f"{'':>14}   {run['cpu']}", flush=True)
+            if len(runs) > 1:
+                print(ratio_line(runs[0], runs[-1], len(ports)), flush=True)
+            print(f"{'':>14}   bare: {bare['cpu']}", flush=True)
+
+        print(
+            "\nSingle-message webhooks, closed loop (label = concurrent connections"
+            + (", wN = N web processes)" if len(spreads) > 1 else ")")
+        )
         print(HEADER)
         for c in levels:
-            s = sb(mode="closed", concurrency=c, duration=args.duration, batch=1)
-            b = load(bare_port, mode="closed", concurrency=c, duration=args.duration, batch=1)
-            print(row(f"c={c}", s, b), flush=True)
+            phase(f"c={c}", mode="closed", concurrency=c, duration=args.duration, batch=1)
 
         print(
             "\nWebhooks of 10 messages each, closed loop (msgs/s counts messages, latency is per webhook)"
         )
         print(HEADER)
         for c in batch_levels:
-            s = sb(mode="closed", concurrency=c, duration=args.duration, batch=10)
-            b = load(bare_port, mode="closed", concurrency=c, duration=args.duration, batch=10)
-            print(row(f"c={c} x10", s, b), flush=True)
+            phase(f"c={c} x10", mode="closed", concurrency=c, duration=args.duration, batch=10)
 
         print(f"\nFixed rate: {args.rate:.0f} single-message webhooks/s for {args.rate_seconds:.0f} s "
               "(latency from the scheduled send instant; pool of 256 connections)")  # fmt: skip
         print(HEADER)
-        s = sb(mode="rate", rate=args.rate, duration=args.rate_seconds, concurrency=256, batch=1)
-        b = load(
-            bare_port,
-            mode="rate",
-            rate=args.rate,
-            duration=args.rate_seconds,
-            concurrency=256,
-            batch=1,
-        )
-        print(row(f"{args.rate:.0f}/s", s, b), flush=True)
+        phase(f"{args.rate:.0f}/s", mode="rate", rate=args.rate, duration=args.rate_seconds,
+              concurrency=256, batch=1)  # fmt: skip
 
         time.sleep(2.0 if not abandoned else 20.0)  # let abandoned requests finish server-side
         stored = int(stack.db.scalar("SELECT count(*) FROM messages WHERE direction = 'inbound'"))
