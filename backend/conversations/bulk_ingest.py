@@ -4,9 +4,10 @@ Most of what arrives is plain: a customer known by their phone number writes int
 conversation, or opens one. For those, every webhook of a commit group (`db.group_commit`) is
 stored together: one read of the messages already stored (duplicates), one of the contacts, one
 of their open conversations, one per reply router; then one insert of the new contacts, one of the
-new conversations, one multi-row insert-or-ignore of the messages, the contacts' and
-conversations' updates as executemany, and every event in one insert, built from the values in
-hand (no re-read of a row just written).
+new conversations (`lifecycle.start_all`: what a new conversation is, and the events it announces,
+are the lifecycle's rule, the same on the exact path), one multi-row insert-or-ignore of the
+messages, the contacts' and conversations' updates as executemany, and every event in one insert,
+built from the values in hand (no re-read of a row just written).
 
 Everything else takes the exact path of `ingest.store_inbound`, message by message, after this
 one: a customer known only by BSUID or whose identifiers sit on two contacts (a merge), a changed
@@ -31,9 +32,10 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from sqlmodel import col, select
 
 from backend.agents.models import Team
-from backend.bots.models import BotFlow
 from backend.channels.base import InboundMessage
 from backend.channels.models import Channel
+from backend.conversations import lifecycle
+from backend.conversations.emit import message_event
 from backend.conversations.models import (
     Contact,
     Conversation,
@@ -117,7 +119,8 @@ async def store_plain(
     """Stores the plain messages of `entries`, counting them in `results[entry.index]`.
 
     Returns (the entries for the exact path, in their order; the snoozed conversations a
-    customer just wrote into, for the caller to wake; the events to record, in order)."""
+    customer just wrote into, for the caller to wake with `lifecycle.wake_all` after recording
+    the events; the events to record, in order)."""
     from backend.realtime.models import Event  # the log's row; realtime imports this domain
 
     exact = [e for e in entries if e.inbound.type == "system" or not e.inbound.wa_id]
@@ -150,18 +153,17 @@ async def store_plain(
     known = [c for c in unique if c.id is not None and id(c) not in {id(n) for n in new_contacts}]
     await update_all(session, known, [told[id(c)] for c in known])
     conversations: dict[int, Conversation] = {}
-    fresh: list[Conversation] = []
+    openings: dict[int, lifecycle.Opening] = {}
     for entry in plain:
         contact = contacts[_person(entry)]
         assert contact.id is not None
-        if contact.id in conversations:
-            continue
-        conversation = opened.get(contact.id)
-        if conversation is None:
-            conversation = await _opening(session, entry, contact, now)
-            fresh.append(conversation)
-        conversations[contact.id] = conversation
-    await insert_all(session, fresh, key=("contact_id",))
+        if contact.id in opened:
+            conversations[contact.id] = opened[contact.id]
+        elif contact.id not in openings:
+            referral = entry.inbound.payload.get("referral")  # its first message's
+            openings[contact.id] = lifecycle.Opening(entry.channel, contact.id, referral)
+    fresh = await lifecycle.start_all(session, list(openings.values()), now)
+    conversations |= {c.contact_id: c for c in fresh}
     fresh_ids = {id(c) for c in fresh}
 
     ids = await _insert_messages(session, plain, conversations, contacts, now)
@@ -188,46 +190,27 @@ async def store_plain(
             message, media=media_view(message_id, message.type, message.payload, None)
         )
         is_new = id(conversation) in fresh_ids and conversation.id not in announced
-        cid, tid = conversation.id, conversation.team_id
+        news = None
         if is_new:
             announced.add(conversation.id or 0)
             team_id = conversation.team_id
             if team_id is not None and team_id not in teams:
                 teams[team_id] = await session.get(Team, team_id)
-            whole = {"conversation": conversation_view(
+            news = lifecycle.opened(conversation, conversation_view(
                 conversation, contact, teams.get(team_id) if team_id else None, None,
                 last_message=view, labels=[], sla=None,
-            )}  # fmt: skip
-            events.append(
-                row_object(
-                    Event,
-                    type=EventType.conversation_created,
-                    data=whole,
-                    conversation_id=cid,
-                    team_id=tid,
-                )
-            )
-        events.append(row_object(Event,
-            type=EventType.message_created, data={"message": view}, conversation_id=cid, team_id=tid,
-            assignee_id=conversation.assignee_id,
-        ))  # fmt: skip
+            ))  # fmt: skip
+            events += news.before
+        events.append(message_event(EventType.message_created, view, conversation))
         if conversation.status == ConversationStatus.snoozed.value and all(
             c is not conversation for c in snoozed
         ):
             snoozed.append(conversation)  # the customer wrote: the snooze is over
         result = results[entry.index]
-        if is_new and conversation.status == ConversationStatus.queued.value:
-            events.append(
-                row_object(
-                    Event,
-                    type=EventType.conversation_queued,
-                    data=whole,
-                    conversation_id=cid,
-                    team_id=tid,
-                )
-            )
-            if conversation.team_id is not None:
-                result.queued_team_ids.add(conversation.team_id)
+        if news is not None:
+            events += news.after
+            if news.queued_team_id is not None:
+                result.queued_team_ids.add(news.queued_team_id)
         result.stored.append(message_id)
     return exact, snoozed, events
 
@@ -325,34 +308,6 @@ async def _open_conversations(
         col(Conversation.status) != ConversationStatus.resolved.value,
     )
     return {c.contact_id: c for c in (await session.execute(query)).scalars()}
-
-
-async def channel_has_bot(session: AsyncSession, channel: Channel) -> bool:
-    """With an active bot flow the bot greets first; the conversation is queued at its handoff.
-    Asked once per channel and transaction: a webhook batch opens many conversations at once."""
-    assert channel.id is not None
-    known: dict[int, bool] = session.info.setdefault("switchboard.channel_has_bot", {})
-    if channel.id not in known:
-        query = select(col(BotFlow.id)).where(
-            col(BotFlow.channel_id) == channel.id, col(BotFlow.active).is_(True)
-        )
-        known[channel.id] = (await session.execute(query.limit(1))).first() is not None
-    return known[channel.id]
-
-
-async def _opening(session: AsyncSession, entry: Entry, contact: Contact, now: Any) -> Conversation:
-    assert contact.id is not None
-    has_bot = await channel_has_bot(session, entry.channel)
-    conversation = row_object(
-        Conversation, channel_id=entry.channel_id, contact_id=contact.id,
-        status=(ConversationStatus.bot if has_bot else ConversationStatus.queued).value,
-        team_id=entry.channel.default_team_id, queued_at=None if has_bot else now,
-        created_at=now, updated_at=now, last_activity_at=now,
-    )  # fmt: skip
-    referral = entry.inbound.payload.get("referral")
-    if isinstance(referral, dict):  # a click-to-WhatsApp ad opened this chat
-        conversation.source, conversation.referral = "ad", referral
-    return conversation
 
 
 def inbound_values(

@@ -23,13 +23,8 @@ from backend.channels.base import (
     WebhookBatch,
 )
 from backend.channels.models import Channel
-from backend.conversations.bulk_ingest import (
-    Claimants,
-    Entry,
-    channel_has_bot,
-    inbound_values,
-    store_plain,
-)
+from backend.conversations import lifecycle
+from backend.conversations.bulk_ingest import Claimants, Entry, inbound_values, store_plain
 from backend.conversations.bulk_ingest import IngestResult as IngestResult
 from backend.conversations.bulk_statuses import (
     FAILED_FROM,
@@ -39,6 +34,8 @@ from backend.conversations.bulk_statuses import (
     changes_of,
     moves_forward,
 )
+from backend.conversations.emit import emit_message
+from backend.conversations.lifecycle import Move
 from backend.conversations.limits import within_limits
 from backend.conversations.models import (
     Contact,
@@ -50,11 +47,10 @@ from backend.conversations.models import (
     PendingStatus,
     Sender,
 )
-from backend.conversations.routing import wake
-from backend.conversations.views import conversation_json, message_json
+from backend.conversations.views import conversation_json
 from backend.db.engine import dialect_name, insert_for, serialize_writes
 from backend.db.types import utcnow
-from backend.realtime.events import record_event, record_events
+from backend.realtime.events import record_events
 from backend.realtime.types import EventType
 
 # A reply router may claim a customer message for an existing (even resolved) conversation before
@@ -67,6 +63,8 @@ ReplyRouter = Callable[
 ]
 _REPLY_ROUTERS: list[ReplyRouter] = []
 _CLAIMANTS: list[Claimants] = []
+
+start_conversation = lifecycle.start  # integrations/sending.py opens its conversations by this name
 
 
 def reply_router(router: ReplyRouter, claimants: Claimants) -> None:
@@ -83,16 +81,6 @@ async def _routed_reply(
         if target is not None:
             return target
     return None
-
-
-async def _message_event(
-    session: AsyncSession, kind: str, message: Message, conversation: Conversation
-) -> None:
-    await record_event(
-        session, kind, {"message": await message_json(session, message)},
-        conversation_id=conversation.id, team_id=conversation.team_id,
-        assignee_id=conversation.assignee_id,
-    )  # fmt: skip
 
 
 async def upsert_contact(
@@ -193,23 +181,6 @@ async def open_conversation(session: AsyncSession, contact: Contact) -> Conversa
     return (await session.execute(query)).scalar_one_or_none()
 
 
-async def start_conversation(
-    session: AsyncSession, channel: Channel, contact: Contact
-) -> Conversation:
-    assert channel.id is not None and contact.id is not None
-    now = utcnow()
-    has_bot = await channel_has_bot(session, channel)
-    conversation = Conversation(
-        channel_id=channel.id, contact_id=contact.id,
-        status=(ConversationStatus.bot if has_bot else ConversationStatus.queued).value,
-        team_id=channel.default_team_id, queued_at=None if has_bot else now, created_at=now,
-        updated_at=now, last_activity_at=now,
-    )  # fmt: skip
-    session.add(conversation)
-    await session.flush()
-    return conversation
-
-
 async def _insert_message(session: AsyncSession, values: dict[str, Any]) -> Message | None:
     """The stored message, or None for a duplicate; one statement, the row comes back with it."""
     statement = (
@@ -244,10 +215,9 @@ async def store_inbound(
     else:
         # A savepoint only when a conversation is opened: a duplicate must not leave one behind.
         async with session.begin_nested() as savepoint:
-            conversation = await start_conversation(session, channel, contact)
-            referral = inbound.payload.get("referral")
-            if isinstance(referral, dict):  # a click-to-WhatsApp ad opened this chat
-                conversation.source, conversation.referral = "ad", referral
+            conversation = await lifecycle.start(
+                session, channel, contact, referral=inbound.payload.get("referral")
+            )
             message = await _insert_message(session, values(conversation))
             if message is None:
                 await savepoint.rollback()
@@ -262,21 +232,16 @@ async def store_inbound(
     opened = None
     if existing is None:
         # Built once, from what is in hand, for both events of a new conversation.
-        opened = {"conversation": await conversation_json(session, conversation, new=True)}
-        await record_event(
-            session, EventType.conversation_created, opened,
-            conversation_id=conversation.id, team_id=conversation.team_id,
-        )  # fmt: skip
-    await _message_event(session, EventType.message_created, message, conversation)
+        view = await conversation_json(session, conversation, new=True)
+        opened = lifecycle.opened(conversation, view)
+        await record_events(session, opened.before)
+    await emit_message(session, EventType.message_created, message, conversation)
     if sender == Sender.customer.value and conversation.status == ConversationStatus.snoozed.value:
-        await wake(session, conversation, "customer")  # the customer wrote: the snooze is over
-    if opened is not None and conversation.status == ConversationStatus.queued.value:
-        if conversation.team_id is not None:
-            result.queued_team_ids.add(conversation.team_id)
-        await record_event(
-            session, EventType.conversation_queued, opened,
-            conversation_id=conversation.id, team_id=conversation.team_id,
-        )  # fmt: skip
+        await lifecycle.wake(session, conversation, "customer")  # the customer wrote: it is over
+    if opened is not None:
+        await record_events(session, opened.after)
+        if opened.queued_team_id is not None:
+            result.queued_team_ids.add(opened.queued_team_id)
     result.stored.append(message_id)
 
 
@@ -351,23 +316,20 @@ async def store_echo(
     }  # fmt: skip
     async with session.begin_nested() as savepoint:
         if conversation is None:
-            conversation = await start_conversation(session, channel, contact)
+            conversation = await lifecycle.start(session, channel, contact)
         message = await _insert_message(session, {**values, "conversation_id": conversation.id})
         if message is None:
             await savepoint.rollback()
     if message is None:
         result.duplicates += 1
         return
-    if opened:
-        await record_event(
-            session, EventType.conversation_created, {"conversation": await conversation_json(session, conversation)},
-            conversation_id=conversation.id, team_id=conversation.team_id,
-        )  # fmt: skip
+    if opened:  # created only, never `conversation.queued` (a customer's new one announces both)
+        await lifecycle.announce(session, Move.open, conversation)
     conversation.last_message_id = message.id
     conversation.first_response_at = conversation.first_response_at or now
     conversation.last_activity_at = conversation.updated_at = now
     await session.flush()
-    await _message_event(session, EventType.message_created, message, conversation)
+    await emit_message(session, EventType.message_created, message, conversation)
     assert message.id is not None
     result.stored.append(message.id)
 
@@ -406,7 +368,7 @@ async def _change_by_echo(
     await session.flush()
     conversation = await session.get(Conversation, message.conversation_id)
     assert conversation is not None
-    await _message_event(session, EventType.message_updated, message, conversation)
+    await emit_message(session, EventType.message_updated, message, conversation)
 
 
 async def _claim_by_callback(
@@ -461,7 +423,7 @@ async def apply_status(
     await session.refresh(message)
     conversation = await session.get(Conversation, message.conversation_id)
     assert conversation is not None
-    await _message_event(session, EventType.message_status, message, conversation)
+    await emit_message(session, EventType.message_status, message, conversation)
     return True
 
 
@@ -533,8 +495,7 @@ async def ingest_batches(
     ]
     exact, snoozed, events = await store_plain(session, entries, _CLAIMANTS, results)
     await record_events(session, events)
-    for conversation in snoozed:
-        await wake(session, conversation, "customer")
+    await lifecycle.wake_all(session, snoozed, "customer")  # the customers wrote: they are over
     for entry in exact:
         await store_inbound(session, entry.channel, entry.inbound, results[entry.index])
     for (channels, batch), result in zip(batches, results, strict=True):

@@ -15,25 +15,42 @@ so exactly one of any number of concurrent callers wins on SQLite and PostgreSQL
 `announced=False` leaves the event to the caller, who sends it with `announce` once the rest of
 its change is written: a bot's handoff says its messages and leaves its note first, and an SLA
 breach's own event comes before the transfer it caused, so the events keep their order.
+
+Ingest opens and wakes conversations for a whole commit group at once (`bulk_ingest`), so those
+two moves are split into pure decisions and writes for one row or a set: `opening` (a new
+conversation's row: with the channel's bot, or queued) and `opened` (its events, from its JSON in
+hand), written by `start` (one, through the ORM: the exact path, a business system's send) or
+`start_all` (one multi-row INSERT); `woken` (back to the holder or to the queue) written by
+`wake_all` in one conditional UPDATE per distinct change, which `wake` is for a single one.
 """
 
 from __future__ import annotations
 
-from collections.abc import Collection
+from collections.abc import Collection, Sequence
+from dataclasses import dataclass
 from datetime import datetime
 from enum import StrEnum
-from typing import Any, Unpack
+from typing import TYPE_CHECKING, Any, Unpack
 
 from sqlalchemy import update
 from sqlalchemy.ext.asyncio import AsyncSession
-from sqlmodel import col
+from sqlalchemy.orm.attributes import set_committed_value
+from sqlmodel import col, select
 
 from backend.agents.models import Agent, Presence
-from backend.conversations.emit import emit_conversation
-from backend.conversations.models import Conversation, ConversationStatus
+from backend.bots.models import BotFlow
+from backend.conversations.emit import conversation_event, emit_conversation
+from backend.conversations.models import Contact, Conversation, ConversationStatus
+from backend.conversations.views import conversations_json
 from backend.core.errors import ServiceError
+from backend.db.bulk import insert_all, row_object
 from backend.db.types import utcnow
+from backend.realtime.events import record_events
 from backend.realtime.types import By, ConversationExtras, EventType
+
+if TYPE_CHECKING:
+    from backend.channels.models import Channel
+    from backend.realtime.models import Event
 
 
 class Move(StrEnum):
@@ -56,7 +73,7 @@ _bot, _queued, _assigned = (
 _snoozed, _resolved = ConversationStatus.snoozed, ConversationStatus.resolved
 
 FROM: dict[Move, frozenset[str]] = {
-    Move.open: frozenset(),  # a new conversation has no state yet (ingest.start_conversation)
+    Move.open: frozenset(),  # a new conversation has no state yet (`start`, `start_all`)
     Move.queue: frozenset({_bot, _queued}),  # a bot hands off; a new one is put in a named queue
     Move.assign: frozenset({_bot, _queued, _assigned}),  # `assigned` only while nobody holds it
     Move.release: frozenset({_assigned}),
@@ -207,31 +224,70 @@ async def snooze(
     await _written(session, Move.snooze, conversation, True, by, until=until.isoformat())
 
 
+def woken(holder: Agent | None, now: datetime) -> dict[str, Any]:
+    """What waking writes: back to `holder` (who snoozed it) when they are active and online,
+    else to its team's queue; the snooze is cleared either way."""
+    if holder is not None and holder.active and holder.presence == Presence.online.value:
+        back: dict[str, Any] = {"status": _assigned.value, "assignee_id": holder.id}
+    else:
+        back = {"status": _queued.value, "assignee_id": None, "queued_at": now}
+    return {**back, "snoozed_until": None, "snoozed_by_id": None, "updated_at": now}
+
+
 async def wake(session: AsyncSession, conversation: Conversation, reason: str) -> bool:
     """Ends a snooze (`reason`: `timer` or `customer`): back to its holder when they are online,
     else to its team's queue. False when it was not snoozed (already woken, or re-snoozed)."""
-    if not allowed(Move.wake, conversation.status):
-        return False
-    holder_id = conversation.snoozed_by_id
-    holder = await session.get(Agent, holder_id) if holder_id is not None else None
+    return bool(await wake_all(session, [conversation], reason))
+
+
+async def wake_all(
+    session: AsyncSession, conversations: Sequence[Conversation], reason: str
+) -> list[Conversation]:
+    """`wake` for many (a commit group's customers writing into snoozed chats): one read of
+    their holders, one conditional UPDATE per distinct change (the queue, or each online
+    holder), one read of their JSON for the events. Returns those it woke, in order."""
+    asleep = list({id(c): c for c in conversations if allowed(Move.wake, c.status)}.values())
+    if not asleep:
+        return []
+    holder_ids = {c.snoozed_by_id for c in asleep if c.snoozed_by_id is not None}
+    holders: dict[int | None, Agent] = {}
+    if holder_ids:
+        found = await session.execute(select(Agent).where(col(Agent.id).in_(holder_ids)))
+        holders = {a.id: a for a in found.scalars()}
+    await session.flush()  # the caller's own changes to these rows first
     now = utcnow()
-    back: dict[str, object] = {"status": ConversationStatus.queued.value, "assignee_id": None,
-                               "queued_at": now}  # fmt: skip
-    if holder is not None and holder.active and holder.presence == Presence.online.value:
-        back = {"status": ConversationStatus.assigned.value, "assignee_id": holder.id}
-    # Conditional, like a claim: the timer and a customer message racing wake it once.
-    won = await session.execute(
-        update(Conversation)
-        .where(col(Conversation.id) == conversation.id,
-               col(Conversation.status).in_(sorted(FROM[Move.wake])))
-        .values(**back, snoozed_until=None, snoozed_by_id=None, updated_at=now)
-        .execution_options(synchronize_session=False)
-    )  # fmt: skip
-    if won.rowcount == 0:  # type: ignore[attr-defined]
-        return False
-    await session.refresh(conversation)
-    await announce(session, Move.wake, conversation, reason=reason, holder_id=holder_id)
-    return True
+    changes = [woken(holders.get(c.snoozed_by_id), now) for c in asleep]
+    groups: dict[tuple[tuple[str, Any], ...], list[int]] = {}
+    for conversation, change in zip(asleep, changes, strict=True):
+        assert conversation.id is not None
+        groups.setdefault(tuple(change.items()), []).append(conversation.id)
+    won: set[int] = set()
+    for change_items, ids in groups.items():
+        # Conditional, like a claim: the timer and a customer message racing wake it once.
+        result = await session.execute(
+            update(Conversation)
+            .where(col(Conversation.id).in_(ids),
+                   col(Conversation.status).in_(sorted(FROM[Move.wake])))
+            .values(dict(change_items))
+            .returning(col(Conversation.id))
+            .execution_options(synchronize_session=False)
+        )  # fmt: skip
+        won.update(i for i in result.scalars() if i is not None)
+    woke: list[Conversation] = []
+    held_by: list[int | None] = []
+    for conversation, change in zip(asleep, changes, strict=True):
+        if conversation.id not in won:
+            continue
+        held_by.append(conversation.snoozed_by_id)
+        for name, value in change.items():
+            set_committed_value(conversation, name, value)
+        woke.append(conversation)
+    views = await conversations_json(session, woke) if woke else []
+    await record_events(session, [
+        conversation_event(EVENT[Move.wake], c, view, reason=reason, holder_id=holder_id)
+        for c, view, holder_id in zip(woke, views, held_by, strict=True)
+    ])  # fmt: skip
+    return woke
 
 
 async def resolve(
@@ -259,3 +315,104 @@ async def reopen(session: AsyncSession, conversation: Conversation, *, by: By) -
     conversation.queued_at = conversation.updated_at = utcnow()
     await _written(session, Move.reopen, conversation, True, by)
     return True
+
+
+# --- Opening (ingest, a business system's send): the rule, and its writes for one or a set.
+
+
+async def channel_has_bot(session: AsyncSession, channel: Channel) -> bool:
+    """With an active bot flow the bot greets first; the conversation is queued at its handoff.
+    Asked once per channel and transaction: a webhook batch opens many conversations at once."""
+    assert channel.id is not None
+    known: dict[int, bool] = session.info.setdefault("switchboard.channel_has_bot", {})
+    if channel.id not in known:
+        query = select(col(BotFlow.id)).where(
+            col(BotFlow.channel_id) == channel.id, col(BotFlow.active).is_(True)
+        )
+        known[channel.id] = (await session.execute(query.limit(1))).first() is not None
+    return known[channel.id]
+
+
+def opening(
+    *, channel_id: int, contact_id: int, team_id: int | None, has_bot: bool, now: datetime,
+    referral: object = None,
+) -> dict[str, Any]:  # fmt: skip
+    """A new conversation's row: the bot's when the channel has one (queued at its handoff), else
+    waiting in `team_id`'s queue (the channel's default team) from `now`. `referral`: the
+    click-to-WhatsApp ad its first message came from, if any."""
+    values: dict[str, Any] = {
+        "channel_id": channel_id, "contact_id": contact_id,
+        "status": (_bot if has_bot else _queued).value, "team_id": team_id,
+        "queued_at": None if has_bot else now, "created_at": now, "updated_at": now,
+        "last_activity_at": now,
+    }  # fmt: skip
+    if isinstance(referral, dict):
+        values |= {"source": "ad", "referral": referral}
+    assert values["status"] in TO[Move.open]
+    return values
+
+
+async def _opening_of(
+    session: AsyncSession, channel: Channel, contact_id: int, referral: object, now: datetime
+) -> dict[str, Any]:
+    assert channel.id is not None
+    has_bot = await channel_has_bot(session, channel)
+    return opening(
+        channel_id=channel.id, contact_id=contact_id, team_id=channel.default_team_id,
+        has_bot=has_bot, now=now, referral=referral,
+    )  # fmt: skip
+
+
+async def start(
+    session: AsyncSession, channel: Channel, contact: Contact, *, referral: object = None
+) -> Conversation:
+    """A new conversation for `contact`, written now (flushed: it has its id). Not announced:
+    the caller sends `opened`'s events around its first message's."""
+    assert contact.id is not None
+    conversation = Conversation(
+        **await _opening_of(session, channel, contact.id, referral, utcnow())
+    )
+    session.add(conversation)
+    await session.flush()
+    return conversation
+
+
+@dataclass(frozen=True)
+class Opening:
+    """One conversation for `start_all` to open."""
+
+    channel: Channel
+    contact_id: int
+    referral: object = None
+
+
+async def start_all(
+    session: AsyncSession, openings: Sequence[Opening], now: datetime
+) -> list[Conversation]:
+    """`start` for a set, in one multi-row INSERT (the contacts have no open conversation: the
+    unique index on open conversations per contact fails the statement otherwise)."""
+    rows = [
+        row_object(Conversation, **await _opening_of(session, o.channel, o.contact_id, o.referral, now))
+        for o in openings
+    ]  # fmt: skip
+    await insert_all(session, rows, key=("contact_id",))
+    return rows
+
+
+@dataclass(frozen=True)
+class Opened:
+    """What a new conversation announces: `before` its first message's event, and `after` it."""
+
+    before: list[Event]
+    after: list[Event]
+    queued_team_id: int | None  # the team whose queue it waits in (auto-assign drains it)
+
+
+def opened(conversation: Conversation, view: dict[str, Any]) -> Opened:
+    """From its JSON (`view`): `conversation.created`, and when it waits for a person (no bot
+    greets first) `conversation.queued`, which comes after its first message's event."""
+    before = [conversation_event(EVENT[Move.open], conversation, view)]
+    if conversation.status != _queued.value:
+        return Opened(before, [], None)
+    after = [conversation_event(EVENT[Move.queue], conversation, view)]
+    return Opened(before, after, conversation.team_id)

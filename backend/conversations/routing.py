@@ -18,8 +18,7 @@ from sqlmodel import col, select
 from backend.agents.auth import CurrentAgent
 from backend.agents.models import Agent, Team
 from backend.conversations import lifecycle
-from backend.conversations.lifecycle import Move
-from backend.conversations.lifecycle import wake as wake  # ingest.py imports it from here
+from backend.conversations.lifecycle import Move, wake
 from backend.conversations.models import Conversation, ConversationStatus
 from backend.conversations.notes import write_note
 from backend.conversations.visibility import get_visible

@@ -11,10 +11,12 @@ tests/bots and tests/sla.
 from __future__ import annotations
 
 import re
+from datetime import UTC, datetime
 from pathlib import Path
 
 import pytest
 
+from backend.agents.models import Agent, Presence
 from backend.conversations import lifecycle
 from backend.conversations.lifecycle import EVENT, FROM, TO, Move
 from backend.conversations.models import Conversation, ConversationStatus
@@ -83,6 +85,79 @@ def test_event_types_are_their_wire_strings() -> None:
     assert f"{EventType.message_status}" == "message.status"
     for member in EventType:
         assert member.name == member.value.replace(".", "_"), member
+
+
+NOW = datetime(2026, 12, 2, 6, 0, tzinfo=UTC)
+
+
+def _opening(**overrides: object) -> dict[str, object]:
+    given: dict[str, object] = {
+        "channel_id": 3, "contact_id": 4, "team_id": 5, "has_bot": False, "now": NOW,
+    }  # fmt: skip
+    return lifecycle.opening(**{**given, **overrides})  # type: ignore[arg-type]
+
+
+def test_a_new_conversation_waits_in_its_channels_team_queue_unless_a_bot_greets_first() -> None:
+    queued = _opening()
+    assert queued["status"] == "queued" and queued["queued_at"] == NOW
+    assert (queued["channel_id"], queued["contact_id"], queued["team_id"]) == (3, 4, 5)
+    assert queued["created_at"] == queued["updated_at"] == queued["last_activity_at"] == NOW
+    assert "assignee_id" not in queued and "source" not in queued
+    with_bot = _opening(has_bot=True)
+    assert with_bot["status"] == "bot" and with_bot["queued_at"] is None  # queued at the handoff
+    assert with_bot["team_id"] == 5
+
+
+def test_only_an_ads_referral_object_marks_a_new_conversation_as_from_an_ad() -> None:
+    ad = {"source_id": "120", "source_type": "ad"}
+    assert _opening(referral=ad) == _opening() | {"source": "ad", "referral": ad}
+    assert "source" not in _opening(referral="not an object")
+    assert "source" not in _opening(referral=None)
+
+
+def _conversation(status: str, team_id: int | None = 5) -> Conversation:
+    values = _opening(has_bot=status == "bot", team_id=team_id) | {"id": 9}
+    return Conversation(**values)
+
+
+@pytest.mark.parametrize("team_id", [5, None])
+def test_a_new_queued_conversation_announces_created_before_its_message_and_queued_after(
+    team_id: int | None,
+) -> None:
+    conversation, view = _conversation("queued", team_id), {"id": 9, "status": "queued"}
+    news = lifecycle.opened(conversation, view)
+    assert [e.type for e in news.before] == ["conversation.created"]
+    assert [e.type for e in news.after] == ["conversation.queued"]
+    assert news.queued_team_id == team_id  # the queue auto-assign is asked to drain
+    for event in [*news.before, *news.after]:
+        assert event.data == {"conversation": view}
+        assert (event.conversation_id, event.team_id, event.assignee_id) == (9, team_id, None)
+        assert event.seq is None and event.recipient_id is None  # numbered at commit
+
+
+def test_a_new_bots_conversation_announces_only_that_it_was_created() -> None:
+    news = lifecycle.opened(_conversation("bot"), {"id": 9, "status": "bot"})
+    assert [e.type for e in news.before] == ["conversation.created"]
+    assert news.after == [] and news.queued_team_id is None
+
+
+def _agent(presence: str, active: bool = True) -> Agent:
+    return Agent(id=7, email="a@example.com", name="A", password_hash="x", presence=presence,
+                 active=active)  # fmt: skip
+
+
+def test_waking_gives_it_back_to_its_holder_only_when_they_are_active_and_online() -> None:
+    cleared = {"snoozed_until": None, "snoozed_by_id": None, "updated_at": NOW}
+    back = lifecycle.woken(_agent(Presence.online.value), NOW)
+    assert back == {"status": "assigned", "assignee_id": 7, **cleared}  # `queued_at` kept
+    queue = {"status": "queued", "assignee_id": None, "queued_at": NOW, **cleared}
+    assert lifecycle.woken(_agent(Presence.online.value, active=False), NOW) == queue
+    for presence in Presence:
+        if presence != Presence.online:
+            assert lifecycle.woken(_agent(presence.value), NOW) == queue, presence
+    assert lifecycle.woken(None, NOW) == queue  # nobody held it (snoozed from the queue)
+    for moved in (back, queue):
+        assert moved["status"] in TO[Move.wake]
 
 
 _EMITTED = [

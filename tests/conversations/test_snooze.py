@@ -4,19 +4,30 @@ the holder is away — with events, and its holder hears of a customer's answer.
 
 from __future__ import annotations
 
+import time
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
 import httpx
 from redis.asyncio import Redis
+from sqlmodel import col, select
 from websockets.asyncio.client import connect
 
+from backend.channels.sandbox.webhooks import text_message_webhook
 from backend.config import Settings
+from backend.core.context import AppContext
+from backend.realtime.models import Event
 from tests.conftest import login, unique
 from tests.realtime.test_websocket import frames_until, token_of, ws_url
 from tests.support.servers import LiveServer, LiveWorker
 from tests.support.waiting import eventually
-from tests.support.whatsapp import customer_says, find_conversation, new_wa_id
+from tests.support.whatsapp import (
+    CHANNEL,
+    customer_says,
+    find_conversation,
+    new_wa_id,
+    post_webhook,
+)
 
 
 async def _held_chat(client: httpx.AsyncClient, headers: dict[str, str]) -> tuple[str, int]:
@@ -119,3 +130,60 @@ async def test_who_may_snooze_and_what_until(client: httpx.AsyncClient, make_age
     assert cid in [c["id"] for c in listed["items"]]
     resolved = await client.post(f"/api/v1/conversations/{cid}/resolve", headers=holder)
     assert resolved.status_code == 200 and resolved.json()["snoozed_until"] is None
+
+
+async def test_one_webhook_waking_several_chats_wakes_each_once_to_its_holder_or_queue(
+    client: httpx.AsyncClient, make_agent: Any, ctx: AppContext
+) -> None:
+    """The set-based path wakes a whole set at once: each chat back to its own holder when they
+    are online, else to the queue; one `conversation.woken` each, after its messages."""
+    online, away = await make_agent("agent"), await make_agent("agent")
+    on_headers, away_headers = await login(client, online), await login(client, away)
+    went = await client.post(
+        "/api/v1/agents/me/presence", json={"presence": "online"}, headers=on_headers
+    )
+    assert went.status_code == 200, went.text
+    chats = [await _held_chat(client, on_headers), await _held_chat(client, away_headers)]
+    for (_, cid), headers in zip(chats, (on_headers, away_headers), strict=True):
+        snoozed = await client.post(
+            f"/api/v1/conversations/{cid}/snooze", json={"until": _in(3600)}, headers=headers
+        )
+        assert snoozed.status_code == 200, snoozed.text
+    (wa_on, cid_on), (wa_away, cid_away) = chats
+    now = int(time.time())
+    said = [(wa_on, "back"), (wa_on, "again"), (wa_away, "me too")]
+    bodies = [
+        text_message_webhook(CHANNEL, wa, "Sam", text, timestamp=now + i)
+        for i, (wa, text) in enumerate(said)
+    ]
+    body = bodies[0]
+    value = body["entry"][0]["changes"][0]["value"]
+    for other in bodies[1:]:  # one webhook carrying all three messages
+        value["messages"] += other["entry"][0]["changes"][0]["value"]["messages"]
+    response = await post_webhook(client, body)
+    assert response.status_code == 200 and response.json()["messages"] == 3, response.text
+
+    got = {
+        cid: (await client.get(f"/api/v1/conversations/{cid}", headers=on_headers)).json()
+        for cid in (cid_on, cid_away)
+    }
+    assert got[cid_on]["status"] == "assigned" and got[cid_on]["assignee"]["id"] == online["id"]
+    assert got[cid_away]["status"] == "queued" and got[cid_away]["assignee"] is None
+    assert got[cid_on]["snoozed_until"] is None and got[cid_away]["snoozed_until"] is None
+    async with ctx.sessions() as session:
+        query = select(Event).where(col(Event.conversation_id).in_([cid_on, cid_away]))
+        events = list((await session.execute(query.order_by(col(Event.seq)))).scalars())
+    for cid, holder, status, texts in (
+        (cid_on, online, "assigned", 2), (cid_away, away, "queued", 1),
+    ):  # fmt: skip
+        own = [e for e in events if e.conversation_id == cid]
+        woken = [e for e in own if e.type == "conversation.woken"]
+        assert len(woken) == 1, [e.type for e in own]
+        assert woken[0].data["reason"] == "customer"
+        assert woken[0].data["holder_id"] == holder["id"]
+        assert woken[0].data["conversation"]["status"] == status
+        assert woken[0].assignee_id == (holder["id"] if status == "assigned" else None)
+        after_snooze = own[[e.type for e in own].index("conversation.snoozed") + 1 :]
+        assert [e.type for e in after_snooze] == ["message.created"] * texts + [
+            "conversation.woken"
+        ]
