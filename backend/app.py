@@ -40,6 +40,7 @@ from backend.core.allowlists import allowlist_guard
 from backend.core.api_docs import LocalSwaggerUI
 from backend.core.context import AppContext
 from backend.core.errors import ERROR_HANDLERS
+from backend.core.guards import all_of
 from backend.core.input_checks import integer_range_guard
 from backend.core.logging import configure_logging, get_logger
 from backend.core.openapi_errors import document_errors
@@ -158,7 +159,9 @@ def create_app(settings: Settings | None = None, context: AppContext | None = No
         dependencies={"db_session": Provide(_db_session)},
         lifespan=[lifespan],
         before_send=[security_headers(https=settings.public_base_url.startswith("https://"))],
-        guards=[integer_range_guard, allowlist_guard, api_key_scope_guard, two_factor_guard],
+        guards=[
+            all_of(integer_range_guard, allowlist_guard, api_key_scope_guard, two_factor_guard)
+        ],
         on_app_init=[jwt_auth.on_app_init],
         plugins=[channels],
         middleware=[

@@ -32,6 +32,7 @@ from redis.asyncio import Redis
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
 from backend.core.context import AppContext
+from backend.db import sqlite_inline
 from backend.realtime.events import commit_and_publish
 
 T = TypeVar("T")
@@ -97,13 +98,15 @@ class GroupCommit:
     async def _write(self, group: list[_Waiting[Any]]) -> None:
         done: list[tuple[_Waiting[Any], Any]] = []
         try:
-            async with self._sessions() as session:
-                for part in _parts(group):
-                    if len(part) > 1 and await _together(session, part, done):
-                        continue
-                    for waiting in part:
-                        await _alone(session, waiting, done)
-                await commit_and_publish(session, self._redis)
+            # Short statements on a connection held alone: on SQLite, no thread hand-offs.
+            with sqlite_inline.inline():
+                async with self._sessions() as session:
+                    for part in _parts(group):
+                        if len(part) > 1 and await _together(session, part, done):
+                            continue
+                        for waiting in part:
+                            await _alone(session, waiting, done)
+                    await commit_and_publish(session, self._redis)
         except Exception as error:  # the commit failed: none of the group was stored
             for waiting in group:
                 _settle(waiting, error=error)

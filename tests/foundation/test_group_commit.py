@@ -123,3 +123,41 @@ async def test_combined_writes_go_together_and_a_failing_item_fails_alone(
     ]  # fmt: skip
     assert calls == [names, ["d0"], ["d1"], ["bad2"], ["d3"]]  # together, then each alone
     assert await stored(ctx, tag) == ["d0", "d1", "d3"]  # nothing of the failed combined call
+
+
+async def test_on_sqlite_the_writer_runs_its_statements_on_the_loop_and_others_on_the_thread(
+    ctx: AppContext,
+) -> None:
+    """The group's short statements skip aiosqlite's thread hand-offs (`db.sqlite_inline`); a
+    read outside the writer still goes to the thread, so a long one never blocks the loop."""
+    if ctx.engine.dialect.name != "sqlite":
+        pytest.skip("inline calls are SQLite's; asyncpg is asynchronous already")
+    import threading
+
+    from sqlalchemy import text
+
+    threads: dict[str, set[int]] = {}
+
+    def traced(statement: str) -> None:  # called by SQLite, on the thread that runs it
+        threads.setdefault(statement.split()[0].upper(), set()).add(threading.get_ident())
+
+    async with ctx.sessions() as session:  # the process's one SQLite connection
+        raw = await (await session.connection()).get_raw_connection()
+        sqlite = raw.driver_connection._conn  # type: ignore[union-attr]
+    writer = GroupCommit(ctx.sessions, ctx.redis)
+    tag = uuid.uuid4().hex
+
+    async def write(session: AsyncSession) -> None:
+        await record_event(session, "test.group", {"tag": tag, "name": "inline"})
+
+    sqlite.set_trace_callback(traced)
+    try:
+        await writer.run(write)
+        async with ctx.sessions() as session:
+            await session.execute(text("SELECT 1"))
+    finally:
+        sqlite.set_trace_callback(None)
+    loop_thread = threading.get_ident()
+    assert threads["INSERT"] == {loop_thread}
+    assert threads["SELECT"] and loop_thread not in threads["SELECT"]
+    assert await stored(ctx, tag) == ["inline"]

@@ -8,7 +8,9 @@ process) may have changed them. A webhook that no kept channel can verify (a cha
 elsewhere) makes one fresh read before it is refused, at most once per `MISS_INTERVAL`, so bad
 signatures cannot turn into a read per request. What another process changed can be stale here
 for up to `TTL`: a secret it retired, or a channel it removed, still verifies for that long — the
-admin who retires a secret has already waited out its overlap.
+admin who retires a secret has already waited out its overlap. Concurrent webhooks that find the
+copy stale share one read (`_reading`): a burst of requests at the end of a TTL used to make one
+read each.
 
 The kept `Channel` rows are detached snapshots: callers read them or `session.merge(load=False)`
 them into their own session, never change them.
@@ -16,6 +18,8 @@ them into their own session, never change them.
 
 from __future__ import annotations
 
+import asyncio
+import contextlib
 import time
 from dataclasses import dataclass
 from typing import Any
@@ -70,6 +74,7 @@ class KnownChannels:
         self._loaded_at = float("-inf")
         self._missed_at = float("-inf")
         self._generation = -1
+        self._reading: asyncio.Future[None] | None = None
 
     async def all(self) -> list[Channel]:
         if self._generation != _generation or time.monotonic() - self._loaded_at > TTL:
@@ -81,14 +86,31 @@ class KnownChannels:
         channels = await self.all()
         signers = _signers(channels, raw, header)
         now = time.monotonic()
-        if not signers and now - self._missed_at > MISS_INTERVAL and now - self._loaded_at > 0.05:
+        if not signers and now - self._missed_at > MISS_INTERVAL:
             self._missed_at = now
-            await self._load()
+            await self._load(fresh=True)
             channels = self._channels
             signers = _signers(channels, raw, header)
         return Verified(signers, {c.phone_number_id: c for c in channels})
 
-    async def _load(self) -> None:
+    async def _load(self, *, fresh: bool = False) -> None:
+        """One read of the table at a time; whoever needs it meanwhile waits for that one. A
+        `fresh` caller (a miss) does not trust a read already under way, which may predate the
+        channel it looks for: it waits for that one to end, then shares the next."""
+        if fresh and self._reading is not None:
+            with contextlib.suppress(Exception):
+                await asyncio.shield(self._reading)
+        if self._reading is None:
+            self._reading = asyncio.ensure_future(self._read())
+            self._reading.add_done_callback(self._read_done)
+        await asyncio.shield(self._reading)  # one caller going away does not cancel the others'
+
+    def _read_done(self, reading: asyncio.Future[None]) -> None:
+        self._reading = None
+        if not reading.cancelled():
+            reading.exception()  # retrieved here; each waiter gets it from its own await
+
+    async def _read(self) -> None:
         generation = _generation  # a change committed while this read runs forces another
         async with self._sessions() as session:
             query = select(Channel).where(col(Channel.provider) == ProviderKind.cloud_api.value)
