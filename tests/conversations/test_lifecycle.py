@@ -161,9 +161,9 @@ def test_waking_gives_it_back_to_its_holder_only_when_they_are_active_and_online
 
 
 _EMITTED = [
-    # record_event(session, "…"), ingest's _message_event(session, "…")
+    # record_event(session, "…")
     re.compile(r'_events?\(\s*[\w.]+,\s*"([a-z_]+\.[a-z_]+)"'),
-    re.compile(r'\btype="([a-z_]+\.[a-z_]+)"'),  # Event(type=...), the set-based ingest's rows
+    re.compile(r'\btype="([a-z_]+\.[a-z_]+)"'),  # Event(type=...), row_object(Event, type=...)
     re.compile(r'\bevent="([a-z_]+\.[a-z_]+)"'),
     re.compile(r'_changed\(\s*\w+,\s*\w+,\s*"([a-z_]+\.[a-z_]+)"'),  # channels' config events
 ]
