@@ -2,12 +2,13 @@
 as 30,000 statuses (sent, delivered, read), and each used to cost about eight statements.
 
 For the statuses of a commit group's webhooks: one read of their messages (row-locked on
-PostgreSQL, so a send recording its own status cannot interleave), one of their conversations,
-one each for what the messages' JSON shows besides (`views.messages_json`); then each
-status is applied in order in memory — forward only, as `ingest.apply_status` does — with one
-`message.status` event per status applied, and every message's final state written in one
-executemany UPDATE. A status whose message is not found (a send whose answer was never read, or
-one not stored yet) takes the exact path: `ingest.store_status`.
+PostgreSQL, so a send recording its own status cannot interleave), one of their conversations'
+routing (id, team, assignee), one each for what the messages' JSON shows besides
+(`views.messages_json`); then each status is applied in order in memory — forward only, as
+`ingest.apply_status` does — with one `message.status` event per status applied, and every
+message's final state written in one executemany UPDATE. A status whose message is not found (a
+send whose answer was never read, or one not stored yet) takes the exact path:
+`ingest.store_status`.
 """
 
 from __future__ import annotations
@@ -101,9 +102,17 @@ async def apply_statuses(
     messages = list(found.values())
     if not messages:
         return left, []
-    await session.execute(
-        select(Conversation).where(col(Conversation.id).in_({m.conversation_id for m in messages}))
-    )  # into the identity map: each event's routing costs no query
+    # Each event's routing, in one read of three columns. (Loading the conversations into the
+    # identity map and then `session.get` each did not hold: the map keeps its objects weakly,
+    # so once the result was dropped every event's `get` was a query of its own.)
+    routes = {
+        row.id: row
+        for row in await session.execute(
+            select(
+                col(Conversation.id), col(Conversation.team_id), col(Conversation.assignee_id)
+            ).where(col(Conversation.id).in_({m.conversation_id for m in messages}))
+        )
+    }
     applied: list[tuple[Message, dict[str, Any]]] = []
     changed: dict[int, Message] = {}
     for entry in entries:
@@ -119,12 +128,10 @@ async def apply_statuses(
     views = {id(m): v for m, v in zip(rows, await messages_json(session, rows), strict=True)}
     events: list[Event] = []
     for message, state in applied:
-        conversation = await session.get(Conversation, message.conversation_id)
-        assert conversation is not None
+        route = routes[message.conversation_id]
         events.append(row_object(Event,
             type=EventType.message_status, data={"message": {**views[id(message)], **state}},
-            conversation_id=conversation.id, team_id=conversation.team_id,
-            assignee_id=conversation.assignee_id,
+            conversation_id=route.id, team_id=route.team_id, assignee_id=route.assignee_id,
         ))  # fmt: skip
     rows = list(changed.values())
     await update_all(session, rows, [{n: getattr(m, n) for n in _WRITTEN} for m in rows])
