@@ -1,7 +1,7 @@
 """Fan-out: webhook → agents' websockets across two `switchboard web` processes, and memory per socket.
 
     .venv/bin/python bench/fanout.py [--database sqlite|postgres] [--agents 200] [--rate 200]
-                                     [--seconds 10] [--idle 1000] [--no-compression]
+                                     [--seconds 10] [--idle 1000] [--no-compression] [--py-spy DIR]
 
 Starts everything itself: a fresh database, an embedded Redis, two `switchboard web` processes sharing
 both. --agents agents in team General are inserted through the service layer (one shared argon2 hash);
@@ -13,6 +13,12 @@ agent is in General, so every agent must receive every `message.created` frame: 
 (message, agent) pair from the instant the webhook was written to the socket until the frame was read
 by the client (both CLOCK_MONOTONIC), matched by data.message.provider_message_id.
 
+CPU: each process's user+system time (/proc/PID/stat) over the load window (generator start to
+the end of the drain), for the two web processes, the two client processes, the generator and the
+embedded Redis, and the whole machine's busy time (/proc/stat) — on a two-core machine the clients
+are a large share of it, and "the rest" is PostgreSQL and whatever else runs there.
+--py-spy DIR records both web processes with py-spy (raw, 100 Hz, 8 s) during the load.
+
 Memory: RSS of the second web process with --idle idle sockets open minus without, ÷ --idle.
 """
 
@@ -23,6 +29,7 @@ import asyncio
 import json
 import os
 import subprocess
+import threading
 import time
 from pathlib import Path
 from typing import Any
@@ -31,6 +38,85 @@ import httpx
 from _common import PYTHON, Stack, log, machine, percentile, rss_mb
 
 HERE = Path(__file__).resolve().parent
+TICKS = os.sysconf("SC_CLK_TCK")
+
+
+def cpu_seconds(pid: int) -> float | None:
+    """User + system CPU of one process so far (None once it is gone)."""
+    try:
+        fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
+    except OSError:
+        return None
+    return (int(fields[11]) + int(fields[12])) / TICKS  # utime, stime (fields 14 and 15)
+
+
+def machine_busy() -> tuple[float, float]:
+    """(busy, total) CPU seconds of the whole machine so far, over all cores."""
+    values = [int(v) for v in Path("/proc/stat").read_text().split("\n", 1)[0].split()[1:]]
+    idle = values[3] + values[4]  # idle, iowait
+    return (sum(values[:8]) - idle) / TICKS, sum(values[:8]) / TICKS
+
+
+class CpuAccount:
+    """CPU of named processes over a window, sampled every 0.2 s (a process that exits during the
+    window keeps its last sample, so the generator's share is known up to 0.2 s)."""
+
+    def __init__(self, pids: dict[str, int]) -> None:
+        self.pids = dict(pids)
+        self.first: dict[str, float] = {}
+        self.last: dict[str, float] = {}
+        self.started = 0.0
+        self.ended = 0.0
+        self.machine: tuple[tuple[float, float], tuple[float, float]] | None = None
+        self._stop = threading.Event()
+        self._thread: threading.Thread | None = None
+
+    def add(self, name: str, pid: int) -> None:
+        self.pids[name] = pid
+        self._sample(name)
+
+    def _sample(self, name: str) -> None:
+        value = cpu_seconds(self.pids[name])
+        if value is not None:
+            self.first.setdefault(name, value)
+            self.last[name] = value
+
+    def _run(self) -> None:
+        while not self._stop.wait(0.2):
+            for name in list(self.pids):
+                self._sample(name)
+
+    def start(self) -> None:
+        self.started = time.monotonic()
+        self._machine_start = machine_busy()
+        for name in self.pids:
+            self._sample(name)
+        self._thread = threading.Thread(target=self._run, daemon=True)
+        self._thread.start()
+
+    def stop(self) -> None:
+        for name in self.pids:
+            self._sample(name)
+        self.ended = time.monotonic()
+        self.machine = (self._machine_start, machine_busy())
+        self._stop.set()
+        if self._thread is not None:
+            self._thread.join(timeout=5)
+
+    def report(self) -> str:
+        window = self.ended - self.started
+        parts = [f"{name} {(self.last[name] - self.first[name]) / window:.0%}"
+                 for name in self.pids if name in self.first]  # fmt: skip
+        listed = sum(self.last[n] - self.first[n] for n in self.pids if n in self.first)
+        assert self.machine is not None
+        (busy0, total0), (busy1, total1) = self.machine
+        cores = (total1 - total0) / window
+        busy = busy1 - busy0
+        return (
+            f"  CPU over the {window:.1f} s load window (share of one core): {', '.join(parts)}; "
+            f"machine {busy / window:.0%} of {cores:.0f} cores busy, of which the rest "
+            f"(database, others) {(busy - listed) / window:.0%}"
+        )
 
 
 async def insert_agents(database_url: str, count: int) -> None:
@@ -97,6 +183,20 @@ class Clients:
         return json.loads(out)
 
 
+def start_py_spy(folder: str | None, pids: dict[str, int], seconds: float) -> list[Any]:
+    """py-spy on each web process for most of the load (after a second to reach steady state)."""
+    if not folder:
+        return []
+    Path(folder).mkdir(parents=True, exist_ok=True)
+    spy = str(Path(PYTHON).parent / "py-spy")
+    duration = str(max(1, int(seconds) - 2))
+    time.sleep(1.0)
+    return [subprocess.Popen([spy, "record", "-p", str(pid), "-r", "100", "-d", duration, "-f", "raw",
+                              "-o", str(Path(folder) / f"{name}.txt"), "--nonblocking"],
+                             stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+            for name, pid in pids.items()]  # fmt: skip
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(
         description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter
@@ -112,12 +212,13 @@ def main() -> None:
         "--no-compression", action="store_true", help="clients refuse permessage-deflate"
     )
     parser.add_argument("--keep", action="store_true")
+    parser.add_argument("--py-spy", metavar="DIR", help="record both web processes with py-spy")
     args = parser.parse_args()
     compression = None if args.no_compression else "deflate"
 
     started = time.monotonic()
     with Stack(args.database, keep=args.keep) as stack:
-        port1, _web1 = stack.start_web()
+        port1, web1 = stack.start_web()
         port2, web2 = stack.start_web()
         base = f"http://127.0.0.1:{port1}"
         t = time.monotonic()
@@ -139,12 +240,26 @@ def main() -> None:
         spec = {"ports": [port1, port2], "port": port1, "mode": "rate", "rate": args.rate,
                 "duration": args.seconds, "concurrency": 128, "batch": 1, "customers": 1000,
                 "record": True, "max_requests": int(args.rate * args.seconds) + 10}  # fmt: skip
-        sender = subprocess.run([PYTHON, str(HERE / "_loadgen.py")], input=json.dumps(spec),
-                                capture_output=True, text=True, timeout=args.seconds + 120)  # fmt: skip
-        if sender.returncode != 0:
-            raise SystemExit(sender.stderr[-3000:])
-        sent = json.loads(sender.stdout)
+        account = CpuAccount({"web1": web1.pid, "web2": web2.pid, "clients1": groups[0].process.pid,
+                              "clients2": groups[1].process.pid})  # fmt: skip
+        if stack.redis is not None and stack.redis.process is not None:
+            account.pids["redis"] = stack.redis.process.pid
+        account.start()
+        generator = subprocess.Popen([PYTHON, str(HERE / "_loadgen.py")], stdin=subprocess.PIPE,
+                                     stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)  # fmt: skip
+        account.add("generator", generator.pid)
+        assert generator.stdin is not None
+        generator.stdin.write(json.dumps(spec))
+        generator.stdin.close()  # the generator starts sending now
+        spies = start_py_spy(args.py_spy, {"web1": web1.pid, "web2": web2.pid}, args.seconds)
+        out, err = generator.communicate(timeout=args.seconds + 120)
+        if generator.returncode != 0:
+            raise SystemExit(err[-3000:])
+        sent = json.loads(out)
         time.sleep(3.0)  # let the last frames arrive
+        account.stop()
+        for spy in spies:
+            spy.wait(timeout=60)
         results = [g.finish() for g in groups]
 
         sent_at: dict[str, float] = sent["sent_at"]
@@ -180,6 +295,7 @@ def main() -> None:
             f"({len(latencies) / expected if expected else 0:.1%}), {frames} frames in all; "
             f"sockets closed by the server: {closed}"
         )
+        print(account.report())
 
         # -- memory per idle connection -------------------------------------------------------
         if args.idle:
