@@ -251,6 +251,7 @@ def main() -> None:
         assert generator.stdin is not None
         generator.stdin.write(json.dumps(spec))
         generator.stdin.close()  # the generator starts sending now
+        generator.stdin = None  # (communicate would flush it)
         spies = start_py_spy(args.py_spy, {"web1": web1.pid, "web2": web2.pid}, args.seconds)
         out, err = generator.communicate(timeout=args.seconds + 120)
         if generator.returncode != 0:

@@ -1,10 +1,13 @@
 """Fan-out once per process: one subscriber, one decode, one ordered stream for every socket.
 
 Each web process holds one `LiveFeed`. It is the only subscriber to the events channel: every event
-published live is decoded here once (its routing fields taken off, its frame text made once — the
-frame is the same bytes for every socket that may see it), put in `seq` order, and handed to the
-inbox of each socket of this process. A socket then only asks the visibility rule
-(`realtime.routes.Audience`, over `conversations.visibility.may_see`) and sends.
+published live is decoded here once (its routing fields taken off, its frame text and its websocket
+frame bytes made once — the frame is the same bytes for every socket that may see it), put in `seq`
+order, and handed to the inbox of each socket of this process. A socket then takes everything its
+inbox holds at once (`Inbox.next_batch`), asks the visibility rule (`realtime.routes.Audience`,
+over `conversations.visibility.may_see`; the part that holds for a whole role and set of teams is
+answered once per event for each such class, in `LiveEvent.verdicts`) and sends what it may see in
+one write (`realtime.wire`) or, where that is not possible, frame by frame.
 
 Order, and gaps, are handled here once rather than by each socket. Events from several processes
 reach Redis in publish order, not commit order, so N+1 may arrive before N. The feed holds what is
@@ -26,7 +29,7 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import json
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from typing import Any
 
 from litestar.channels import ChannelsPlugin
@@ -39,11 +42,13 @@ from backend.metrics.counters import LIVE_GAP_READS
 from backend.realtime.events import EVENTS_CHANNEL, envelope
 from backend.realtime.hub import MAX_BACKLOG, BoundedSubscriber
 from backend.realtime.models import Event
+from backend.realtime.wire import frame_of
 
 log = get_logger(__name__)
 
 REORDER_WINDOW = 0.02  # seconds an event ahead of a missing one waits before the table is read
 REPLAY_BATCH = 500
+SEND_BATCH = 256  # events a socket takes from its inbox at most for one write
 
 
 @dataclass(frozen=True)
@@ -86,6 +91,15 @@ class LiveEvent:
     routing: Routing
     text: str  # the frame as sent to browsers, without the routing fields
     ended: EndedSessions | None = None
+    frame: bytes = b""  # `text` as a complete websocket text frame (made once per process)
+    # The visibility rule's answer for a class of sockets (role, teams), asked once per event
+    # for each class: see realtime.routes.Audience.
+    verdicts: dict[Any, int] = field(default_factory=dict, compare=False, repr=False)
+
+    @classmethod
+    def of(cls, seq: int, type_: str, routing: Routing, text: str,
+           ended: EndedSessions | None) -> LiveEvent:  # fmt: skip
+        return cls(seq, type_, routing, text, ended, frame_of(text))
 
 
 def decode_live(raw: bytes) -> LiveEvent:
@@ -96,13 +110,13 @@ def decode_live(raw: bytes) -> LiveEvent:
         frame.pop("_recipient_id", None),
     )  # fmt: skip
     ended = ended_session(str(frame.get("type")), frame.get("data"))
-    return LiveEvent(int(frame["seq"]), str(frame["type"]), routing, json.dumps(frame), ended)
+    return LiveEvent.of(int(frame["seq"]), str(frame["type"]), routing, json.dumps(frame), ended)
 
 
 def live_of(event: Event) -> LiveEvent:
     """A row of the events table in the form the feed hands on (a gap read from the table)."""
     assert event.seq is not None
-    return LiveEvent(
+    return LiveEvent.of(
         event.seq, event.type, Routing.of(event), json.dumps(envelope(event)),
         ended_session(event.type, event.data),
     )  # fmt: skip
@@ -146,6 +160,21 @@ class Inbox:
             self.queue.put_nowait(event)
         except asyncio.QueueFull:
             self.overflowed = True  # closed after its current send; the client resumes from there
+
+    async def next_batch(self, most: int = SEND_BATCH) -> tuple[list[LiveEvent], bool]:
+        """What the inbox holds (waiting for at least one item), up to `most` events, in order,
+        and whether a resume marker ended it (nothing after the marker may be sent). The feed
+        hands on everything that arrived together before a socket runs, so a socket takes one
+        flush of the feed at a time and can send it in one write."""
+        batch: list[LiveEvent] = []
+        item = await self.queue.get()
+        while True:
+            if item is None:
+                return batch, True
+            batch.append(item)
+            if len(batch) >= most or self.queue.empty():
+                return batch, False
+            item = self.queue.get_nowait()
 
     def resume(self) -> None:
         if not self.overflowed:

@@ -5,11 +5,17 @@ events decoded, ordered and their gaps filled there once), then replays what the
 after `after`, then drains its inbox skipping what it already sent, so every agent sees every
 event it may see, in order, once. What it may see is decided here by `Audience`, which applies
 `conversations.visibility.may_see` (the one rule) and `realtime.audience.may_receive`.
+
+A socket takes whatever its inbox holds at once and sends what the agent may see in one
+transport write where the server is the one `realtime.wire` knows (the frames are made once per
+process), or frame by frame through `send_text` otherwise (another server, a test client,
+permessage-deflate). The replay is sent frame by frame.
 """
 
 from __future__ import annotations
 
 import asyncio
+import dataclasses
 import json
 from typing import Any
 
@@ -49,6 +55,7 @@ from backend.realtime.fanout import (
 from backend.realtime.models import Event
 from backend.realtime.presence import connected, disconnected
 from backend.realtime.retention import pruned_through
+from backend.realtime.wire import DirectWriter, FeedSocket
 
 log = get_logger(__name__)
 
@@ -106,12 +113,41 @@ def _feed(socket: WebSocket[Any, Any, Any]) -> LiveFeed:
     return feed
 
 
+_NO, _YES, _ASK = 0, 1, 2  # a class verdict: nobody of the class, everyone, ask per agent
+
+
 class Audience:
-    """One agent's view of the event stream: the visibility rule plus the grants it learns."""
+    """One agent's view of the event stream: the visibility rule plus the grants it learns.
+
+    For live events the rule is asked in two steps. Once per event for each class of sockets
+    (role and teams), `may_see` is asked for no one in particular — an agent of that role and
+    those teams whose id holds nothing and who has no grants — which is the part of the rule
+    that holds for the whole class; only when that says no is the rule asked again for this
+    agent (the holder and grants part). Events for one recipient are always asked per agent."""
 
     def __init__(self, agent: CurrentAgent, granted: set[int]) -> None:
         self.agent = agent
         self.granted = granted
+        self.kind = (agent.role, agent.team_ids)
+        self.anyone = dataclasses.replace(agent, id=-1)  # no conversation is held by id -1
+
+    def sees_live(self, live: LiveEvent) -> bool:
+        routing = live.routing
+        if routing.recipient_id is not None:
+            return self.sees(live.type, routing)
+        verdict = live.verdicts.get(self.kind)
+        if verdict is None:
+            verdict = live.verdicts[self.kind] = self._class_verdict(live.type, routing)
+        return self.sees(live.type, routing) if verdict == _ASK else verdict == _YES
+
+    def _class_verdict(self, type_: str, routing: Routing) -> int:
+        if not may_receive(self.agent.role, type_):
+            return _NO
+        seen = may_see(
+            self.anyone, routing.team_id, routing.assignee_id,
+            conversation_id=routing.conversation_id,
+        )  # fmt: skip
+        return _YES if seen else _ASK
 
     def sees(self, type_: str, routing: Routing) -> bool:
         if (
@@ -138,13 +174,14 @@ class _Stream:
 
     def __init__(
         self, socket: WebSocket[Any, Any, Any], audience: Audience, last: int, epoch: int = 0,
-        session_id: str | None = None,
+        session_id: str | None = None, writer: DirectWriter | None = None,
     ) -> None:  # fmt: skip
         self.socket = socket
         self.audience = audience
         self.last = last
         self.epoch = epoch
         self.session_id = session_id
+        self.writer = writer  # frames straight to the transport (realtime.wire), or send_text
 
     def check_session(self, ended: EndedSessions | None) -> None:
         """`agent.sessions_ended` for this agent, past this socket's epoch, ends the socket
@@ -175,18 +212,33 @@ class _Stream:
             if len(rows) < REPLAY_BATCH:
                 return
 
-    async def send_live(self, live: LiveEvent) -> None:
+    async def send_live(self, batch: list[LiveEvent]) -> None:
         """The feed's stream has no holes (it fills them once for the process): what this socket
-        has not sent yet is sent, if the agent may see it."""
-        if live.seq <= self.last:
-            return
-        self.last = live.seq
-        self.check_session(live.ended)
-        if self.audience.sees(live.type, live.routing):
-            await self.socket.send_text(live.text)
+        has not sent yet is sent, if the agent may see it, in order — in one write when it can.
+        An end of this agent's sessions ends the socket after the events before it."""
+        due: list[LiveEvent] = []
+        ended: SessionEnded | None = None
+        for live in batch:
+            if live.seq <= self.last:
+                continue
+            self.last = live.seq
+            try:
+                self.check_session(live.ended)
+            except SessionEnded as error:
+                ended = error
+                break
+            if self.audience.sees_live(live):
+                due.append(live)
+        if self.writer is not None:
+            await self.writer.write([live.frame for live in due])
+        else:
+            for live in due:
+                await self.socket.send_text(live.text)
+        if ended is not None:
+            raise ended
 
 
-@websocket("/api/v1/ws", exclude_from_auth=True)
+@websocket("/api/v1/ws", exclude_from_auth=True, websocket_class=FeedSocket)
 async def events_socket(socket: WebSocket[Any, Any, Any]) -> None:
     # Everything that fixes the socket's position happens before the handshake completes, so an
     # event committed after the client sees the socket open is always delivered.
@@ -253,14 +305,14 @@ async def _forward(
 ) -> None:  # fmt: skip
     async with context_of(socket).sessions() as session:
         let_in = await granted(session, agent.id)
-    stream = _Stream(socket, Audience(agent, let_in), start, epoch, session_id)
+    writer = DirectWriter.for_socket(socket)
+    stream = _Stream(socket, Audience(agent, let_in), start, epoch, session_id, writer)
     try:
         await stream.catch_up()
         while True:
-            live = await inbox.queue.get()
-            if live is not None:
-                await stream.send_live(live)
-            if live is None or inbox.overflowed:  # the client resumes from the last it got
+            batch, resume = await inbox.next_batch()
+            await stream.send_live(batch)
+            if resume or inbox.overflowed:  # the client resumes from the last it got
                 await socket.close(code=CLOSE_TOO_SLOW, reason="too slow: resume with ?after=seq")
                 return
     except SessionEnded:
