@@ -15,8 +15,9 @@ by the client (both CLOCK_MONOTONIC), matched by data.message.provider_message_i
 
 CPU: each process's user+system time (/proc/PID/stat) over the load window (generator start to
 the end of the drain), for the two web processes, the two client processes, the generator and the
-embedded Redis, and the whole machine's busy time (/proc/stat) — on a two-core machine the clients
-are a large share of it, and "the rest" is PostgreSQL and whatever else runs there.
+embedded Redis, the PostgreSQL backends serving the bench's database (found by their command line),
+and the whole machine's busy time (/proc/stat) — on a two-core machine the clients are a large
+share of it, and "the rest" is whatever else runs there.
 --py-spy DIR records both web processes with py-spy (raw, 100 Hz, 8 s) during the load.
 
 Memory: RSS of the second web process with --idle idle sockets open minus without, ÷ --idle.
@@ -61,8 +62,10 @@ class CpuAccount:
     """CPU of named processes over a window, sampled every 0.2 s (a process that exits during the
     window keeps its last sample, so the generator's share is known up to 0.2 s)."""
 
-    def __init__(self, pids: dict[str, int]) -> None:
+    def __init__(self, pids: dict[str, int], database: str | None = None) -> None:
         self.pids = dict(pids)
+        self.database = database  # PostgreSQL: its backends for this database count as "database"
+        self.backends: dict[int, tuple[float, float]] = {}  # pid → (first, last)
         self.first: dict[str, float] = {}
         self.last: dict[str, float] = {}
         self.started = 0.0
@@ -81,22 +84,44 @@ class CpuAccount:
             self.first.setdefault(name, value)
             self.last[name] = value
 
+    def _sample_backends(self) -> None:
+        if self.database is None:
+            return
+        marker = f" {self.database} ".encode()
+        for entry in Path("/proc").iterdir():
+            if not entry.name.isdigit():
+                continue
+            pid = int(entry.name)
+            if pid not in self.backends:
+                try:
+                    if marker not in (entry / "cmdline").read_bytes().replace(b"\0", b" ") + b" ":
+                        continue
+                except OSError:
+                    continue
+            value = cpu_seconds(pid)
+            if value is not None:
+                first = self.backends.get(pid, (value, value))[0]
+                self.backends[pid] = (first, value)
+
     def _run(self) -> None:
         while not self._stop.wait(0.2):
             for name in list(self.pids):
                 self._sample(name)
+            self._sample_backends()
 
     def start(self) -> None:
         self.started = time.monotonic()
         self._machine_start = machine_busy()
         for name in self.pids:
             self._sample(name)
+        self._sample_backends()
         self._thread = threading.Thread(target=self._run, daemon=True)
         self._thread.start()
 
     def stop(self) -> None:
         for name in self.pids:
             self._sample(name)
+        self._sample_backends()
         self.ended = time.monotonic()
         self.machine = (self._machine_start, machine_busy())
         self._stop.set()
@@ -108,6 +133,10 @@ class CpuAccount:
         parts = [f"{name} {(self.last[name] - self.first[name]) / window:.0%}"
                  for name in self.pids if name in self.first]  # fmt: skip
         listed = sum(self.last[n] - self.first[n] for n in self.pids if n in self.first)
+        if self.database is not None:
+            database = sum(last - first for first, last in self.backends.values())
+            parts.append(f"PostgreSQL backends {database / window:.0%}")
+            listed += database
         assert self.machine is not None
         (busy0, total0), (busy1, total1) = self.machine
         cores = (total1 - total0) / window
@@ -115,7 +144,8 @@ class CpuAccount:
         return (
             f"  CPU over the {window:.1f} s load window (share of one core): {', '.join(parts)}; "
             f"machine {busy / window:.0%} of {cores:.0f} cores busy, of which the rest "
-            f"(database, others) {(busy - listed) / window:.0%}"
+            f"({'others' if self.database else 'others, SQLite runs in the web processes'}) "
+            f"{(busy - listed) / window:.0%}"
         )
 
 
@@ -183,6 +213,29 @@ class Clients:
         return json.loads(out)
 
 
+def send_paths(ports: list[int]) -> str:
+    """From each web process's /metrics: sockets by send path, and frames per direct write."""
+    found: dict[str, float] = {}
+    for port in ports:
+        text = httpx.get(f"http://127.0.0.1:{port}/metrics", timeout=10).text
+        for name in ('switchboard_websocket_sockets_total{path="direct"}',
+                     'switchboard_websocket_sockets_total{path="asgi"}',
+                     "switchboard_websocket_direct_writes_total",
+                     "switchboard_websocket_direct_frames_total"):  # fmt: skip
+            for line in text.splitlines():
+                if line.startswith(name + " "):
+                    found[name] = found.get(name, 0.0) + float(line.split()[-1])
+    direct = found.get('switchboard_websocket_sockets_total{path="direct"}', 0)
+    asgi = found.get('switchboard_websocket_sockets_total{path="asgi"}', 0)
+    writes = found.get("switchboard_websocket_direct_writes_total", 0)
+    frames = found.get("switchboard_websocket_direct_frames_total", 0)
+    if not direct and not asgi:
+        return "  send path: not reported (a build without realtime/wire.py)"
+    return (f"  send path: {direct:.0f} sockets direct, {asgi:.0f} through send_text; "
+            f"{frames:.0f} frames in {writes:.0f} direct writes "
+            f"({frames / writes if writes else 0:.1f} a write)")  # fmt: skip
+
+
 def start_py_spy(folder: str | None, pids: dict[str, int], seconds: float) -> list[Any]:
     """py-spy on each web process for most of the load (after a second to reach steady state)."""
     if not folder:
@@ -241,7 +294,8 @@ def main() -> None:
                 "duration": args.seconds, "concurrency": 128, "batch": 1, "customers": 1000,
                 "record": True, "max_requests": int(args.rate * args.seconds) + 10}  # fmt: skip
         account = CpuAccount({"web1": web1.pid, "web2": web2.pid, "clients1": groups[0].process.pid,
-                              "clients2": groups[1].process.pid})  # fmt: skip
+                              "clients2": groups[1].process.pid},
+                             stack.db.name if args.database == "postgres" else None)  # fmt: skip
         if stack.redis is not None and stack.redis.process is not None:
             account.pids["redis"] = stack.redis.process.pid
         account.start()
@@ -297,6 +351,7 @@ def main() -> None:
             f"sockets closed by the server: {closed}"
         )
         print(account.report())
+        print(send_paths([port1, port2]))
 
         # -- memory per idle connection -------------------------------------------------------
         if args.idle:

@@ -28,7 +28,7 @@ from backend.core.context import AppContext
 from backend.realtime.events import publish, record_event, take_pending
 from backend.realtime.models import Event
 from backend.realtime.routes import CLOSE_TOO_SLOW
-from backend.realtime.wire import frame_of
+from backend.realtime.wire import DirectWriter, FeedSocket, frame_of
 from tests.conftest import login, unique
 from tests.realtime.test_websocket import token_of, ws_url
 from tests.support.servers import LiveServer
@@ -58,6 +58,22 @@ def test_frames_joined_in_one_write_parse_as_separate_messages() -> None:
     texts = [json.dumps({"seq": n, "pad": "y" * (n * 40)}) for n in range(1, 8)]
     frames = _parsed(b"".join(frame_of(t) for t in texts))
     assert [bytes(f.data).decode() for f in frames] == texts
+
+
+async def test_another_server_gets_no_direct_writer() -> None:
+    """Served by anything but uvicorn's websockets-sansio protocol (here a bare ASGI receive, as a
+    test client or another server gives), the socket keeps send_text."""
+
+    async def receive() -> dict[str, Any]:
+        return {"type": "websocket.connect"}
+
+    async def send(message: Any) -> None:
+        return None
+
+    scope: Any = {"type": "websocket", "path": "/api/v1/ws", "headers": [], "query_string": b""}
+    socket = FeedSocket(scope, receive, send)
+    assert socket.asgi_receive is receive
+    assert DirectWriter.of(socket) is None
 
 
 async def _metric(client: httpx.AsyncClient, name: str, labels: str = "") -> float:
