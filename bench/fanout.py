@@ -6,18 +6,19 @@
 Starts everything itself: a fresh database, an embedded Redis, two `switchboard web` processes sharing
 both. --agents agents in team General are inserted through the service layer (one shared argon2 hash);
 each signs in (POST /api/v1/auth/login) and opens `ws://…/api/v1/ws?token=…`, alternately on the
-two processes, from two client processes (bench/_wsclients.py, the `websockets` library with
-permessage-deflate like a browser). Signed single-message webhooks then arrive at --rate per second,
+two processes, from two client processes (bench/_wsclients.py, the `websockets` library offering
+permessage-deflate like a browser; the server accepts it only with WEBSOCKET_COMPRESSION=true). Signed single-message webhooks then arrive at --rate per second,
 alternately on both processes, from a separate load-generator process (bench/_loadgen.py). Every
 agent is in General, so every agent must receive every `message.created` frame: latency is measured per
 (message, agent) pair from the instant the webhook was written to the socket until the frame was read
 by the client (both CLOCK_MONOTONIC), matched by data.message.provider_message_id.
 
-CPU: each process's user+system time (/proc/PID/stat) over the load window (generator start to
-the end of the drain), for the two web processes, the two client processes, the generator and the
-embedded Redis, the PostgreSQL backends serving the bench's database (found by their command line),
-and the whole machine's busy time (/proc/stat) — on a two-core machine the clients are a large
-share of it, and "the rest" is whatever else runs there.
+CPU (`_common.CpuMeter`, from /proc) over the load and the drain after it, as cores busy: the two
+web processes, the two client processes, the embedded Redis, the generator (its own count), the
+PostgreSQL backends of the bench's database, and the whole machine — on two cores the clients are
+a large share, and what the machine did beyond these is other work on it. The web processes' CPU
+seconds and frames per web CPU-second are printed too: on a shared machine they compare runs
+better than latency does.
 --py-spy DIR records both web processes with py-spy (raw, 100 Hz, 8 s) during the load.
 
 Memory: RSS of the second web process with --idle idle sockets open minus without, ÷ --idle.
@@ -30,123 +31,14 @@ import asyncio
 import json
 import os
 import subprocess
-import threading
 import time
 from pathlib import Path
 from typing import Any
 
 import httpx
-from _common import PYTHON, Stack, log, machine, percentile, rss_mb
+from _common import PYTHON, CpuMeter, Stack, log, machine, percentile, rss_mb
 
 HERE = Path(__file__).resolve().parent
-TICKS = os.sysconf("SC_CLK_TCK")
-
-
-def cpu_seconds(pid: int) -> float | None:
-    """User + system CPU of one process so far (None once it is gone)."""
-    try:
-        fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
-    except OSError:
-        return None
-    return (int(fields[11]) + int(fields[12])) / TICKS  # utime, stime (fields 14 and 15)
-
-
-def machine_busy() -> tuple[float, float]:
-    """(busy, total) CPU seconds of the whole machine so far, over all cores."""
-    values = [int(v) for v in Path("/proc/stat").read_text().split("\n", 1)[0].split()[1:]]
-    idle = values[3] + values[4]  # idle, iowait
-    return (sum(values[:8]) - idle) / TICKS, sum(values[:8]) / TICKS
-
-
-class CpuAccount:
-    """CPU of named processes over a window, sampled every 0.2 s (a process that exits during the
-    window keeps its last sample, so the generator's share is known up to 0.2 s)."""
-
-    def __init__(self, pids: dict[str, int], database: str | None = None) -> None:
-        self.pids = dict(pids)
-        self.database = database  # PostgreSQL: its backends for this database count as "database"
-        self.backends: dict[int, tuple[float, float]] = {}  # pid → (first, last)
-        self.first: dict[str, float] = {}
-        self.last: dict[str, float] = {}
-        self.started = 0.0
-        self.ended = 0.0
-        self.machine: tuple[tuple[float, float], tuple[float, float]] | None = None
-        self._stop = threading.Event()
-        self._thread: threading.Thread | None = None
-
-    def add(self, name: str, pid: int) -> None:
-        self.pids[name] = pid
-        self._sample(name)
-
-    def _sample(self, name: str) -> None:
-        value = cpu_seconds(self.pids[name])
-        if value is not None:
-            self.first.setdefault(name, value)
-            self.last[name] = value
-
-    def _sample_backends(self) -> None:
-        if self.database is None:
-            return
-        marker = f" {self.database} ".encode()
-        for entry in Path("/proc").iterdir():
-            if not entry.name.isdigit():
-                continue
-            pid = int(entry.name)
-            if pid not in self.backends:
-                try:
-                    if marker not in (entry / "cmdline").read_bytes().replace(b"\0", b" ") + b" ":
-                        continue
-                except OSError:
-                    continue
-            value = cpu_seconds(pid)
-            if value is not None:
-                first = self.backends.get(pid, (value, value))[0]
-                self.backends[pid] = (first, value)
-
-    def _run(self) -> None:
-        while not self._stop.wait(0.2):
-            for name in list(self.pids):
-                self._sample(name)
-            self._sample_backends()
-
-    def start(self) -> None:
-        self.started = time.monotonic()
-        self._machine_start = machine_busy()
-        for name in self.pids:
-            self._sample(name)
-        self._sample_backends()
-        self._thread = threading.Thread(target=self._run, daemon=True)
-        self._thread.start()
-
-    def stop(self) -> None:
-        for name in self.pids:
-            self._sample(name)
-        self._sample_backends()
-        self.ended = time.monotonic()
-        self.machine = (self._machine_start, machine_busy())
-        self._stop.set()
-        if self._thread is not None:
-            self._thread.join(timeout=5)
-
-    def report(self) -> str:
-        window = self.ended - self.started
-        parts = [f"{name} {(self.last[name] - self.first[name]) / window:.0%}"
-                 for name in self.pids if name in self.first]  # fmt: skip
-        listed = sum(self.last[n] - self.first[n] for n in self.pids if n in self.first)
-        if self.database is not None:
-            database = sum(last - first for first, last in self.backends.values())
-            parts.append(f"PostgreSQL backends {database / window:.0%}")
-            listed += database
-        assert self.machine is not None
-        (busy0, total0), (busy1, total1) = self.machine
-        cores = (total1 - total0) / window
-        busy = busy1 - busy0
-        return (
-            f"  CPU over the {window:.1f} s load window (share of one core): {', '.join(parts)}; "
-            f"machine {busy / window:.0%} of {cores:.0f} cores busy, of which the rest "
-            f"({'others' if self.database else 'others, SQLite runs in the web processes'}) "
-            f"{(busy - listed) / window:.0%}"
-        )
 
 
 async def insert_agents(database_url: str, count: int) -> None:
@@ -293,26 +185,23 @@ def main() -> None:
         spec = {"ports": [port1, port2], "port": port1, "mode": "rate", "rate": args.rate,
                 "duration": args.seconds, "concurrency": 128, "batch": 1, "customers": 1000,
                 "record": True, "max_requests": int(args.rate * args.seconds) + 10}  # fmt: skip
-        account = CpuAccount({"web1": web1.pid, "web2": web2.pid, "clients1": groups[0].process.pid,
-                              "clients2": groups[1].process.pid},
-                             stack.db.name if args.database == "postgres" else None)  # fmt: skip
+        processes = {"web1": web1.pid, "web2": web2.pid, "clients1": groups[0].process.pid,
+                     "clients2": groups[1].process.pid}  # fmt: skip
         if stack.redis is not None and stack.redis.process is not None:
-            account.pids["redis"] = stack.redis.process.pid
-        account.start()
-        generator = subprocess.Popen([PYTHON, str(HERE / "_loadgen.py")], stdin=subprocess.PIPE,
-                                     stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)  # fmt: skip
-        account.add("generator", generator.pid)
-        assert generator.stdin is not None
-        generator.stdin.write(json.dumps(spec))
-        generator.stdin.close()  # the generator starts sending now
-        generator.stdin = None  # (communicate would flush it)
-        spies = start_py_spy(args.py_spy, {"web1": web1.pid, "web2": web2.pid}, args.seconds)
-        out, err = generator.communicate(timeout=args.seconds + 120)
-        if generator.returncode != 0:
-            raise SystemExit(err[-3000:])
-        sent = json.loads(out)
-        time.sleep(3.0)  # let the last frames arrive
-        account.stop()
+            processes["redis"] = stack.redis.process.pid
+        with CpuMeter(stack.db, processes) as meter:
+            generator = subprocess.Popen([PYTHON, str(HERE / "_loadgen.py")], stdin=subprocess.PIPE,
+                                         stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)  # fmt: skip
+            assert generator.stdin is not None
+            generator.stdin.write(json.dumps(spec))
+            generator.stdin.close()  # the generator starts sending now
+            generator.stdin = None  # (communicate would flush it)
+            spies = start_py_spy(args.py_spy, {"web1": web1.pid, "web2": web2.pid}, args.seconds)
+            out, err = generator.communicate(timeout=args.seconds + 120)
+            if generator.returncode != 0:
+                raise SystemExit(err[-3000:])
+            sent = json.loads(out)
+            time.sleep(3.0)  # let the last frames arrive
         for spy in spies:
             spy.wait(timeout=60)
         results = [g.finish() for g in groups]
@@ -350,7 +239,11 @@ def main() -> None:
             f"({len(latencies) / expected if expected else 0:.1%}), {frames} frames in all; "
             f"sockets closed by the server: {closed}"
         )
-        print(account.report())
+        web_cpu = meter.used["web1"] + meter.used["web2"]
+        print(f"  CPU over the {meter.elapsed:.1f} s of load and drain: web processes "
+              f"{meter.used['web1']:.1f} + {meter.used['web2']:.1f} s "
+              f"({len(latencies) / web_cpu if web_cpu else 0:,.0f} message.created frames per web "
+              f"CPU-second); {meter.line({'generator': float(sent.get('cpu_s', 0.0))})}")  # fmt: skip
         print(send_paths([port1, port2]))
 
         # -- memory per idle connection -------------------------------------------------------
