@@ -1,9 +1,9 @@
 """Delivery statuses stored a whole set at a time: a template sent to 10,000 customers comes back
 as 30,000 statuses (sent, delivered, read), and each used to cost about eight statements.
 
-For the statuses of a commit group's webhooks: one read of their messages (row-locked on
-PostgreSQL, so a send recording its own status cannot interleave), one of their conversations'
-routing (id, team, assignee), one each for what the messages' JSON shows besides
+For the statuses of a commit group's webhooks: one read of their messages with their
+conversations' routing (team, assignee; the messages row-locked on PostgreSQL, so a send
+recording its own status cannot interleave), one each for what the messages' JSON shows besides
 (`views.messages_json`); then each status is applied in order in memory — forward only, as
 `ingest.apply_status` does — with one `message.status` event per status applied, and every
 message's final state written in one executemany UPDATE. A status whose message is not found (a
@@ -89,30 +89,26 @@ async def apply_statuses(
 
     if not entries:
         return [], []
-    query = select(Message).where(
-        col(Message.channel_id).in_({e.channel_id for e in entries}),
-        col(Message.provider_message_id).in_({e.update.provider_message_id for e in entries}),
+    # The messages with their conversations' routing (team, assignee) for the events, in one
+    # read; on PostgreSQL only the messages are row-locked, in id order (no deadlock).
+    query = (
+        select(Message, col(Conversation.team_id), col(Conversation.assignee_id))
+        .join(Conversation, col(Conversation.id) == col(Message.conversation_id))
+        .where(
+            col(Message.channel_id).in_({e.channel_id for e in entries}),
+            col(Message.provider_message_id).in_({e.update.provider_message_id for e in entries}),
+        )
     )
     if dialect_name(session) == "postgresql":
-        query = query.order_by(col(Message.id)).with_for_update()  # in one order: no deadlock
-    found = {
-        (m.channel_id, m.provider_message_id): m for m in (await session.execute(query)).scalars()
-    }
+        query = query.order_by(col(Message.id)).with_for_update(of=Message)
+    found: dict[tuple[int, str | None], Message] = {}
+    routes: dict[int, tuple[int | None, int | None]] = {}
+    for row, team_id, assignee_id in (await session.execute(query)).all():
+        found[(row.channel_id, row.provider_message_id)] = row
+        routes[row.conversation_id] = (team_id, assignee_id)
     left = [e for e in entries if (e.channel_id, e.update.provider_message_id) not in found]
-    messages = list(found.values())
-    if not messages:
+    if not found:
         return left, []
-    # Each event's routing, in one read of three columns. (Loading the conversations into the
-    # identity map and then `session.get` each did not hold: the map keeps its objects weakly,
-    # so once the result was dropped every event's `get` was a query of its own.)
-    routes = {
-        row.id: row
-        for row in await session.execute(
-            select(
-                col(Conversation.id), col(Conversation.team_id), col(Conversation.assignee_id)
-            ).where(col(Conversation.id).in_({m.conversation_id for m in messages}))
-        )
-    }
     applied: list[tuple[Message, dict[str, Any]]] = []
     changed: dict[int, Message] = {}
     for entry in entries:
@@ -128,12 +124,11 @@ async def apply_statuses(
     views = {id(m): v for m, v in zip(rows, await messages_json(session, rows), strict=True)}
     events: list[Event] = []
     for message, state in applied:
-        route = routes[message.conversation_id]
+        team_id, assignee_id = routes[message.conversation_id]
         events.append(row_object(Event,
             type=EventType.message_status, data={"message": {**views[id(message)], **state}},
-            conversation_id=route.id, team_id=route.team_id, assignee_id=route.assignee_id,
+            conversation_id=message.conversation_id, team_id=team_id, assignee_id=assignee_id,
         ))  # fmt: skip
-    rows = list(changed.values())
     await update_all(session, rows, [{n: getattr(m, n) for n in _WRITTEN} for m in rows])
     return left, events
 
