@@ -132,7 +132,8 @@ def new_token_id() -> str:
 def require_role(*roles: Role) -> Any:
     allowed = {role.value for role in roles}
 
-    def guard(connection: ASGIConnection[Any, Any, Any, Any], _: BaseRouteHandler) -> None:
+    # async, though it awaits nothing: Litestar runs a sync guard in a thread-pool executor.
+    async def guard(connection: ASGIConnection[Any, Any, Any, Any], _: BaseRouteHandler) -> None:
         user = connection.user
         if not isinstance(user, CurrentAgent) or user.role not in allowed:
             raise PermissionDeniedException(f"this needs the role {' or '.join(sorted(allowed))}")

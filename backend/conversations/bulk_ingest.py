@@ -17,8 +17,8 @@ customer's messages are still stored in order. Every read happens before any wri
 moved to the exact path has left nothing behind here.
 
 A race that only another process can cause (its contact or message committed between our read
-and our insert) raises `Raced`: the group commit then stores each webhook alone, and the exact
-path sees the other process's rows.
+and our insert) raises `Raced`: the group commit then stores each webhook alone, or runs a group
+of one again (`db.group_commit`), and the new read sees the other process's rows.
 """
 
 from __future__ import annotations
@@ -27,7 +27,7 @@ from collections.abc import Awaitable, Callable
 from dataclasses import dataclass, field
 from typing import Any
 
-from sqlalchemy import or_
+from sqlalchemy import bindparam, or_
 from sqlalchemy.ext.asyncio import AsyncSession
 from sqlmodel import col, select
 
@@ -46,8 +46,9 @@ from backend.conversations.models import (
     Sender,
 )
 from backend.conversations.views import conversation_view, message_view
-from backend.db.bulk import insert_all, row_object, update_all
+from backend.db.bulk import insert_all, prepared, row_object, update_all
 from backend.db.engine import dialect_name, insert_for
+from backend.db.group_commit import RetryableWrite
 from backend.db.types import utcnow
 from backend.media.views import media_view
 from backend.realtime.types import EventType
@@ -69,8 +70,9 @@ class IngestResult:
     queued_team_ids: set[int] = field(default_factory=set)
 
 
-class Raced(Exception):
-    """Another process wrote a row this set was about to write: store each webhook alone."""
+class Raced(RetryableWrite):
+    """Another process wrote a row this set was about to write: store each webhook alone, or
+    run a lone one again."""
 
 
 @dataclass
@@ -224,11 +226,15 @@ async def _drop_stored(
     session: AsyncSession, entries: list[Entry], results: list[IngestResult]
 ) -> list[Entry]:
     """Leaves out messages stored before (a retried webhook) and repeats within the set."""
-    query = select(col(Message.channel_id), col(Message.provider_message_id)).where(
-        col(Message.channel_id).in_({e.channel_id for e in entries}),
-        col(Message.provider_message_id).in_({e.inbound.provider_message_id for e in entries}),
-    )
-    seen = {(ch, pmid) for ch, pmid in (await session.execute(query)).all()}
+    query = prepared("stored_messages", lambda: select(
+        col(Message.channel_id), col(Message.provider_message_id)
+    ).where(
+        col(Message.channel_id).in_(bindparam("channel_ids", expanding=True)),
+        col(Message.provider_message_id).in_(bindparam("wamids", expanding=True)),
+    ))  # fmt: skip
+    ids = {"channel_ids": list({e.channel_id for e in entries}),
+           "wamids": list({e.inbound.provider_message_id for e in entries})}  # fmt: skip
+    seen = {(ch, pmid) for ch, pmid in (await session.execute(query, ids)).all()}
     kept: list[Entry] = []
     for entry in entries:
         key = (entry.channel_id, entry.inbound.provider_message_id)
@@ -248,14 +254,12 @@ async def _contacts_of(
     channel_ids = {e.channel_id for e in plain}
     wa_ids = {e.inbound.wa_id for e in plain}
     user_ids = {e.inbound.user_id for e in plain if e.inbound.user_id}
-    keys = [col(Contact.wa_id).in_(wa_ids)]
-    keys += [col(Contact.user_id).in_(user_ids)] if user_ids else []
-    query = select(Contact).where(col(Contact.channel_id).in_(channel_ids), or_(*keys))
-    if dialect_name(session) == "postgresql":
-        # One writer per contact (no second open conversation), locked in one order everywhere
-        # so that two processes' sets cannot deadlock on each other's customers.
-        query = query.order_by(col(Contact.id)).with_for_update()
-    found = list((await session.execute(query)).scalars())
+    pg = dialect_name(session) == "postgresql"
+    query = prepared(
+        ("plain_contacts", bool(user_ids), pg), lambda: _contacts_query(bool(user_ids), pg)
+    )
+    params = {"channel_ids": list(channel_ids), "wa_ids": list(wa_ids), "user_ids": list(user_ids)}
+    found = list((await session.execute(query, params)).scalars())
     by_phone = {(c.channel_id, c.wa_id): c for c in found if c.wa_id}
     by_bsuid = {(c.channel_id, c.user_id): c for c in found if c.user_id}
     contacts: dict[tuple[int, str], Contact] = {}
@@ -276,6 +280,19 @@ async def _contacts_of(
     rest, exact = _spread(plain, [*exact, *moving])
     kept = {_person(e) for e in rest}
     return {p: c for p, c in contacts.items() if p in kept}, rest, exact
+
+
+def _contacts_query(by_bsuid: bool, pg: bool) -> Any:
+    keys = [col(Contact.wa_id).in_(bindparam("wa_ids", expanding=True))]
+    keys += [col(Contact.user_id).in_(bindparam("user_ids", expanding=True))] if by_bsuid else []
+    query = select(Contact).where(
+        col(Contact.channel_id).in_(bindparam("channel_ids", expanding=True)), or_(*keys)
+    )
+    if pg:
+        # One writer per contact (no second open conversation), locked in one order everywhere
+        # so that two processes' sets cannot deadlock on each other's customers.
+        query = query.order_by(col(Contact.id)).with_for_update()
+    return query
 
 
 _SAID = ("user_id", "parent_user_id", "username", "name", "last_inbound_at", "updated_at")
@@ -303,11 +320,12 @@ async def _open_conversations(
 ) -> dict[int, Conversation]:
     if not contact_ids:
         return {}
-    query = select(Conversation).where(
-        col(Conversation.contact_id).in_(contact_ids),
+    query = prepared("open_conversations", lambda: select(Conversation).where(
+        col(Conversation.contact_id).in_(bindparam("contact_ids", expanding=True)),
         col(Conversation.status) != ConversationStatus.resolved.value,
-    )
-    return {c.contact_id: c for c in (await session.execute(query)).scalars()}
+    ))  # fmt: skip
+    found = await session.execute(query, {"contact_ids": list(contact_ids)})
+    return {c.contact_id: c for c in found.scalars()}
 
 
 def inbound_values(
@@ -348,11 +366,11 @@ async def _insert_messages(
     """One multi-row insert-or-ignore; the ids come back in the order of `plain`."""
     rows = [_message_values(e, conversations[contacts[_person(e)].id or 0], now) for e in plain]
     table: Any = Message.__table__  # type: ignore[attr-defined]
-    statement = (
+    statement = prepared(("insert_messages", dialect_name(session)), lambda: (
         insert_for(session, table)
         .on_conflict_do_nothing(index_elements=["channel_id", "provider_message_id"])
         .returning(table.c.id, table.c.channel_id, table.c.provider_message_id)
-    )  # executemany with RETURNING: one multi-row statement, compiled once (db.bulk)
+    ))  # executemany with RETURNING: one multi-row statement, compiled once (db.bulk)  # fmt: skip
     got = {(ch, pmid): mid for mid, ch, pmid in (await session.execute(statement, rows)).all()}
     ids = [got.get((e.channel_id, e.inbound.provider_message_id)) for e in plain]
     if any(i is None for i in ids):

@@ -11,9 +11,9 @@ work in the same transaction sees them exactly as a flush would have left them.
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Callable, Hashable, Sequence
 from functools import cache
-from typing import Any, TypeVar
+from typing import Any, TypeVar, cast
 
 from sqlalchemy import bindparam, insert, update
 from sqlalchemy.ext.asyncio import AsyncSession
@@ -33,7 +33,10 @@ async def insert_all(
     rows = [{name: getattr(o, name) for name in columns} for o in objects]
     # executemany with RETURNING: SQLAlchemy sends it as one multi-row INSERT ("insertmanyvalues"),
     # compiled once and cached, unlike a .values(rows) of every set's own length.
-    statement = insert(table).returning(table.c.id, *(table.c[k] for k in key))
+    statement = prepared(
+        ("insert_all", table.name, key),
+        lambda: insert(table).returning(table.c.id, *(table.c[k] for k in key)),
+    )
     ids = {tuple(row[1:]): row[0] for row in (await session.execute(statement, rows)).all()}
     for obj in objects:
         obj.id = ids[tuple(getattr(obj, k) for k in key)]
@@ -49,10 +52,13 @@ async def update_all(
         return
     table: Any = type(objects[0]).__table__  # type: ignore[attr-defined]
     names = list(values[0])
-    statement = (
-        update(table)
-        .where(table.c.id == bindparam("_id"))
-        .values({name: bindparam(f"_v_{name}") for name in names})
+    statement = prepared(
+        ("update_all", table.name, tuple(names)),
+        lambda: (
+            update(table)
+            .where(table.c.id == bindparam("_id"))
+            .values({name: bindparam(f"_v_{name}") for name in names})
+        ),
     )
     params = [
         {"_id": o.id, **{f"_v_{n}": v[n] for n in names}}  # type: ignore[attr-defined]
@@ -66,6 +72,22 @@ async def update_all(
 
 
 _Model = TypeVar("_Model", bound=SQLModel)
+_Statement = TypeVar("_Statement")
+_PREPARED: dict[Hashable, Any] = {}
+
+
+def prepared(key: Hashable, build: Callable[[], _Statement]) -> _Statement:
+    """The statement `build()` makes, built once per process under `key` and reused.
+
+    Building a statement (coercing each clause) and computing its cache key cost more than
+    running it on the hot path: about 0.1 ms each, per statement, per execution. SQLAlchemy
+    memoizes the cache key on the statement object, so a statement kept here pays both once;
+    values go in as bound parameters (`bindparam(..., expanding=True)` for an IN list). `key` must
+    name everything the statement's shape depends on."""
+    found = _PREPARED.get(key)
+    if found is None:
+        found = _PREPARED[key] = build()
+    return cast(_Statement, found)
 
 
 @cache

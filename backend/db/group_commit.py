@@ -18,6 +18,11 @@ leader an item, and it calls `combine(session, items)` once for every such item 
 webhook route stores all its group's batches set-based this way). If that combined write fails,
 each item is written alone in its own savepoint, so the one that failed still fails alone.
 
+A deadlock (PostgreSQL aborts one of two transactions that lock rows in opposite orders), or a
+race a write reports as `RetryableWrite`, makes the leader run its whole group once more in a new
+transaction, before anyone is answered; only a second failure reaches the callers. A group of one
+write needs no savepoint: if it fails, nothing else shares its transaction.
+
 There is no background task to start or stop: the first waiting request that gets the lock leads.
 """
 
@@ -29,6 +34,7 @@ from dataclasses import dataclass, field
 from typing import Any, Generic, TypeVar
 
 from redis.asyncio import Redis
+from sqlalchemy.exc import DBAPIError
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
 from backend.core.context import AppContext
@@ -64,6 +70,7 @@ class GroupCommit:
         self._writer = asyncio.Lock()
         self.groups = 0  # commits made, for the benchmarks' account of how much was shared
         self.writes = 0
+        self.retries = 0  # groups run a second time after a deadlock or a lost race
 
     async def run(self, write: Write[T]) -> T:
         """Runs `write(session)` in a shared transaction; returns once it is committed."""
@@ -96,17 +103,12 @@ class GroupCommit:
         return waiting.future.result()
 
     async def _write(self, group: list[_Waiting[Any]]) -> None:
-        done: list[tuple[_Waiting[Any], Any]] = []
         try:
-            # Short statements on a connection held alone: on SQLite, no thread hand-offs.
-            with sqlite_inline.inline():
-                async with self._sessions() as session:
-                    for part in _parts(group):
-                        if len(part) > 1 and await _together(session, part, done):
-                            continue
-                        for waiting in part:
-                            await _alone(session, waiting, done)
-                    await commit_and_publish(session, self._redis)
+            try:
+                done = await self._attempt(group, retry=True)
+            except _Again:  # a deadlock or a race: the whole group once more, from the start
+                self.retries += 1
+                done = await self._attempt(group, retry=True)
         except Exception as error:  # the commit failed: none of the group was stored
             for waiting in group:
                 _settle(waiting, error=error)
@@ -120,6 +122,26 @@ class GroupCommit:
         self.writes += len(group)
         for waiting, value in done:
             _settle(waiting, value=value)
+
+    async def _attempt(
+        self, group: list[_Waiting[Any]], *, retry: bool
+    ) -> list[tuple[_Waiting[Any], Any]]:
+        done: list[tuple[_Waiting[Any], Any]] = []
+        # Short statements on a connection held alone: on SQLite, no thread hand-offs.
+        with sqlite_inline.inline():
+            async with self._sessions() as session:
+                if len(group) == 1:  # nobody to protect: no savepoint (two statements fewer)
+                    await _only(session, group[0], done, retry=retry)
+                    if not done:
+                        return done  # it failed, and nothing else is in this transaction
+                else:
+                    for part in _parts(group):
+                        if len(part) > 1 and await _together(session, part, done):
+                            continue
+                        for waiting in part:
+                            await _alone(session, waiting, done, retry=retry)
+                await commit_and_publish(session, self._redis)
+        return done
 
 
 def _parts(group: list[_Waiting[Any]]) -> list[list[_Waiting[Any]]]:
@@ -152,15 +174,65 @@ async def _together(
 
 
 async def _alone(
-    session: AsyncSession, waiting: _Waiting[Any], done: list[tuple[_Waiting[Any], Any]]
+    session: AsyncSession,
+    waiting: _Waiting[Any],
+    done: list[tuple[_Waiting[Any], Any]],
+    *,
+    retry: bool,
 ) -> None:
     try:
         async with session.begin_nested():
             value = await waiting.write(session)
     except Exception as error:  # this write alone fails; its savepoint (and events) are gone
+        if retry and transient(error):
+            raise _Again from error
         _settle(waiting, error=error)
         return
     done.append((waiting, value))
+
+
+async def _only(
+    session: AsyncSession,
+    waiting: _Waiting[Any],
+    done: list[tuple[_Waiting[Any], Any]],
+    *,
+    retry: bool,
+) -> None:
+    """A group of one, in the transaction itself: when it fails, the session's rollback takes
+    its rows and events with it."""
+    try:
+        value = await waiting.write(session)
+    except Exception as error:
+        if retry and transient(error):
+            raise _Again from error
+        _settle(waiting, error=error)
+        return
+    done.append((waiting, value))
+
+
+class RetryableWrite(Exception):
+    """Raised by a write that lost a race it can win by running again (e.g. another process
+    inserted a row between its read and its insert): the group commit runs its group once more."""
+
+
+class _Again(Exception):
+    pass
+
+
+# PostgreSQL's deadlock_detected and serialization_failure: the transaction that was chosen to
+# fail is fine to run again, and then usually wins (the other one has committed meanwhile).
+_TRANSIENT_SQLSTATES = frozenset({"40P01", "40001"})
+
+
+def transient(error: BaseException) -> bool:
+    """Whether running the same write again may well succeed."""
+    if isinstance(error, RetryableWrite):
+        return True
+    if isinstance(error, DBAPIError):
+        orig = error.orig
+        code = getattr(orig, "pgcode", None) or getattr(orig, "sqlstate", None)
+        return code in _TRANSIENT_SQLSTATES
+    return False
 
 
 def group_commit_of(context: AppContext) -> GroupCommit:

@@ -76,7 +76,7 @@ def api_key_scope_guard(connection: ASGIConnection[Any, Any, Any, Any], handler:
         raise PermissionDeniedException(f"this API key lacks the scope {needed}")
 
 
-def admin_or_key(connection: ASGIConnection[Any, Any, Any, Any], _: BaseRouteHandler) -> None:
+async def admin_or_key(connection: ASGIConnection[Any, Any, Any, Any], _: BaseRouteHandler) -> None:
     """For routes an admin or a key with the route's scope may use (the key's scope is checked by
     the app-wide guard)."""
     user = connection.user
@@ -86,7 +86,7 @@ def admin_or_key(connection: ASGIConnection[Any, Any, Any, Any], _: BaseRouteHan
         raise PermissionDeniedException("this needs the role admin or an API key with its scope")
 
 
-def key_only(connection: ASGIConnection[Any, Any, Any, Any], _: BaseRouteHandler) -> None:
+async def key_only(connection: ASGIConnection[Any, Any, Any, Any], _: BaseRouteHandler) -> None:
     if not isinstance(connection.user, ApiKeyPrincipal):
         raise PermissionDeniedException("this route takes an API key (Authorization: Bearer sbk_…)")
 

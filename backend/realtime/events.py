@@ -50,6 +50,7 @@ EVENTS_CHANNEL = "switchboard:events"
 # Held from the append of a transaction's events until its commit (see the module's docstring).
 EVENTS_LOCK_KEY = 0x5B_0A_2E
 _EVENTS_LOCK_SQL = f"SELECT pg_advisory_xact_lock({EVENTS_LOCK_KEY})"
+_EVENTS_LOCK = text(_EVENTS_LOCK_SQL)
 _PENDING = "switchboard.pending_events"  # recorded, not yet inserted
 _APPENDED = "switchboard.appended_events"  # inserted by the commit under way
 _COMMITTED = "switchboard.committed_events"  # committed, not yet published
@@ -108,7 +109,7 @@ def _append(session: Session) -> None:
     session.flush()  # the transaction's own writes (and row locks) first, outside the lock
     bind = session.get_bind()
     if bind.dialect.name == "postgresql":
-        session.execute(text(_EVENTS_LOCK_SQL))
+        session.execute(_EVENTS_LOCK)
     now = utcnow()
     rows = [{c: getattr(e, c) for c in _COLUMNS} | {"at": now} for e in events]
     # One multi-row INSERT … RETURNING (SQLAlchemy's insertmanyvalues; the ORM's flush would
@@ -116,8 +117,7 @@ def _append(session: Session) -> None:
     # list, from one sequence that nothing else draws from meanwhile (the lock, or SQLite's one
     # writer), so the returned numbers, sorted, are the events' in order. The events stay out of
     # the session: written once, never changed.
-    table = Event.__table__  # type: ignore[attr-defined]
-    returned = session.execute(insert(table).returning(table.c.seq), rows)
+    returned = session.execute(_INSERT_EVENTS, rows)
     seqs = sorted(seq for seq in returned.scalars() if seq is not None)
     for event, seq in zip(events, seqs, strict=True):
         event.seq, event.at = seq, now
@@ -125,6 +125,8 @@ def _append(session: Session) -> None:
 
 
 _COLUMNS = ("type", "conversation_id", "team_id", "assignee_id", "recipient_id", "data")
+# Built once: a statement's construction and cache key cost as much as running it (`db.bulk.prepared`).
+_INSERT_EVENTS = insert(Event.__table__).returning(Event.__table__.c.seq)  # type: ignore[attr-defined]
 
 
 @sa_event.listens_for(Session, "after_commit")

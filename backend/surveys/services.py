@@ -18,6 +18,7 @@ from datetime import datetime, time, timedelta
 from typing import Any
 from zoneinfo import ZoneInfo
 
+from sqlalchemy import bindparam
 from sqlalchemy.ext.asyncio import AsyncSession
 from sqlmodel import col, select
 
@@ -35,6 +36,7 @@ from backend.conversations.models import (
 )
 from backend.conversations.notes import write_note
 from backend.conversations.outbound import Draft, window_open, write_message
+from backend.db.bulk import prepared
 from backend.db.types import utcnow
 from backend.surveys.models import Survey, SurveyConfig, SurveyState
 
@@ -285,11 +287,11 @@ async def survey_claimants(
     }  # fmt: skip
     asked = {contact_id for contact_id, _ in messages} - claimed
     if asked:
-        waiting = [SurveyState.sent.value, SurveyState.awaiting_comment.value]
-        query = select(col(Survey.contact_id)).where(
-            col(Survey.contact_id).in_(asked), col(Survey.state).in_(waiting)
-        )
-        claimed |= set((await session.execute(query.distinct())).scalars())
+        query = prepared("survey_claimants", lambda: select(col(Survey.contact_id)).where(
+            col(Survey.contact_id).in_(bindparam("asked", expanding=True)),
+            col(Survey.state).in_([SurveyState.sent.value, SurveyState.awaiting_comment.value]),
+        ).distinct())  # fmt: skip
+        claimed |= set((await session.execute(query, {"asked": list(asked)})).scalars())
     return claimed
 
 

@@ -161,3 +161,73 @@ async def test_on_sqlite_the_writer_runs_its_statements_on_the_loop_and_others_o
     assert threads["INSERT"] == {loop_thread}
     assert threads["SELECT"] and loop_thread not in threads["SELECT"]
     assert await stored(ctx, tag) == ["inline"]
+
+
+async def test_a_lone_write_that_fails_leaves_nothing_and_the_next_one_goes(
+    ctx: AppContext,
+) -> None:
+    """A group of one runs without a savepoint: its failure must still take its rows along."""
+    writer = GroupCommit(ctx.sessions, ctx.redis)
+    tag = uuid.uuid4().hex
+
+    async def failing(session: AsyncSession) -> None:
+        await record_event(session, "test.group", {"tag": tag, "name": "failed"})
+        raise ValueError("refused")
+
+    async def fine(session: AsyncSession) -> str:
+        await record_event(session, "test.group", {"tag": tag, "name": "fine"})
+        return "ok"
+
+    with pytest.raises(ValueError, match="refused"):
+        await writer.run(failing)
+    assert await writer.run(fine) == "ok"
+    assert await stored(ctx, tag) == ["fine"]
+
+
+async def test_a_deadlocked_group_runs_again_and_its_callers_never_see_it(ctx: AppContext) -> None:
+    """Two transactions lock two rows in opposite orders; PostgreSQL aborts the one whose
+    deadlock check fires first (the group's, set to 100 ms). Its group runs again and wins."""
+    if ctx.engine.dialect.name != "postgresql":
+        pytest.skip("SQLite has one writer at a time: no deadlocks")
+    from sqlalchemy import text
+
+    a, b = (secrets.randbelow(2**31) for _ in range(2))
+    async with ctx.sessions() as session:
+        await session.execute(
+            text("CREATE TABLE IF NOT EXISTS gc_probe (id int PRIMARY KEY, v int)")
+        )
+        await session.execute(
+            text("INSERT INTO gc_probe VALUES (:a, 0), (:b, 0)"), {"a": a, "b": b}
+        )
+        await session.commit()
+    writer = GroupCommit(ctx.sessions, ctx.redis)
+    holds_a, holds_b = asyncio.Event(), asyncio.Event()
+    attempts = 0
+
+    async def write(session: AsyncSession) -> str:
+        nonlocal attempts
+        attempts += 1
+        await session.execute(text("SET LOCAL deadlock_timeout = '100ms'"))
+        await session.execute(text("UPDATE gc_probe SET v = v + 1 WHERE id = :a"), {"a": a})
+        if attempts == 1:
+            holds_a.set()
+            await holds_b.wait()
+        await session.execute(text("UPDATE gc_probe SET v = v + 10 WHERE id = :b"), {"b": b})
+        return "written"
+
+    async def other() -> None:
+        async with ctx.sessions() as session:
+            await session.execute(text("UPDATE gc_probe SET v = v + 100 WHERE id = :b"), {"b": b})
+            await holds_a.wait()
+            holds_b.set()
+            await asyncio.sleep(0.03)  # the group waits for b first, so its check fires first
+            await session.execute(text("UPDATE gc_probe SET v = v + 1000 WHERE id = :a"), {"a": a})
+            await session.commit()
+
+    result, _ = await asyncio.wait_for(asyncio.gather(writer.run(write), other()), 20)
+    assert result == "written" and attempts == 2 and writer.retries == 1
+    async with ctx.sessions() as session:
+        rows = dict((await session.execute(
+            text("SELECT id, v FROM gc_probe WHERE id IN (:a, :b)"), {"a": a, "b": b}
+        )).all())  # fmt: skip
+    assert rows == {a: 1001, b: 110}, "both committed once each"
