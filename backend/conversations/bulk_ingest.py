@@ -28,6 +28,7 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from sqlalchemy import bindparam, or_
+from sqlalchemy.exc import IntegrityError
 from sqlalchemy.ext.asyncio import AsyncSession
 from sqlmodel import col, select
 
@@ -151,7 +152,13 @@ async def store_plain(
     for contact in new_contacts:
         for name, value in told[id(contact)].items():
             setattr(contact, name, value)
-    await insert_all(session, new_contacts, key=("channel_id", "wa_id"))
+    # In one order everywhere: two processes inserting the same new customers would otherwise
+    # each wait for the other's uncommitted row (a deadlock on the unique key).
+    new_contacts.sort(key=lambda c: (c.channel_id, c.wa_id or ""))
+    try:
+        await insert_all(session, new_contacts, key=("channel_id", "wa_id"))
+    except IntegrityError as error:  # another process made one of them since our read
+        raise Raced("a contact of this set was made meanwhile by another process") from error
     known = [c for c in unique if c.id is not None and id(c) not in {id(n) for n in new_contacts}]
     await update_all(session, known, [told[id(c)] for c in known])
     conversations: dict[int, Conversation] = {}

@@ -10,6 +10,7 @@ import uuid
 from typing import Any
 
 import httpx
+import pytest
 from sqlmodel import col, select
 
 from backend.channels.sandbox.webhooks import (
@@ -123,3 +124,36 @@ async def test_webhooks_stored_together_keep_every_rule_of_one_alone(
         ),
     )
     assert len(pending) == 1
+
+
+async def test_a_new_customer_made_meanwhile_by_another_process_is_a_race_run_again(
+    client: httpx.AsyncClient, ctx: AppContext
+) -> None:
+    """Another transaction inserts the same new customer after our read and commits while our
+    insert waits on its key: the set's insert fails, the group runs again, sees that contact and
+    stores the message in it (before, the webhook was answered 500)."""
+    if ctx.engine.dialect.name != "postgresql":
+        pytest.skip("SQLite has one writer at a time: the race cannot happen")
+    from backend.channels.models import Channel
+    from backend.db.types import utcnow
+
+    wa_id = new_wa_id()
+    async with ctx.sessions() as session:
+        channel = (
+            await session.execute(select(Channel).where(col(Channel.phone_number_id) == CHANNEL))
+        ).scalar_one()
+        other = Contact(channel_id=channel.id, wa_id=wa_id, name="Made elsewhere",
+                        created_at=utcnow(), updated_at=utcnow())  # fmt: skip
+        session.add(other)
+        await session.flush()  # the row exists, uncommitted: the webhook's insert waits on it
+        posted = asyncio.create_task(customer_says(client, wa_id, "hello from the race"))
+        await asyncio.sleep(0.5)
+        await session.commit()
+        contact_id = other.id
+    await asyncio.wait_for(posted, 15)
+    messages = await _rows(
+        ctx,
+        select(Message).join(Conversation, col(Conversation.id) == col(Message.conversation_id))
+        .where(col(Conversation.contact_id) == contact_id),
+    )  # fmt: skip
+    assert [m.text for m in messages] == ["hello from the race"]
